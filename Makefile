@@ -1,0 +1,38 @@
+# marketsim: `make run` and `make test` are the whole quick start.
+PY_VERSION ?= 3.12.1
+VENV       ?= .venv
+PY         := $(VENV)/bin/python
+STAMP      := $(VENV)/.installed
+
+.PHONY: run test test-fast bench calibrate docs lint clean
+
+$(VENV)/bin/python:
+	@PYENV_VERSION=$(PY_VERSION) python3.12 -m venv $(VENV) 2>/dev/null || python3.12 -m venv $(VENV) \
+	  || python3 -m venv $(VENV)
+	@$(PY) -c 'import sys; assert sys.version_info >= (3, 12), "marketsim needs Python >= 3.12"'
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)  ## run the default scenario and print its summary
+	$(VENV)/bin/marketsim run scenarios/default.toml --seed 0
+
+test: $(STAMP)  ## the whole test suite (installs Chromium for the browser test if missing)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+bench: $(STAMP)  ## speed and memory figures, side by side, with their goals
+	$(PY) -m bench
+
+calibrate: $(STAMP)
+	$(VENV)/bin/marketsim calibrate --markdown docs/calibration.md
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check marketsim tests examples bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

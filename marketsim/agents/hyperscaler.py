@@ -1,0 +1,100 @@
+"""Hyperscaler: a cloud that rents GPUs, orders capacity and invests strategically in labs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+
+from marketsim.mechanisms.capital import Offer
+from marketsim.mechanisms.compute import rental_price
+
+if TYPE_CHECKING:
+    from marketsim.agents.lab import AILab
+    from marketsim.model import AIMarketModel
+
+
+class Hyperscaler(mesa.Agent):
+    """A cloud provider.
+
+    State: ``capacity`` [GPUs online], ``pipeline`` (orders: [GPUs, months left]),
+    ``rent`` [$ per GPU-month posted], ``utilisation`` [share of capacity rented],
+    ``stakes`` (lab unique_id → share), ``partners`` (unique_ids of strategic partners).
+    """
+
+    model: AIMarketModel
+
+    def __init__(self, model: AIMarketModel, *, account: int, capacity: float, index: int) -> None:
+        super().__init__(model)
+        self.account = account
+        self.index = index
+        self.capacity = float(capacity)
+        self.pipeline: list[list[float]] = []
+        self.rent = 0.0
+        self.utilisation = 0.0
+        self.stakes: dict[int, float] = {}
+        self.partners: set[int] = set()
+
+    @property
+    def cash(self) -> float:
+        """Cash, $bn (the ledger balance; its parent tops it up)."""
+        return self.model.ledger.balance(self.account)
+
+    @property
+    def rent_per_gpu_hour(self) -> float:
+        """Posted rent, $ per GPU-hour."""
+        return self.rent / 730.0
+
+    def set_rent(self) -> float:
+        """This month's rent, $ per GPU-month. Called at the start of the compute market.
+
+        Default: owned cost × (1 + ``hyperscalers.margin`` + a premium rising with
+        utilisation above 70%).
+        """
+        cfg = self.model.scenario_config.hyperscalers
+        return rental_price(self.model.market.owned_cost_per_gpu_month, cfg.margin,
+                            cfg.utilisation_premium, self.utilisation)
+
+    def order_capacity(self) -> float:
+        """GPUs to order now (online after ``compute.lead_time``). Called monthly.
+
+        Default: ``hyperscalers.order_share`` of capacity when utilisation is above target.
+        """
+        cfg = self.model.scenario_config.hyperscalers
+        if self.utilisation > cfg.target_utilisation:
+            return cfg.order_share * max(self.capacity, 1_000.0)
+        return 0.0
+
+    def strategic_offer(self, labs: list[AILab]) -> Offer | None:
+        """A strategic investment, part paid in compute credits, or None. Called monthly.
+
+        Default: with probability ``hyperscalers.strategic_rate``, offer
+        ``hyperscalers.strategic_size`` $bn to the most capable lab that is not yet a partner,
+        at the lab's own internal valuation; ``hyperscalers.credit_share`` of it is credits.
+        """
+        cfg = self.model.scenario_config.hyperscalers
+        if cfg.strategic_size <= 0 or self.model.rng.random() >= cfg.strategic_rate:
+            return None
+        candidates = [lab for lab in labs if lab.unique_id not in self.partners]
+        if not candidates:
+            return None
+        lab = max(candidates, key=lambda x: x.capability)
+        pre = max(lab.internal_valuation(), 0.1)
+        return Offer(investor=self, lab=lab, amount=cfg.strategic_size, pre_money=pre,
+                     credit_share=cfg.credit_share, kind="strategic")
+
+    def bid_for(self, target: AILab) -> float:
+        """Price in $bn offered for a distressed lab's equity (0: no bid).
+
+        Called in consolidation ("licence and hire" deals). Default: only for a lab near the
+        frontier (within 0.5 log10); values its capability above the open-weight floor and
+        its owned GPUs, and bids a quarter of what exceeds its debt.
+        """
+        cfg = self.model.scenario_config
+        m = self.model.market
+        if target.capability < m.frontier - 0.5:
+            return 0.0
+        value = (cfg.vcs.pre_revenue_value * max(target.capability - m.open_weight_floor, 0.0)
+                 + target.owned_gpus * cfg.compute.capex_per_gpu * 0.5e-9)
+        surplus = value - max(-target.cash, 0.0)
+        return float(0.25 * surplus) if surplus > 0 else 0.0

@@ -1,0 +1,252 @@
+"""AILab: a frontier lab that trains models, sells tokens, rents or builds compute, raises money."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from marketsim.mechanisms.capital import Offer, dilution_worth_it
+
+if TYPE_CHECKING:
+    from marketsim.model import AIMarketModel
+
+ACTIVE, ACQUIRED, BANKRUPT = "active", "acquired", "bankrupt"
+
+
+class AILab(mesa.Agent):
+    """A frontier AI lab.
+
+    State (units in brackets): ``cash`` [$bn, read from the ledger], ``cap_table`` (ledger
+    account → share), ``effective_compute`` [H100-months, algorithm-adjusted],
+    ``capability`` [log10 effective compute], ``owned_gpus`` [GPUs online], ``projects``
+    (data centres under construction: GPUs, months left, capex per month in $bn),
+    ``rented_gpus`` [GPUs, by hyperscaler], ``rental_months_left`` [months of the current
+    rental term], ``price`` [$/M tokens], ``train_share`` [share of GPUs training],
+    ``revenue_history`` [$bn per month], ``valuation`` [$bn, last post-money], ``status``
+    ("active", "acquired", "bankrupt"), ``credits`` [$bn of compute credits by hyperscaler].
+
+    Every decision is a method a subclass may override; each says when it is called and what
+    it must return. The model reads ``self.model.market`` (a :class:`~marketsim.model.MarketView`)
+    for this month's prices and costs.
+    """
+
+    model: AIMarketModel
+
+    def __init__(self, model: AIMarketModel, *, account: int, price: float) -> None:
+        super().__init__(model)
+        self.account = account
+        self.cap_table: dict[int, float] = {}
+        self.effective_compute = 1.0
+        self.owned_gpus = 0.0
+        self.projects: list[list[float]] = []
+        self.rented_gpus = np.zeros(model.n_hyperscalers)
+        self.rental_months_left = 0
+        self.price = float(price)
+        self.train_share = 0.5
+        self.inference_gpus = 0.0
+        self.demand_tokens = 0.0
+        self.served_tokens = 0.0
+        self.revenue_history: list[float] = []
+        self.valuation = 0.0
+        self.status = ACTIVE
+        self.credits = np.zeros(model.n_hyperscalers)
+        self.founded = model.steps
+        self.exit_tick: int | None = None
+        self.raised = 0.0
+        self.refused = 0.0
+
+    # ------------------------------------------------------------------ derived state
+    @property
+    def cash(self) -> float:
+        """Cash, $bn (the lab's ledger balance; negative only as unpaid debt)."""
+        return self.model.ledger.balance(self.account)
+
+    @property
+    def active(self) -> bool:
+        """True while the lab trades (not acquired, not bankrupt)."""
+        return self.status == ACTIVE
+
+    @property
+    def capability(self) -> float:
+        """log10 of effective compute, floored by the open-weight model."""
+        own = float(np.log10(max(self.effective_compute, 1.0)))
+        return max(own, self.model.market.open_weight_floor)
+
+    @property
+    def total_gpus(self) -> float:
+        """GPUs at the lab's disposal this month (owned online + rented)."""
+        return self.owned_gpus + float(self.rented_gpus.sum())
+
+    @property
+    def revenue(self) -> float:
+        """Revenue in the last month, $bn."""
+        return self.revenue_history[-1] if self.revenue_history else 0.0
+
+    @property
+    def run_rate(self) -> float:
+        """Annualised revenue, $bn/yr: last month × 12."""
+        return 12.0 * self.revenue
+
+    def growth(self, months: int = 12) -> float:
+        """Yearly revenue growth over the last ``months`` (1.0 = doubled), 0 if unknown."""
+        h = self.revenue_history
+        if len(h) < 2 or h[-1] <= 0:
+            return 0.0
+        past = h[max(len(h) - 1 - months, 0)]
+        span = min(months, len(h) - 1)
+        if past <= 0:
+            return 3.0
+        return float(np.clip((h[-1] / past) ** (12.0 / span) - 1.0, -0.9, 20.0))
+
+    def monthly_costs(self) -> float:
+        """Committed spend this month, $bn: rent, owned opex, capex instalments, fixed cost."""
+        m = self.model.market
+        rent = float(self.rented_gpus @ m.rent_per_gpu_month) * 1e-9
+        opex = self.owned_gpus * m.opex_per_gpu_month * 1e-9
+        capex = sum(p[2] for p in self.projects)
+        return rent + opex + capex + self.model.scenario_config.labs.fixed_cost
+
+    def runway(self) -> float:
+        """Months until cash runs out at the current net burn (inf when cash-flow positive)."""
+        burn = self.monthly_costs() - self.revenue
+        if burn <= 0:
+            return float("inf")
+        return max(self.cash, 0.0) / burn
+
+    def internal_valuation(self) -> float:
+        """What the lab's owners think it is worth, $bn.
+
+        Annualised revenue × the scenario's internal multiple, raised by the lab's own growth,
+        plus the replacement value of its owned GPUs; a pre-revenue lab values itself as VCs
+        value capability.
+        """
+        cfg = self.model.scenario_config
+        m = self.model.market
+        rev_value = self.run_rate * cfg.labs.internal_multiple * (1.0 + 0.1 * self.growth())
+        gpu_value = self.owned_gpus * cfg.compute.capex_per_gpu * 1e-9 * 0.5
+        cap_value = cfg.vcs.pre_revenue_value * max(self.capability - m.open_weight_floor, 0.0)
+        return max(rev_value, cap_value) + gpu_value
+
+    # ------------------------------------------------------------------ decisions
+    def set_price(self) -> float:
+        """This month's price, $/M tokens. Called once a tick, before demand.
+
+        Default: follow utilisation (raise when demand exceeds capacity, cut when capacity is
+        idle) but never below cost per token × (1 + ``labs.min_margin``). Owners of data
+        centres have the lower cost floor and can undercut renters.
+
+        Returns:
+            A positive, finite price in $/M tokens.
+        """
+        cfg = self.model.scenario_config.labs
+        m = self.model.market
+        capacity = self.inference_gpus * m.tokens_per_gpu_month
+        util = self.demand_tokens / capacity if capacity > 0 else 1.0
+        step = np.clip(cfg.price_adjust * (util - cfg.target_utilisation) / cfg.target_utilisation,
+                       -0.15, 0.15)
+        price = self.price * float(np.exp(step))
+        floor = self.cost_per_mtok() * (1.0 + cfg.min_margin)
+        return float(max(price, floor, 1e-6))
+
+    def cost_per_mtok(self) -> float:
+        """Average compute cost of serving one M tokens on the lab's fleet, $/M tokens."""
+        m = self.model.market
+        total = self.total_gpus
+        if total <= 0:
+            per_gpu = float(m.rent_per_gpu_month.min())
+        else:
+            rent = float(self.rented_gpus @ m.rent_per_gpu_month)
+            per_gpu = (rent + self.owned_gpus * m.owned_cost_per_gpu_month) / total
+        return per_gpu / m.tokens_per_gpu_month
+
+    def split_compute(self) -> float:
+        """Share of this month's GPUs used for training (the rest serve inference), 0–1.
+
+        Called after the compute market. Default: serve expected demand with
+        ``labs.inference_headroom`` but keep at least ``labs.min_train_share`` for training.
+        """
+        cfg = self.model.scenario_config.labs
+        total = self.total_gpus
+        if total <= 0:
+            return cfg.min_train_share
+        need = self.demand_tokens * cfg.inference_headroom / self.model.market.tokens_per_gpu_month
+        infer = min(need, total * (1.0 - cfg.min_train_share))
+        return float(1.0 - infer / total)
+
+    def request_compute(self) -> float:
+        """GPUs to rent this month (total across hyperscalers). Called in the compute market.
+
+        Default: spend ``labs.reinvest_share`` of revenue plus cash over ``labs.burn_months``
+        on compute; what is left after owned compute's costs rents GPUs at the cheapest
+        posted price. A lab cannot go below what its current rental term commits it to.
+        """
+        cfg = self.model.scenario_config.labs
+        m = self.model.market
+        budget = cfg.reinvest_share * self.revenue + max(self.cash, 0.0) / cfg.burn_months
+        committed = (
+            self.owned_gpus * m.opex_per_gpu_month * 1e-9
+            + sum(p[2] for p in self.projects)
+            + cfg.fixed_cost
+        )
+        rent_budget = max(budget - committed, 0.0)
+        gpus = rent_budget / (float(m.rent_per_gpu_month.min()) * 1e-9)
+        return float(max(gpus, 0.0))
+
+    def plan_data_centre(self) -> float:
+        """GPUs of a new data-centre project to start now (0 for none). Called monthly.
+
+        Default: build when owning is cheaper than renting, the lab rents enough to fill a
+        data centre of at least ``compute.min_efficient_scale`` GPUs, no project is already
+        under way, and cash covers the capex (paid over the lead time) for the runway.
+        """
+        cfg = self.model.scenario_config
+        m = self.model.market
+        if self.projects or m.owned_cost_per_gpu_month >= float(m.rent_per_gpu_month.min()):
+            return 0.0
+        size = max(cfg.compute.min_efficient_scale, cfg.labs.build_share * self.rented_gpus.sum())
+        if self.rented_gpus.sum() * cfg.labs.build_share < cfg.compute.min_efficient_scale:
+            return 0.0
+        capex = size * cfg.compute.capex_per_gpu * 1e-9
+        if self.cash + 12 * self.revenue < capex:
+            return 0.0
+        return float(size)
+
+    def consider_offer(self, offer: Offer) -> bool:
+        """Accept this funding offer? Called for each offer in the capital market.
+
+        Default: the owners weigh the cash against dilution at their internal valuation. Cash
+        is worth more than face value when the runway is short (below ``labs.runway_comfort``
+        months), so a lab near the end of its runway accepts offers a comfortable lab refuses.
+
+        Args:
+            offer: the :class:`~marketsim.mechanisms.capital.Offer` (amount and pre-money in
+                $bn).
+
+        Returns:
+            True to accept, False to refuse.
+        """
+        comfort = self.model.scenario_config.labs.runway_comfort
+        runway = self.runway()
+        urgency = 0.0 if not np.isfinite(runway) else max(comfort - runway, 0.0) / max(comfort, 1)
+        cash_value = 1.0 + 3.0 * urgency
+        return dilution_worth_it(self.internal_valuation(), offer.pre_money, offer.amount,
+                                 cash_value)
+
+    def bid_for(self, target: AILab) -> float:
+        """Price in $bn this lab offers for a distressed lab's equity (0: no bid).
+
+        Called in consolidation for each distressed lab. The acquirer also pays the target's
+        debt. Default: value its customers (3× run rate), its owned GPUs at half capex and
+        its capability if above ours; bid half of what exceeds the debt.
+        """
+        cfg = self.model.scenario_config
+        value = 3.0 * target.run_rate + target.owned_gpus * cfg.compute.capex_per_gpu * 0.5e-9
+        if target.capability > self.capability:
+            value += cfg.vcs.pre_revenue_value * (target.capability - self.capability)
+        debt = max(-target.cash, 0.0)
+        surplus = value - debt
+        if surplus <= 0 or self.cash < debt + 0.5 * surplus or self.runway() < 12:
+            return 0.0
+        return float(0.5 * surplus)

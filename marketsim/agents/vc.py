@@ -1,0 +1,96 @@
+"""VentureCapitalist: raises money from limited partners, values labs, offers rounds."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from marketsim.mechanisms.capital import Offer, revenue_multiple
+
+if TYPE_CHECKING:
+    from marketsim.agents.lab import AILab
+    from marketsim.model import AIMarketModel
+
+
+class VentureCapitalist(mesa.Agent):
+    """A venture investor.
+
+    State: ``dry_powder`` [$bn, its ledger balance], ``portfolio`` (lab unique_id → $bn
+    invested), ``returns`` [$bn received from exits, by tick], ``sentiment`` [≥ 0, 1 =
+    neutral], ``deployed`` [$bn invested in all].
+    """
+
+    model: AIMarketModel
+
+    def __init__(self, model: AIMarketModel, *, account: int) -> None:
+        super().__init__(model)
+        self.account = account
+        self.portfolio: dict[int, float] = {}
+        self.returns: list[float] = []
+        self.sentiment = 1.0
+        self.deployed = 0.0
+
+    @property
+    def dry_powder(self) -> float:
+        """Money ready to invest, $bn (the VC's ledger balance)."""
+        return self.model.ledger.balance(self.account)
+
+    def screen(self, labs: list[AILab]) -> list[AILab]:
+        """Labs to look at this month (called in the capital market).
+
+        Default: ``vcs.looks_per_month`` labs drawn with weight rising with revenue and
+        capability: VCs chase what is visible.
+        """
+        k = min(self.model.scenario_config.vcs.looks_per_month, len(labs))
+        if k == 0:
+            return []
+        w = np.array([lab.revenue + 0.01 for lab in labs]) ** 0.5
+        idx = self.model.rng.choice(len(labs), size=k, replace=False, p=w / w.sum())
+        return [labs[i] for i in idx]
+
+    def value_lab(self, lab: AILab) -> float:
+        """Pre-money valuation of ``lab`` in $bn.
+
+        Revenue multiple rising with the lab's growth and herded toward recent peer multiples
+        (:func:`~marketsim.mechanisms.capital.revenue_multiple`); a pre-revenue lab is valued
+        on capability above the open-weight floor (``vcs.pre_revenue_value`` per log10).
+        """
+        cfg = self.model.scenario_config.vcs
+        m = self.model.market
+        mult = revenue_multiple(lab.growth(), m.peer_multiple, cfg.base_multiple,
+                                cfg.growth_weight, cfg.herding, cfg.max_multiple)
+        rev_value = mult * lab.run_rate * (0.5 + 0.5 * self.sentiment)
+        cap_value = cfg.pre_revenue_value * max(lab.capability - m.open_weight_floor + 0.3, 0.0)
+        return float(max(rev_value, cap_value))
+
+    def make_offer(self, lab: AILab) -> Offer | None:
+        """An offer to ``lab`` or None. Called for each screened lab.
+
+        Default: buy ``vcs.round_share`` of the lab at :meth:`value_lab`, capped at
+        ``vcs.max_check_share`` of dry powder; no offer to labs it values at nothing.
+        """
+        cfg = self.model.scenario_config.vcs
+        pre = self.value_lab(lab)
+        if pre <= 0:
+            return None
+        amount = min(pre * cfg.round_share / (1.0 - cfg.round_share),
+                     self.dry_powder * cfg.max_check_share)
+        if amount < 0.01:
+            return None
+        return Offer(investor=self, lab=lab, amount=float(amount), pre_money=float(pre))
+
+    def fund_entrant(self) -> float:
+        """Seed money in $bn for a new lab the model asks this VC to found (0 to decline)."""
+        seed = self.model.scenario_config.vcs.seed_round
+        return seed if self.dry_powder >= seed else 0.0
+
+    def update_sentiment(self, market_growth: float, loss_rate: float) -> float:
+        """New sentiment (≥ 0) from the market's yearly revenue growth and recent failures.
+
+        Called once a tick. Default: an exponential average of ``(1 + growth) × (1 − losses)``
+        relative to a doubling a year.
+        """
+        signal = (1.0 + np.clip(market_growth, -0.9, 10.0)) / 2.0 * (1.0 - loss_rate)
+        return float(np.clip(0.9 * self.sentiment + 0.1 * signal, 0.2, 3.0))

@@ -1,0 +1,96 @@
+"""``marketsim run``: one scenario, one seed; a summary table, optionally Parquet output."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("active_labs", "active labs", "{:.0f}"),
+    ("hhi_revenue", "HHI of revenue (0-10,000)", "{:,.0f}"),
+    ("cr1_revenue", "leader's revenue share", "{:.1%}"),
+    ("cr4_revenue", "top-4 revenue share", "{:.1%}"),
+    ("bimodality", "bimodality of log lab size", "{:.2f}"),
+    ("owned_compute_share", "owned share of compute", "{:.1%}"),
+    ("leader_run_rate", "leader's run rate ($bn/yr)", "{:,.1f}"),
+    ("price_per_mtok", "price ($/M tokens)", "{:.2f}"),
+    ("rent_per_gpu_hour", "rent ($/GPU-hour)", "{:.2f}"),
+    ("top_valuation", "top valuation ($bn)", "{:,.0f}"),
+    ("adoption", "buyers adopted", "{:.1%}"),
+    ("unmet_share", "unmet demand", "{:.1%}"),
+)
+TOTAL_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("entries", "entries", "{:.0f}"),
+    ("exits_acquired", "exits by acquisition", "{:.0f}"),
+    ("exits_bankrupt", "exits by bankruptcy", "{:.0f}"),
+    ("vc_deployed", "VC money deployed ($bn)", "{:,.0f}"),
+    ("amount_refused", "offers refused ($bn)", "{:,.0f}"),
+)
+
+
+def summary_table(df: pd.DataFrame, regime: str, title: str) -> str:
+    """Plain-text summary: start and end of the key reporters, totals, the regime."""
+    first, last = df.iloc[0], df.iloc[-1]
+    width = max(len(label) for _, label, _ in SUMMARY_COLUMNS + TOTAL_COLUMNS)
+    lines = [title, f"{'':{width}}  {first['date']:>12}  {last['date']:>12}"]
+    for col, label, fmt in SUMMARY_COLUMNS:
+        lines.append(f"{label:{width}}  {fmt.format(first[col]):>12}  {fmt.format(last[col]):>12}")
+    lines.append(f"{'totals over the run':{width}}")
+    for col, label, fmt in TOTAL_COLUMNS:
+        lines.append(f"{label:{width}}  {'':>12}  {fmt.format(df[col].sum()):>12}")
+    lines.append(f"{'regime':{width}}  {'':>12}  {regime:>12}")
+    return "\n".join(lines)
+
+
+def run_command(
+    scenario: str | None,
+    *,
+    seed: int,
+    ticks: int | None,
+    overrides: dict[str, Any],
+    out: Path | None,
+    progress: bool = True,
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Run the scenario and print its summary; with ``out``, write ticks, labs and manifest."""
+    from marketsim.manifest import build_manifest, file_hash, write_json_atomic
+    from marketsim.model import AIMarketModel
+    from marketsim.scenario import load_scenario
+
+    if ticks is not None and ticks < 1:
+        from marketsim.errors import ScenarioError
+
+        raise ScenarioError("must be a positive number of months", key="--ticks", given=ticks,
+                            allowed="integer >= 1")
+    sc = load_scenario(scenario, overrides=overrides)
+    model = AIMarketModel(sc, rng=seed)
+    n = ticks if ticks is not None else sc.horizon
+    model.run(ticks=n, progress=progress and n * sc.buyers.count >= 2_000_000)
+    df = model.datacollector.get_model_vars_dataframe()
+    print(summary_table(df, model.regime, f"marketsim run: {sc.name} (seed {seed}, {n} months)"))
+    if out is not None:
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        try:
+            df.to_parquet(tmp / "ticks.parquet", index=False)
+            from marketsim.reporters import lab_table
+
+            lab_table(model).to_parquet(tmp / "labs.parquet", index=False)
+            write_json_atomic(tmp / "manifest.json", build_manifest(
+                argv=argv, kind="run", seed=seed, ticks=n, overrides=overrides,
+                scenario_file=sc.source, scenario_file_hash=file_hash(sc.source),
+                scenario_hash=sc.content_hash(), scenario=sc.to_toml_dict()))
+            if out.exists():
+                shutil.rmtree(out)
+            os.replace(tmp, out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        print(f"wrote {out}/ticks.parquet, labs.parquet, manifest.json")
+    return 0

@@ -1,0 +1,718 @@
+"""AIMarketModel: wires agents, ledger and the seven mechanisms in one visible order."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+from mesa.experimental.scenarios import Scenario as MesaScenario
+
+from marketsim.agents import (
+    ACQUIRED,
+    BANKRUPT,
+    AILab,
+    BuyerArrays,
+    EnterpriseBuyer,
+    Hyperscaler,
+    VentureCapitalist,
+)
+from marketsim.ledger import Ledger
+from marketsim.mechanisms import capability as cap_mech
+from marketsim.mechanisms import capital, compute, consolidation, demand, inference
+from marketsim.mechanisms.capital import Offer
+from marketsim.reporters import LAB_REPORTERS, MODEL_REPORTERS, tick_stats
+from marketsim.scenario import MarketScenario, load_class, load_scenario
+
+
+@dataclass
+class MarketView:
+    """This month's market-wide facts that agents read when they decide.
+
+    Attributes:
+        tick: months since the start.
+        tokens_per_gpu_month: M tokens one GPU serves in a month.
+        rent_per_gpu_month: each hyperscaler's posted rent, $ per GPU-month.
+        owned_cost_per_gpu_month: all-in cost of an owned GPU, $ per month.
+        opex_per_gpu_month: power and upkeep of an owned GPU, $ per month.
+        frontier: the best lab's own capability (log10 effective compute).
+        open_weight_floor: capability anyone can have from open weights.
+        peer_multiple: median post-money ÷ run rate of recent rounds (None before any).
+        reference_price: $/M tokens that demand elasticity is measured from (tick-0 price).
+        tokens_per_size: M tokens per unit of buyer size at the reference price, tick 0.
+        usage_trend: growth of tokens per adopted buyer since tick 0 (multiplier).
+    """
+
+    tick: int = 0
+    tokens_per_gpu_month: float = 1.0
+    rent_per_gpu_month: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    owned_cost_per_gpu_month: float = 0.0
+    opex_per_gpu_month: float = 0.0
+    frontier: float = 0.0
+    open_weight_floor: float = 0.0
+    peer_multiple: float | None = None
+    reference_price: float = 1.0
+    tokens_per_size: float = 1.0
+    usage_trend: float = 1.0
+
+
+def _class_plan(section: Any, base: type, file: str | None, kind: str) -> list[type]:
+    """Class of each agent of a kind, by initial rank (mix entries take their ranks)."""
+    default = load_class(section.class_, base, key=f"{kind}.class", file=file) \
+        if section.class_ else base
+    plan: list[type] = [default] * section.count
+    taken: set[int] = set()
+    free_from_end = section.count - 1
+    for i, mix in enumerate(section.mix):
+        cls = load_class(mix.class_, base, key=f"{kind}.mix[{i}].class", file=file)
+        ranks = list(mix.ranks or [])
+        while len(ranks) < mix.count:
+            while free_from_end in taken or free_from_end in ranks:
+                free_from_end -= 1
+            ranks.append(free_from_end)
+        for r in ranks[: mix.count]:
+            plan[r] = cls
+            taken.add(r)
+    return plan
+
+
+class AIMarketModel(mesa.Model):
+    """The market for frontier AI, one tick per month.
+
+    Args:
+        scenario: a :class:`~marketsim.scenario.MarketScenario`, a path or shipped name
+            (``"null"``), or None for ``scenarios/default.toml``.
+        rng: integer seed (Mesa 3.5 convention); same seed, same run.
+        **overrides: dotted scenario keys to values, e.g. ``**{"buyers.count": 20_000}``
+            (this is how Mesa's SolaraViz passes its sliders).
+
+    Attributes:
+        scenario_config: the validated scenario in force.
+        ledger: every account and transfer (:class:`~marketsim.ledger.Ledger`).
+        labs: every lab ever created, in creation order (index = buyers' supplier index).
+        buyers: the buyer arrays (:class:`~marketsim.agents.BuyerArrays`).
+        market: this month's :class:`MarketView`.
+        datacollector: Mesa DataCollector with the contract's model reporters.
+    """
+
+    def __init__(
+        self,
+        scenario: MarketScenario | str | Path | MesaScenario | None = None,
+        *,
+        rng: int | None = None,
+        **overrides: Any,
+    ) -> None:
+        if isinstance(scenario, MesaScenario):  # SolaraViz's Reset passes an empty one
+            overrides = {**{k: v for k, v in scenario if k != "rng"}, **overrides}
+            scenario = None
+        if isinstance(scenario, MarketScenario):
+            if overrides:
+                from marketsim.scenario import validate_scenario
+
+                scenario = validate_scenario(scenario.to_toml_dict(), file=scenario.source,
+                                             overrides=overrides)
+        else:
+            scenario = load_scenario(scenario, overrides=overrides or None)
+        if rng is not None and not isinstance(rng, (int, np.integer)):
+            raise TypeError("rng must be an integer seed")
+        super().__init__(rng=rng)
+        self.scenario_config: MarketScenario = scenario
+        self.seed = rng
+        cfg = scenario
+        self.horizon = cfg.horizon
+        self.n_hyperscalers = cfg.hyperscalers.count
+        self.ledger = Ledger()
+        self.market = MarketView()
+        self.labs: list[AILab] = []
+        self.frontier_history: list[float] = []
+        self.recent_multiples: list[tuple[int, float]] = []
+        self.counts: dict[str, float] = {}
+        self._reset_counts()
+        self._setup_costs()
+        self._setup_hyperscalers()
+        self._setup_vcs()
+        self._setup_labs()
+        self._setup_buyers()
+        self.stats: dict[str, Any] = {}
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: _reporter(name) for name in MODEL_REPORTERS},
+            agenttype_reporters={cls: dict(LAB_REPORTERS) for cls in self._lab_classes()},
+        )
+
+    # ------------------------------------------------------------------ set-up
+    def _setup_costs(self) -> None:
+        c = self.scenario_config.compute
+        m = self.market
+        m.opex_per_gpu_month = compute.opex_per_gpu_month(c.power_kw, c.power_price, c.upkeep)
+        m.owned_cost_per_gpu_month = compute.owned_cost_per_gpu_month(
+            c.capex_per_gpu, c.gpu_life, c.power_kw, c.power_price, c.upkeep)
+        m.tokens_per_gpu_month = inference.tokens_per_gpu_month(
+            c.tokens_per_gpu_hour, c.throughput_growth, 0)
+        m.reference_price = self.scenario_config.labs.initial_price
+
+    def _setup_hyperscalers(self) -> None:
+        cfg = self.scenario_config
+        classes = _class_plan(cfg.hyperscalers, Hyperscaler, cfg.source, "hyperscalers")
+        weights = self.rng.dirichlet(np.full(len(classes), 5.0))
+        self.hyperscalers: list[Hyperscaler] = []
+        for i, cls in enumerate(classes):
+            acct = self.ledger.open(f"hyperscaler_{i}")
+            hs = cls(self, account=acct, capacity=cfg.hyperscalers.initial_gpus * weights[i],
+                     index=i)
+            self.hyperscalers.append(hs)
+        self.market.rent_per_gpu_month = np.array([hs.set_rent() for hs in self.hyperscalers])
+        for hs in self.hyperscalers:
+            hs.rent = float(self.market.rent_per_gpu_month[hs.index])
+
+    def _setup_vcs(self) -> None:
+        cfg = self.scenario_config.vcs
+        classes = _class_plan(cfg, VentureCapitalist, self.scenario_config.source, "vcs")
+        weights = self.rng.dirichlet(np.full(len(classes), 2.0))
+        self.vcs: list[VentureCapitalist] = []
+        for i, cls in enumerate(classes):
+            vc = cls(self, account=self.ledger.open(f"vc_{i}"))
+            self.ledger.transfer(self.ledger["limited_partners"], vc.account,
+                                 cfg.initial_dry_powder * cfg.capital_abundance * weights[i],
+                                 "lp_commitment")
+            self.vcs.append(vc)
+
+    def _setup_labs(self) -> None:
+        cfg = self.scenario_config
+        lc = cfg.labs
+        classes = _class_plan(lc, AILab, cfg.source, "labs")
+        n = len(classes)
+        ranks = np.arange(n)
+        gpus = lc.leader_gpus * (ranks + 1.0) ** (-lc.size_exponent)
+        gpus *= self.rng.lognormal(0.0, 0.15, size=n)
+        owned_share = lc.owned_share_top * lc.owned_share_decay ** ranks
+        capacity = np.array([hs.capacity for hs in self.hyperscalers])
+        rented_total = gpus * (1.0 - owned_share)
+        if rented_total.sum() > capacity.sum() > 0:  # never rent more than exists
+            rented_total *= capacity.sum() / rented_total.sum()
+        split = capacity / capacity.sum() if capacity.sum() > 0 else np.zeros_like(capacity)
+        m = self.market
+        for i, cls in enumerate(classes):
+            lab = self._new_lab(cls, price=lc.initial_price)
+            lab.owned_gpus = float(gpus[i] * owned_share[i])
+            lab.rented_gpus = rented_total[i] * split
+            lab.rental_months_left = int(self.rng.integers(0, cfg.compute.rental_term + 1))
+            monthly = (lab.owned_gpus * m.owned_cost_per_gpu_month
+                       + float(lab.rented_gpus @ m.rent_per_gpu_month)) * 1e-9
+            self.ledger.transfer(self.ledger["founders"], lab.account,
+                                 lc.cash_months * (monthly + lc.fixed_cost), "founding")
+            lab.cap_table = {self.ledger["founders"]: 1.0}
+            lab.train_share = 1.0 - lc.min_train_share
+            lab.effective_compute = lab.total_gpus / (1.0 - cfg.capability.retention * 0.999)
+        self._update_frontier()
+
+    def _new_lab(self, cls: type[AILab], *, price: float) -> AILab:
+        acct = self.ledger.open(f"lab_{len(self.labs)}")
+        lab = cls(self, account=acct, price=price)
+        lab.index = len(self.labs)
+        self.labs.append(lab)
+        return lab
+
+    def _setup_buyers(self) -> None:
+        cfg = self.scenario_config
+        bc = cfg.buyers
+        default = (load_class(bc.class_, EnterpriseBuyer, key="buyers.class", file=cfg.source)
+                   if bc.class_ else EnterpriseBuyer)
+        runs = [(default, bc.count - sum(mix.count for mix in bc.mix))]
+        runs += [(load_class(mix.class_, EnterpriseBuyer, key=f"buyers.mix[{i}].class",
+                             file=cfg.source), mix.count) for i, mix in enumerate(bc.mix)]
+        self.buyers = BuyerArrays(bc.count)
+        self.buyer_groups: list[EnterpriseBuyer] = []
+        start = 0
+        # Each class's buyers are one population: one contiguous slice of the arrays.
+        for cls, run in runs:
+            if run <= 0:
+                continue
+            sl = slice(start, start + run)
+            pop = cls(self, sl=sl, account=self.ledger.open(f"buyers_{len(self.buyer_groups)}"))
+            self.buyer_groups.append(pop)
+            self.buyers.size[sl] = pop.draw_sizes(self.rng)
+            start += run
+        b = self.buyers
+        n = len(b)
+        b.adopted[:] = self.rng.random(n) < bc.initial_adoption
+        b.contract_age[:] = self.rng.integers(0, bc.contract_months, size=n)
+        probs = self._choice_probs()
+        idx = np.flatnonzero(b.adopted)
+        b.supplier[idx] = demand.choose_suppliers(
+            b.supplier[idx], probs, 0.0, self.rng.random(idx.size), self.rng.random(idx.size))
+        # Scale tokens per unit size so that tick-0 spend is the scenario's initial spend.
+        self.market.tokens_per_size = 1.0
+        lab_demand = self._lab_demand(self._prices())
+        spend = float(lab_demand @ self._prices()) * 1e-3
+        self.market.tokens_per_size = bc.initial_spend / spend if spend > 0 else 0.0
+        lab_demand *= self.market.tokens_per_size
+        for lab, d in zip(self.labs, lab_demand, strict=True):
+            lab.demand_tokens = float(d)
+            lab.train_share = lab.split_compute()
+            lab.inference_gpus = lab.total_gpus * (1.0 - lab.train_share)
+
+    def _lab_classes(self) -> list[type]:
+        cfg = self.scenario_config.labs
+        section = load_class(cfg.class_, AILab) if cfg.class_ else AILab
+        return list(dict.fromkeys([section, *(type(lab) for lab in self.labs)]))
+
+    def _reset_counts(self) -> None:
+        self.counts = dict.fromkeys(
+            ("entries", "exits_bankrupt", "exits_acquired", "vc_deployed", "offers_made",
+             "offers_accepted", "offers_refused", "amount_refused", "strategic_deployed",
+             "enterprise_spend", "demand_tokens", "unmet_tokens"), 0.0)
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def tick(self) -> int:
+        """Months run so far (the tick the next step will be)."""
+        return self.steps
+
+    def active_labs(self) -> list[AILab]:
+        """Labs still trading, in creation order."""
+        return [lab for lab in self.labs if lab.active]
+
+    def _prices(self) -> np.ndarray:
+        return np.array([lab.price for lab in self.labs])
+
+    def _quality(self) -> np.ndarray:
+        return np.array([lab.capability for lab in self.labs])
+
+    def _choice_probs(self) -> np.ndarray:
+        bc = self.scenario_config.buyers
+        active = np.array([lab.active for lab in self.labs])
+        return demand.logit_shares(self._quality(), self._prices(), active,
+                                   bc.quality_weight, bc.price_weight)
+
+    def _lab_demand(self, price: np.ndarray) -> np.ndarray:
+        """M tokens demanded from each lab this month, all buyer populations together."""
+        n_labs = len(self.labs)
+        gap = self._quality() - self.market.open_weight_floor
+        total = np.zeros(n_labs)
+        self._pop_demand: list[np.ndarray] = []
+        for pop in self.buyer_groups:
+            sl = pop.sl
+            sizes = demand.size_by_supplier(self.buyers.supplier[sl], self.buyers.size[sl], n_labs)
+            d = pop.demand_per_size(price, gap) * sizes
+            self._pop_demand.append(d)
+            total += d
+        return total
+
+    def _update_frontier(self) -> None:
+        active = self.active_labs()
+        own = [math.log10(max(lab.effective_compute, 1.0)) for lab in active]
+        frontier = max(own) if own else (self.frontier_history[-1] if self.frontier_history
+                                         else 0.0)
+        self.frontier_history.append(frontier)
+        cc = self.scenario_config.capability
+        self.market.frontier = frontier
+        self.market.open_weight_floor = cap_mech.open_weight_floor(
+            self.frontier_history, cc.open_weight_lag, cc.open_weight_gap)
+
+    # ------------------------------------------------------------------ the tick
+    def step(self) -> None:
+        """One month, mechanisms in the design's order."""
+        t = self.steps - 1  # Mesa counts steps from 1; tick 0 is the first month
+        self.ledger.tick = t
+        self._reset_counts()
+        self._market_view(t)
+        self.demand_step(t)
+        self.inference_step()
+        self.compute_step()
+        self.capability_step(t)
+        self.capital_step(t)
+        self.consolidation_step(t)
+        self.record(t)
+
+    def _market_view(self, t: int) -> None:
+        c = self.scenario_config.compute
+        bc = self.scenario_config.buyers
+        m = self.market
+        m.tick = t
+        m.tokens_per_gpu_month = inference.tokens_per_gpu_month(
+            c.tokens_per_gpu_hour, c.throughput_growth, t)
+        m.usage_trend = demand.usage_trend(t, bc.usage_growth, bc.usage_growth_halflife)
+        recent = [x for (tick, x) in self.recent_multiples if tick >= t - 6]
+        m.peer_multiple = float(np.median(recent)) if recent else None
+
+    def demand_step(self, t: int) -> None:
+        """Mechanism 1: prices, adoption, supplier re-choice, tokens demanded per lab."""
+        for lab in self.active_labs():
+            lab.price = float(lab.set_price())
+            if not (math.isfinite(lab.price) and lab.price > 0):
+                raise ValueError(f"{type(lab).__name__}.set_price returned {lab.price!r}")
+        b = self.buyers
+        bc = self.scenario_config.buyers
+        share = float(b.adopted.mean()) if len(b) else 0.0
+        u = self.rng.random(len(b))
+        for pop in self.buyer_groups:
+            new = pop.adopt(share, u[pop.sl])
+            b.adopted[pop.sl] |= new
+        np.minimum(b.contract_age + 1, bc.contract_months, out=b.contract_age,
+                   casting="unsafe")
+        probs = self._choice_probs()
+        for pop in self.buyer_groups:
+            sl = pop.sl
+            sup = b.supplier[sl]
+            idx = np.flatnonzero(b.adopted[sl] & ((b.contract_age[sl] >= bc.contract_months)
+                                                  | (sup < 0)))
+            if idx.size == 0:
+                continue
+            new = pop.choose_suppliers(sup[idx], probs, self.rng.random(idx.size),
+                                       self.rng.random(idx.size))
+            sup[idx] = new
+            b.contract_age[sl][idx] = 0
+        self._demand = self._lab_demand(self._prices())
+        for lab, d in zip(self.labs, self._demand, strict=True):
+            lab.demand_tokens = float(d) if lab.active else 0.0
+
+    def inference_step(self) -> None:
+        """Mechanism 2: serve up to capacity, ration the rest; buyers pay labs."""
+        m = self.market
+        cap = np.array([lab.inference_gpus if lab.active else 0.0 for lab in self.labs])
+        price = self._prices()
+        served, unmet, revenue = inference.clear_inference(
+            self._demand, cap * m.tokens_per_gpu_month, price)
+        led = self.ledger
+        frac_served = np.divide(served, self._demand, out=np.zeros_like(served),
+                                where=self._demand > 0)
+        for pop, d in zip(self.buyer_groups, self._pop_demand, strict=True):
+            pay = d * frac_served * price * 1e-3
+            led.transfer(led["economy"], pop.account, float(pay.sum()), "enterprise_budget")
+            for lab in self.labs:
+                if pay[lab.index] > 0:
+                    led.transfer(pop.account, lab.account, float(pay[lab.index]), "inference")
+        for lab in self.labs:
+            if lab.active:
+                lab.served_tokens = float(served[lab.index])
+                lab.revenue_history.append(float(revenue[lab.index]))
+            else:
+                lab.served_tokens = 0.0
+        self.counts["enterprise_spend"] = float(revenue.sum())
+        self.counts["demand_tokens"] = float(self._demand.sum())
+        self.counts["unmet_tokens"] = float(unmet.sum())
+
+    def compute_step(self) -> None:
+        """Mechanism 3: rents posted, rentals allocated and paid, data centres built."""
+        cfg = self.scenario_config
+        m = self.market
+        led = self.ledger
+        for hs in self.hyperscalers:
+            arrived = sum(p[0] for p in hs.pipeline if p[1] <= 1)
+            hs.pipeline = [[g, mo - 1] for g, mo in hs.pipeline if mo > 1]
+            hs.capacity += arrived
+            hs.rent = float(hs.set_rent())
+        m.rent_per_gpu_month = np.array([hs.rent for hs in self.hyperscalers])
+        labs = self.active_labs()
+        H = len(self.hyperscalers)
+        committed = np.zeros((len(labs), H))
+        requests = np.zeros(len(labs))
+        for i, lab in enumerate(labs):
+            requests[i] = max(float(lab.request_compute()), 0.0)
+            if lab.rental_months_left > 0:
+                committed[i] = lab.rented_gpus
+        free = np.array([hs.capacity for hs in self.hyperscalers]) - committed.sum(axis=0)
+        free = np.maximum(free, 0.0)
+        extra = np.maximum(requests - committed.sum(axis=1), 0.0)
+        partner = np.array([[lab.unique_id in hs.partners for hs in self.hyperscalers]
+                            for lab in labs]).reshape(len(labs), H)
+        alloc = committed + compute.allocate_rentals(extra, free, partner,
+                                                     m.rent_per_gpu_month)
+        for i, lab in enumerate(labs):
+            grew = alloc[i].sum() > lab.rented_gpus.sum() + 1e-6
+            lab.rented_gpus = alloc[i]
+            if grew or lab.rental_months_left <= 0:
+                lab.rental_months_left = cfg.compute.rental_term
+            lab.rental_months_left -= 1
+            for hs in self.hyperscalers:
+                due = alloc[i, hs.index] * hs.rent * 1e-9
+                credit = min(lab.credits[hs.index], due)
+                lab.credits[hs.index] -= credit
+                led.transfer(lab.account, hs.account, due - credit, "rent", allow_debt=True)
+            led.transfer(lab.account, led["suppliers"],
+                         lab.owned_gpus * m.opex_per_gpu_month * 1e-9, "power_upkeep",
+                         allow_debt=True)
+            led.transfer(lab.account, led["suppliers"], cfg.labs.fixed_cost, "fixed_cost",
+                         allow_debt=True)
+            self._advance_projects(lab)
+            size = max(float(lab.plan_data_centre()), 0.0)
+            if size > 0:
+                lead = cfg.compute.lead_time
+                capex = size * cfg.compute.capex_per_gpu * 1e-9
+                if lead == 0:
+                    led.transfer(lab.account, led["suppliers"], capex, "capex", allow_debt=True)
+                    lab.owned_gpus += size
+                else:
+                    lab.projects.append([size, float(lead), capex / lead])
+            lab.train_share = float(np.clip(lab.split_compute(), 0.0, 1.0))
+            lab.inference_gpus = lab.total_gpus * (1.0 - lab.train_share)
+        rented = alloc.sum(axis=0) if len(labs) else np.zeros(H)
+        for hs in self.hyperscalers:
+            hs.utilisation = float(rented[hs.index] / hs.capacity) if hs.capacity > 0 else 1.0
+            order = max(float(hs.order_capacity()), 0.0)
+            if order > 0:
+                hs.pipeline.append([order, float(max(cfg.compute.lead_time, 1))])
+                self._hyperscaler_pays(hs, order * cfg.compute.capex_per_gpu * 1e-9, "capex")
+            self._hyperscaler_pays(hs, hs.capacity * m.opex_per_gpu_month * 1e-9,
+                                   "power_upkeep")
+
+    def _hyperscaler_pays(self, hs: Hyperscaler, amount: float, kind: str) -> None:
+        led = self.ledger
+        short = amount - hs.cash
+        if short > 0:
+            led.transfer(led["parents"], hs.account, short, "parent_funding")
+        led.transfer(hs.account, led["suppliers"], amount, kind)
+
+    def _advance_projects(self, lab: AILab) -> None:
+        led = self.ledger
+        still = []
+        for gpus, months, per_month in lab.projects:
+            led.transfer(lab.account, led["suppliers"], per_month, "capex", allow_debt=True)
+            if months <= 1:
+                lab.owned_gpus += gpus
+            else:
+                still.append([gpus, months - 1, per_month])
+        lab.projects = still
+
+    def capability_step(self, t: int) -> None:
+        """Mechanism 4: training compute becomes effective compute; the frontier moves."""
+        cc = self.scenario_config.capability
+        mult = cap_mech.algorithmic_multiplier(t, cc.algorithmic_progress)
+        for lab in self.active_labs():
+            lab.effective_compute = float(cap_mech.update_effective_compute(
+                np.array(lab.effective_compute), np.array(lab.total_gpus * lab.train_share),
+                mult, cc.retention))
+        self._update_frontier()
+
+    def capital_step(self, t: int) -> None:
+        """Mechanism 5: LP inflow, venture and strategic offers, accept or refuse, dilution."""
+        vcfg = self.scenario_config.vcs
+        led = self.ledger
+        for vc in self.vcs:
+            inflow = vcfg.lp_inflow * vcfg.capital_abundance * vc.sentiment / len(self.vcs)
+            led.transfer(led["limited_partners"], vc.account, inflow, "lp_commitment")
+        labs = self.active_labs()
+        order = self.rng.permutation(len(self.vcs))
+        for i in order:
+            vc = self.vcs[i]
+            for lab in vc.screen(labs):
+                offer = vc.make_offer(lab)
+                if offer is not None and 0 < offer.amount <= vc.dry_powder:
+                    self._negotiate(offer)
+        for hs in self.hyperscalers:
+            offer = hs.strategic_offer(labs)
+            if offer is not None and offer.amount > 0:
+                self._negotiate(offer)
+        growth = self._market_growth()
+        losses = len([lab for lab in self.labs if lab.exit_tick is not None
+                      and lab.exit_tick >= t - 12 and lab.status == BANKRUPT])
+        loss_rate = losses / max(len(labs), 1)
+        for vc in self.vcs:
+            vc.sentiment = float(vc.update_sentiment(growth, loss_rate))
+
+    def _market_growth(self) -> float:
+        rows = self.stats_history if hasattr(self, "stats_history") else []
+        if len(rows) < 2:
+            return 1.0
+        past = rows[max(len(rows) - 13, 0)]
+        span = min(12, len(rows) - 1)
+        now = self.counts["enterprise_spend"]
+        if past <= 0 or now <= 0:
+            return 0.0
+        return float((now / past) ** (12.0 / span) - 1.0)
+
+    def _negotiate(self, offer: Offer) -> None:
+        lab = offer.lab
+        led = self.ledger
+        self.counts["offers_made"] += 1
+        if not lab.consider_offer(offer):
+            self.counts["offers_refused"] += 1
+            self.counts["amount_refused"] += offer.amount
+            lab.refused += offer.amount
+            return
+        self.counts["offers_accepted"] += 1
+        investor = offer.investor
+        cash_part = offer.amount * (1.0 - offer.credit_share)
+        if isinstance(investor, Hyperscaler):
+            self._hyperscaler_pays_to(investor, lab, cash_part)
+            lab.credits[investor.index] += offer.amount - cash_part
+            investor.partners.add(lab.unique_id)
+            investor.stakes[lab.unique_id] = investor.stakes.get(lab.unique_id, 0.0) + offer.stake
+            self.counts["strategic_deployed"] += offer.amount
+        else:
+            led.transfer(investor.account, lab.account, cash_part, "venture")
+            investor.portfolio[lab.unique_id] = (investor.portfolio.get(lab.unique_id, 0.0)
+                                                 + offer.amount)
+            investor.deployed += offer.amount
+            self.counts["vc_deployed"] += offer.amount
+        lab.cap_table = capital.dilute(lab.cap_table, investor.account, offer.stake)
+        lab.valuation = offer.post_money
+        lab.raised += offer.amount
+        if lab.run_rate > 0:
+            self.recent_multiples.append((self.market.tick, offer.post_money / lab.run_rate))
+            self.recent_multiples = self.recent_multiples[-50:]
+
+    def _hyperscaler_pays_to(self, hs: Hyperscaler, lab: AILab, amount: float) -> None:
+        led = self.ledger
+        short = amount - hs.cash
+        if short > 0:
+            led.transfer(led["parents"], hs.account, short, "parent_funding")
+        led.transfer(hs.account, lab.account, amount, "strategic")
+
+    def consolidation_step(self, t: int) -> None:
+        """Mechanism 6: distressed labs acquired or bankrupt; VCs fund entrants."""
+        distressed = sorted((lab for lab in self.active_labs() if lab.cash < 0),
+                            key=lambda lab: lab.cash)
+        for target in distressed:
+            if not target.active or target.cash >= 0:
+                continue
+            bidders: list[Any] = [lab for lab in self.active_labs()
+                                  if lab is not target and lab.cash > 0]
+            bidders += self.hyperscalers
+            bids = np.array([max(float(b.bid_for(target)), 0.0) for b in bidders])
+            cash = np.array([b.cash for b in bidders])
+            k = consolidation.pick_acquirer(bids, cash, -target.cash)
+            if k >= 0:
+                self._acquire(bidders[k], target, float(bids[k]), t)
+            else:
+                self._bankrupt(target, t)
+        self._entry(t)
+
+    def _pay_out(self, lab: AILab, kind: str) -> None:
+        led = self.ledger
+        for holder, amount in consolidation.pro_rata(lab.cash, lab.cap_table).items():
+            led.transfer(lab.account, holder, amount, kind)
+
+    def _close(self, lab: AILab, status: str, t: int) -> None:
+        lab.status = status
+        lab.exit_tick = t
+        lab.rented_gpus = np.zeros(len(self.hyperscalers))
+        lab.owned_gpus = 0.0
+        lab.projects = []
+        lab.inference_gpus = 0.0
+        lab.served_tokens = 0.0
+        lab.demand_tokens = 0.0
+        lab.credits[:] = 0.0
+
+    def _acquire(self, buyer: AILab | Hyperscaler, target: AILab, price: float, t: int) -> None:
+        led = self.ledger
+        led.transfer(buyer.account, target.account, -target.cash + price, "acquisition")
+        self._pay_out(target, "exit_proceeds")
+        b = self.buyers
+        if isinstance(buyer, AILab):
+            buyer.owned_gpus += target.owned_gpus
+            buyer.projects += target.projects
+            buyer.effective_compute = max(buyer.effective_compute, target.effective_compute)
+            b.supplier[b.supplier == target.index] = buyer.index
+        else:
+            buyer.capacity += target.owned_gpus
+            self._release_customers(target)
+        self._close(target, ACQUIRED, t)
+        self.counts["exits_acquired"] += 1
+
+    def _release_customers(self, lab: AILab) -> None:
+        b = self.buyers
+        b.supplier[b.supplier == lab.index] = -1
+
+    def _bankrupt(self, lab: AILab, t: int) -> None:
+        led = self.ledger
+        c = self.scenario_config.compute
+        owned = lab.owned_gpus + sum(p[0] * (1 - p[1] / max(c.lead_time, 1))
+                                     for p in lab.projects)
+        led.transfer(led["suppliers"], lab.account,
+                     consolidation.fire_sale_value(owned, c.capex_per_gpu, c.fire_sale_discount),
+                     "fire_sale")
+        if lab.cash < 0:
+            led.transfer(led["creditors"], lab.account, -lab.cash, "write_off")
+        self._pay_out(lab, "liquidation")
+        self._release_customers(lab)
+        self._close(lab, BANKRUPT, t)
+        self.counts["exits_bankrupt"] += 1
+
+    def _entry(self, t: int) -> None:
+        vcfg = self.scenario_config.vcs
+        dry = np.array([max(vc.dry_powder, 0.0) for vc in self.vcs])
+        ref = vcfg.initial_dry_powder * max(vcfg.capital_abundance, 1e-9)
+        sentiment = float(np.mean([vc.sentiment for vc in self.vcs]))
+        lam = capital.entry_rate(vcfg.entry_rate, dry.sum(), ref, sentiment)
+        n_new = int(self.rng.poisson(lam)) if lam > 0 else 0
+        if n_new == 0 or dry.sum() <= 0:
+            return
+        cls = (load_class(self.scenario_config.labs.class_, AILab)
+               if self.scenario_config.labs.class_ else AILab)
+        prices = [lab.price for lab in self.active_labs()] or [
+            self.scenario_config.labs.initial_price]
+        for _ in range(n_new):
+            vc = self.vcs[int(self.rng.choice(len(self.vcs), p=dry / dry.sum()))]
+            seed = max(float(vc.fund_entrant()), 0.0)
+            if seed <= 0 or seed > vc.dry_powder:
+                continue
+            lab = self._new_lab(cls, price=float(np.median(prices)))
+            self.ledger.transfer(vc.account, lab.account, seed, "venture")
+            lab.cap_table = {self.ledger["founders"]: 0.75, vc.account: 0.25}
+            lab.valuation = seed / 0.25
+            lab.raised = seed
+            lab.effective_compute = 10 ** self.market.open_weight_floor
+            vc.portfolio[lab.unique_id] = seed
+            vc.deployed += seed
+            self.counts["vc_deployed"] += seed
+            self.counts["entries"] += 1
+
+    def record(self, t: int) -> None:
+        """Mechanism 7: compute this tick's statistics and let the DataCollector record them."""
+        self.stats = tick_stats(self, t)
+        if not hasattr(self, "stats_history"):
+            self.stats_history: list[float] = []
+        self.stats_history.append(self.counts["enterprise_spend"])
+        self.datacollector.collect(self)
+        if self.steps >= self.horizon:
+            self.running = False
+
+    # ------------------------------------------------------------------ running
+    def run(self, ticks: int | None = None, *, progress: bool = False) -> AIMarketModel:
+        """Run to the scenario's horizon, or ``ticks`` more months.
+
+        Args:
+            ticks: months to run; None runs until ``horizon`` months have passed.
+            progress: show a tqdm progress bar.
+
+        Returns:
+            The model itself, so ``AIMarketModel(sc, rng=1).run().regime`` reads well.
+        """
+        n = self.horizon - self.steps if ticks is None else int(ticks)
+        if n < 0:
+            raise ValueError(f"ticks must be >= 0, got {n}")
+        iterator = range(n)
+        if progress:
+            from tqdm.auto import tqdm
+
+            iterator = tqdm(iterator, desc="months", unit="tick", leave=False)
+        for _ in iterator:
+            self.running = True
+            self.step()
+        return self
+
+    @property
+    def regime(self) -> str:
+        """Regime label of the market now: competitive, concentrated, bifurcated, consolidated."""
+        if not self.stats:
+            self.stats = tick_stats(self, self.steps)
+        return self.stats["regime"]
+
+    @property
+    def date(self) -> str:
+        """Calendar month of the last completed tick, 'YYYY-MM'."""
+        year, month = (int(x) for x in self.scenario_config.start.split("-"))
+        k = month - 1 + max(self.steps - 1, 0)
+        return f"{year + k // 12:04d}-{k % 12 + 1:02d}"
+
+
+def _reporter(name: str):
+    def get(model: AIMarketModel) -> Any:
+        return model.stats[name]
+
+    get.__name__ = name
+    return get

@@ -1,0 +1,128 @@
+"""Mechanism 7, record: the contract's model reporters and lab agent reporters.
+
+``tick_stats`` computes every model-level figure once a tick from arrays gathered from the
+labs and hyperscalers; the DataCollector's reporters read them by name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from marketsim import metrics
+
+if TYPE_CHECKING:
+    from marketsim.model import AIMarketModel
+
+#: Model reporters of the contract (exact names), then extra columns.
+CONTRACT_REPORTERS: tuple[str, ...] = (
+    "active_labs", "entries", "exits_bankrupt", "exits_acquired", "hhi_revenue",
+    "cr1_revenue", "cr4_revenue", "hhi_compute", "bimodality", "middle_share",
+    "price_per_mtok", "rent_per_gpu_hour", "owned_compute_share", "vc_deployed",
+    "offers_made", "offers_accepted", "offers_refused", "amount_refused", "top_valuation",
+    "top_multiple", "leader_run_rate", "enterprise_spend", "unmet_share", "adoption",
+)
+EXTRA_REPORTERS: tuple[str, ...] = (
+    "tick", "date", "regime", "frontier_capability", "open_weight_floor",
+    "price_per_capability", "strategic_deployed", "leader_owned_share", "total_gpus",
+    "cash_active_labs",
+)
+MODEL_REPORTERS: tuple[str, ...] = CONTRACT_REPORTERS + EXTRA_REPORTERS
+
+#: Lab agent reporters (attribute names on AILab).
+LAB_REPORTERS: dict[str, Any] = {
+    "cash": "cash",
+    "revenue": "revenue",
+    "owned_gpus": "owned_gpus",
+    "rented_gpus": lambda a: float(a.rented_gpus.sum()),
+    "capability": "capability",
+    "price": "price",
+    "valuation": "valuation",
+    "status": "status",
+    "lab_class": lambda a: type(a).__name__,
+}
+
+
+def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
+    """Every model-level figure for tick ``t`` (units in docs/model.md)."""
+    c = model.counts
+    labs = model.active_labs()
+    revenue = np.array([lab.revenue for lab in labs])
+    gpus = np.array([lab.total_gpus for lab in labs])
+    owned = np.array([lab.owned_gpus for lab in labs])
+    price = np.array([lab.price for lab in labs])
+    log_size = np.log10(gpus[gpus > 0]) if gpus.size else np.zeros(0)
+    hs_rented = np.array([hs.utilisation * hs.capacity for hs in model.hyperscalers])
+    rents = model.market.rent_per_gpu_month / 730.0
+    rent = (float(hs_rented @ rents / hs_rented.sum()) if hs_rented.sum() > 0
+            else float(rents.mean()))
+    ppm = float(revenue @ price / revenue.sum()) if revenue.sum() > 0 else (
+        float(price.mean()) if price.size else float("nan"))
+    if labs:
+        vals = np.array([lab.valuation for lab in labs])
+        top = int(np.argmax(vals))
+        top_val = float(vals[top])
+        rr = labs[top].run_rate
+        top_mult = top_val / rr if rr > 0 and top_val > 0 else float("nan")
+        lead = int(np.argmax(revenue))
+        leader_rr = float(labs[lead].run_rate)
+        leader_owned = float(owned[lead] / gpus[lead]) if gpus[lead] > 0 else 0.0
+    else:
+        top_val, top_mult, leader_rr, leader_owned = 0.0, float("nan"), 0.0, 0.0
+    frontier = model.market.frontier
+    stats: dict[str, Any] = {
+        "tick": t,
+        "date": model.date,
+        "active_labs": len(labs),
+        "entries": int(c["entries"]),
+        "exits_bankrupt": int(c["exits_bankrupt"]),
+        "exits_acquired": int(c["exits_acquired"]),
+        "hhi_revenue": metrics.hhi(revenue),
+        "cr1_revenue": metrics.concentration_ratio(revenue, 1),
+        "cr4_revenue": metrics.concentration_ratio(revenue, 4),
+        "hhi_compute": metrics.hhi(gpus),
+        "bimodality": metrics.bimodality_coefficient(log_size),
+        "middle_share": metrics.middle_share(gpus),
+        "price_per_mtok": ppm,
+        "rent_per_gpu_hour": rent,
+        "owned_compute_share": float(owned.sum() / gpus.sum()) if gpus.sum() > 0 else 0.0,
+        "vc_deployed": float(c["vc_deployed"]),
+        "offers_made": int(c["offers_made"]),
+        "offers_accepted": int(c["offers_accepted"]),
+        "offers_refused": int(c["offers_refused"]),
+        "amount_refused": float(c["amount_refused"]),
+        "top_valuation": top_val,
+        "top_multiple": top_mult,
+        "leader_run_rate": leader_rr,
+        "enterprise_spend": float(c["enterprise_spend"]),
+        "unmet_share": (float(c["unmet_tokens"] / c["demand_tokens"])
+                        if c["demand_tokens"] > 0 else 0.0),
+        "adoption": float(model.buyers.adopted.mean()) if len(model.buyers) else 0.0,
+        "frontier_capability": frontier,
+        "open_weight_floor": model.market.open_weight_floor,
+        "price_per_capability": ppm / 10.0 ** (frontier - model.frontier_history[0]),
+        "strategic_deployed": float(c["strategic_deployed"]),
+        "leader_owned_share": leader_owned,
+        "total_gpus": float(gpus.sum()),
+        "cash_active_labs": float(sum(lab.cash for lab in labs)),
+    }
+    stats["regime"] = metrics.classify_regime(
+        stats["active_labs"], stats["hhi_revenue"], stats["bimodality"],
+        stats["middle_share"], model.scenario_config.regime)
+    return stats
+
+
+def lab_table(model: AIMarketModel) -> Any:
+    """Lab agent reporters of every lab class, one row per lab and tick (a pandas DataFrame)."""
+    import pandas as pd
+
+    dc = model.datacollector
+    frames = [dc.get_agenttype_vars_dataframe(cls).reset_index()
+              for cls in dc.agenttype_reporters]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["Step", "AgentID", *LAB_REPORTERS])
+    out = pd.concat(frames, ignore_index=True)
+    key = [c for c in ("Step", "Time", "AgentID") if c in out.columns]
+    return out.drop_duplicates(subset=key).sort_values(key).reset_index(drop=True)
