@@ -54,13 +54,22 @@ def bimodality_coefficient(x: np.ndarray) -> float:
     return float(np.clip((G1**2 + 1.0) / denom, 0.0, 1.0)) if denom > 0 else 0.0
 
 
-def middle_share(sizes: np.ndarray, low: float = 0.05, high: float = 0.3) -> float:
-    """Share of labs whose size is between ``low`` and ``high`` of the largest lab's."""
+def middle_share(sizes: np.ndarray) -> float:
+    """Share of labs in the middle third of the log-size range (0 with fewer than 3 labs).
+
+    Log10 sizes are split into three equal bands between the smallest and the largest lab; a
+    bifurcated market has giants in the top band, renters in the bottom one and few between.
+    """
     s = np.asarray(sizes, dtype=float)
-    if s.size == 0 or s.max() <= 0:
+    s = s[s > 0]
+    if s.size < 3:
         return 0.0
-    rel = s / s.max()
-    return float(np.mean((rel >= low) & (rel < high)))
+    x = np.log10(s)
+    lo, hi = x.min(), x.max()
+    if hi - lo < 1e-9:
+        return 1.0
+    third = (hi - lo) / 3.0
+    return float(np.mean((x > lo + third) & (x < hi - third)))
 
 
 def classify_regime(

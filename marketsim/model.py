@@ -44,6 +44,7 @@ class MarketView:
         reference_price: $/M tokens that demand elasticity is measured from (tick-0 price).
         tokens_per_size: M tokens per unit of buyer size at the reference price, tick 0.
         usage_trend: growth of tokens per adopted buyer since tick 0 (multiplier).
+        market_growth: yearly growth of all enterprise spend (1.0 = doubling).
     """
 
     tick: int = 0
@@ -57,6 +58,7 @@ class MarketView:
     reference_price: float = 1.0
     tokens_per_size: float = 1.0
     usage_trend: float = 1.0
+    market_growth: float = 1.0
 
 
 def _class_plan(section: Any, base: type, file: str | None, kind: str) -> list[type]:
@@ -198,7 +200,6 @@ class AIMarketModel(mesa.Model):
             lab = self._new_lab(cls, price=lc.initial_price)
             lab.owned_gpus = float(gpus[i] * owned_share[i])
             lab.rented_gpus = rented_total[i] * split
-            lab.rental_months_left = int(self.rng.integers(0, cfg.compute.rental_term + 1))
             monthly = (lab.owned_gpus * m.owned_cost_per_gpu_month
                        + float(lab.rented_gpus @ m.rent_per_gpu_month)) * 1e-9
             self.ledger.transfer(self.ledger["founders"], lab.account,
@@ -302,11 +303,11 @@ class AIMarketModel(mesa.Model):
         return total
 
     def _update_frontier(self) -> None:
-        active = self.active_labs()
-        own = [math.log10(max(lab.effective_compute, 1.0)) for lab in active]
-        frontier = max(own) if own else (self.frontier_history[-1] if self.frontier_history
-                                         else 0.0)
-        self.frontier_history.append(frontier)
+        """Frontier = best active lab's own capability; open weights trail the best ever made."""
+        own = [math.log10(max(lab.effective_compute, 1.0)) for lab in self.active_labs()]
+        best_ever = self.frontier_history[-1] if self.frontier_history else 0.0
+        frontier = max(own) if own else best_ever
+        self.frontier_history.append(max(frontier, best_ever))
         cc = self.scenario_config.capability
         self.market.frontier = frontier
         self.market.open_weight_floor = cap_mech.open_weight_floor(
@@ -385,7 +386,9 @@ class AIMarketModel(mesa.Model):
             for lab in self.labs:
                 if pay[lab.index] > 0:
                     led.transfer(pop.account, lab.account, float(pay[lab.index]), "inference")
+        total_revenue = float(revenue.sum())
         for lab in self.labs:
+            lab.revenue_share = float(revenue[lab.index] / total_revenue) if total_revenue else 0.0
             if lab.active:
                 lab.served_tokens = float(served[lab.index])
                 lab.revenue_history.append(float(revenue[lab.index]))
@@ -410,23 +413,19 @@ class AIMarketModel(mesa.Model):
         H = len(self.hyperscalers)
         committed = np.zeros((len(labs), H))
         requests = np.zeros(len(labs))
+        keep = 1.0 - 1.0 / cfg.compute.rental_term  # contracts are staggered over the term
         for i, lab in enumerate(labs):
             requests[i] = max(float(lab.request_compute()), 0.0)
-            if lab.rental_months_left > 0:
-                committed[i] = lab.rented_gpus
+            committed[i] = lab.rented_gpus * keep
         free = np.array([hs.capacity for hs in self.hyperscalers]) - committed.sum(axis=0)
         free = np.maximum(free, 0.0)
         extra = np.maximum(requests - committed.sum(axis=1), 0.0)
         partner = np.array([[lab.unique_id in hs.partners for hs in self.hyperscalers]
                             for lab in labs]).reshape(len(labs), H)
-        alloc = committed + compute.allocate_rentals(extra, free, partner,
-                                                     m.rent_per_gpu_month)
+        alloc = np.maximum(committed + compute.allocate_rentals(extra, free, partner,
+                                                                m.rent_per_gpu_month), 0.0)
         for i, lab in enumerate(labs):
-            grew = alloc[i].sum() > lab.rented_gpus.sum() + 1e-6
             lab.rented_gpus = alloc[i]
-            if grew or lab.rental_months_left <= 0:
-                lab.rental_months_left = cfg.compute.rental_term
-            lab.rental_months_left -= 1
             for hs in self.hyperscalers:
                 due = alloc[i, hs.index] * hs.rent * 1e-9
                 credit = min(lab.credits[hs.index], due)
@@ -454,7 +453,7 @@ class AIMarketModel(mesa.Model):
             hs.utilisation = float(rented[hs.index] / hs.capacity) if hs.capacity > 0 else 1.0
             order = max(float(hs.order_capacity()), 0.0)
             if order > 0:
-                hs.pipeline.append([order, float(max(cfg.compute.lead_time, 1))])
+                hs.pipeline.append([order, float(max(cfg.hyperscalers.lead_time, 1))])
                 self._hyperscaler_pays(hs, order * cfg.compute.capex_per_gpu * 1e-9, "capex")
             self._hyperscaler_pays(hs, hs.capacity * m.opex_per_gpu_month * 1e-9,
                                    "power_upkeep")
@@ -506,7 +505,7 @@ class AIMarketModel(mesa.Model):
             offer = hs.strategic_offer(labs)
             if offer is not None and offer.amount > 0:
                 self._negotiate(offer)
-        growth = self._market_growth()
+        growth = self.market.market_growth = self._market_growth()
         losses = len([lab for lab in self.labs if lab.exit_tick is not None
                       and lab.exit_tick >= t - 12 and lab.status == BANKRUPT])
         loss_rate = losses / max(len(labs), 1)

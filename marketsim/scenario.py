@@ -74,7 +74,7 @@ class LabsConfig(_AgentSection):
         18.0, "months", "initial cash as months of initial compute spend", ge=0, le=240
     )
     fixed_cost: float = _f(
-        0.01, "$bn/month", "staff and overheads per lab (a returns-to-scale force)", ge=0, le=10
+        0.03, "$bn/month", "staff and overheads per lab (a returns-to-scale force)", ge=0, le=10
     )
     min_train_share: float = _f(
         0.2, "share", "least share of compute kept for training", ge=0, le=1
@@ -83,10 +83,7 @@ class LabsConfig(_AgentSection):
         1.15, "-", "inference capacity held over expected demand", ge=1, le=5
     )
     price_adjust: float = _f(
-        0.06, "1/month", "how fast price follows utilisation", ge=0, le=1
-    )
-    target_utilisation: float = _f(
-        0.85, "share", "inference utilisation a lab aims for", gt=0, le=1
+        0.25, "share/month", "how far price moves toward its target each month", ge=0, le=1
     )
     min_margin: float = _f(
         0.1, "share", "least markup over compute cost per token", ge=-0.5, le=5
@@ -95,7 +92,7 @@ class LabsConfig(_AgentSection):
         0.9, "share", "share of revenue spent on compute", ge=0, le=2
     )
     burn_months: float = _f(
-        24.0, "months", "a lab spends its cash on compute over this many months", ge=1, le=240
+        12.0, "months", "a lab spends its cash on compute over this many months", ge=1, le=240
     )
     runway_comfort: float = _f(
         24.0, "months", "runway above which a lab needs no outside money", ge=0, le=240
@@ -126,14 +123,14 @@ class VCsConfig(_AgentSection):
     herding: float = _f(
         0.5, "-", "weight on recent peer multiples (fear of missing out)", ge=0, le=1
     )
-    max_multiple: float = _f(200.0, "x run rate", "highest multiple offered", gt=0, le=1e4)
+    max_multiple: float = _f(100.0, "x run rate", "highest multiple offered", gt=0, le=1e4)
     round_share: float = _f(
         0.12, "share", "equity sold in a typical round", gt=0, lt=1
     )
     max_check_share: float = _f(
         0.4, "share", "largest share of a VC's dry powder in one offer", gt=0, le=1
     )
-    looks_per_month: int = _f(2, "labs", "labs each VC looks at per month", ge=0, le=100)
+    looks_per_month: int = _f(1, "labs", "labs each VC looks at per month", ge=0, le=100)
     entry_rate: float = _f(
         0.15, "entrants/month", "new labs funded per month at reference dry powder", ge=0, le=50
     )
@@ -159,7 +156,10 @@ class HyperscalersConfig(_AgentSection):
     )
     target_utilisation: float = _f(0.8, "share", "utilisation above which it orders", gt=0, le=1)
     order_share: float = _f(
-        0.05, "share/month", "capacity ordered per month when busy", ge=0, le=1
+        0.08, "share/month", "capacity ordered per month when busy", ge=0, le=1
+    )
+    lead_time: int = _f(
+        9, "months", "time for a hyperscaler's GPU order to come online", ge=0, le=120
     )
     strategic_rate: float = _f(
         0.08, "deals/month", "chance per month of a strategic investment", ge=0, le=1
@@ -185,26 +185,26 @@ class BuyersConfig(_AgentSection):
         1.0, "utils", "logit bonus for staying with the current supplier", ge=0, le=50
     )
     price_elasticity: float = _f(
-        1.3, "-", "constant elasticity of tokens demanded to price", ge=0, le=10
+        1.0, "-", "constant elasticity of tokens demanded to price", ge=0, le=10
     )
     price_weight: float = _f(
         1.5, "utils per log $", "logit weight on log price in supplier choice", ge=0, le=50
     )
     quality_weight: float = _f(
-        4.0, "utils per log10", "logit weight on capability in supplier choice", ge=0, le=100
+        2.5, "utils per log10", "logit weight on capability in supplier choice", ge=0, le=100
     )
     quality_elasticity: float = _f(
         0.5, "-", "tokens demanded per log10 of capability above the open-weight floor",
         ge=0, le=10,
     )
     initial_spend: float = _f(
-        0.22, "$bn/month", "all buyers' spend at tick 0 at the initial price", gt=0, le=1e4
+        0.3, "$bn/month", "all buyers' spend at tick 0 at the initial price", gt=0, le=1e4
     )
     usage_growth: float = _f(
         3.0, "x per year", "growth of tokens per adopted buyer at tick 0", ge=0.1, le=100
     )
     usage_growth_halflife: float = _f(
-        30.0, "months", "half-life of that growth rate", gt=0, le=1200
+        24.0, "months", "half-life of that growth rate", gt=0, le=1200
     )
 
 
@@ -242,7 +242,7 @@ class CapabilityConfig(_Section):
         3.0, "x per year", "effective compute per GPU-month gained by algorithms", ge=1, le=1000
     )
     retention: float = _f(
-        0.95, "share/month", "share of effective compute still counted a month later", gt=0, le=1
+        0.85, "share/month", "share of effective compute still counted a month later", gt=0, le=1
     )
     open_weight_lag: int = _f(
         9, "months", "open-weight models trail the frontier by this lag", ge=0, le=120

@@ -22,8 +22,7 @@ class AILab(mesa.Agent):
     account → share), ``effective_compute`` [H100-months, algorithm-adjusted],
     ``capability`` [log10 effective compute], ``owned_gpus`` [GPUs online], ``projects``
     (data centres under construction: GPUs, months left, capex per month in $bn),
-    ``rented_gpus`` [GPUs, by hyperscaler], ``rental_months_left`` [months of the current
-    rental term], ``price`` [$/M tokens], ``train_share`` [share of GPUs training],
+    ``rented_gpus`` [GPUs, by hyperscaler], ``price`` [$/M tokens], ``train_share`` [share of GPUs training],
     ``revenue_history`` [$bn per month], ``valuation`` [$bn, last post-money], ``status``
     ("active", "acquired", "bankrupt"), ``credits`` [$bn of compute credits by hyperscaler].
 
@@ -42,8 +41,8 @@ class AILab(mesa.Agent):
         self.owned_gpus = 0.0
         self.projects: list[list[float]] = []
         self.rented_gpus = np.zeros(model.n_hyperscalers)
-        self.rental_months_left = 0
         self.price = float(price)
+        self.revenue_share = 0.0
         self.train_share = 0.5
         self.inference_gpus = 0.0
         self.demand_tokens = 0.0
@@ -98,7 +97,7 @@ class AILab(mesa.Agent):
         span = min(months, len(h) - 1)
         if past <= 0:
             return 3.0
-        return float(np.clip((h[-1] / past) ** (12.0 / span) - 1.0, -0.9, 20.0))
+        return float(np.clip((h[-1] / past) ** (12.0 / max(span, 6)) - 1.0, -0.9, 4.0))
 
     def monthly_costs(self) -> float:
         """Committed spend this month, $bn: rent, owned opex, capex instalments, fixed cost."""
@@ -133,28 +132,33 @@ class AILab(mesa.Agent):
     def set_price(self) -> float:
         """This month's price, $/M tokens. Called once a tick, before demand.
 
-        Default: follow utilisation (raise when demand exceeds capacity, cut when capacity is
-        idle) but never below cost per token × (1 + ``labs.min_margin``). Owners of data
-        centres have the lower cost floor and can undercut renters.
+        Default: move ``labs.price_adjust`` of the way toward the Lerner price for the lab's
+        cost per token ``c`` and demand elasticity ``e``: ``c × e / (e − 1)``, where
+        ``e = buyers.price_weight × (1 − share) + buyers.price_elasticity`` (logit share
+        elasticity plus token elasticity). Bigger labs mark up more; owners of data centres
+        have the lower ``c`` and so undercut renters. Never below ``c × (1 + labs.min_margin)``;
+        raised when demand outran capacity last month.
 
         Returns:
             A positive, finite price in $/M tokens.
         """
-        cfg = self.model.scenario_config.labs
-        m = self.model.market
-        capacity = self.inference_gpus * m.tokens_per_gpu_month
-        util = self.demand_tokens / capacity if capacity > 0 else 1.0
-        step = np.clip(cfg.price_adjust * (util - cfg.target_utilisation) / cfg.target_utilisation,
-                       -0.15, 0.15)
-        price = self.price * float(np.exp(step))
-        floor = self.cost_per_mtok() * (1.0 + cfg.min_margin)
-        return float(max(price, floor, 1e-6))
+        cfg = self.model.scenario_config
+        unit = self.cost_per_mtok()
+        e = max(cfg.buyers.price_weight * (1.0 - self.revenue_share) + cfg.buyers.price_elasticity,
+                1.05)
+        target = unit * e / (e - 1.0)
+        capacity = self.inference_gpus * self.model.market.tokens_per_gpu_month
+        if capacity > 0 and self.demand_tokens > capacity:
+            target *= min(self.demand_tokens / capacity, 1.5)
+        k = cfg.labs.price_adjust
+        price = self.price ** (1.0 - k) * target**k
+        return float(max(price, unit * (1.0 + cfg.labs.min_margin), 1e-6))
 
     def cost_per_mtok(self) -> float:
         """Average compute cost of serving one M tokens on the lab's fleet, $/M tokens."""
         m = self.model.market
         total = self.total_gpus
-        if total <= 0:
+        if total <= 1.0:
             per_gpu = float(m.rent_per_gpu_month.min())
         else:
             rent = float(self.rented_gpus @ m.rent_per_gpu_month)
@@ -178,13 +182,13 @@ class AILab(mesa.Agent):
     def request_compute(self) -> float:
         """GPUs to rent this month (total across hyperscalers). Called in the compute market.
 
-        Default: spend ``labs.reinvest_share`` of revenue plus cash over ``labs.burn_months``
-        on compute; what is left after owned compute's costs rents GPUs at the cheapest
-        posted price. A lab cannot go below what its current rental term commits it to.
+        Default: spend :meth:`compute_budget`; what is left after owned compute's costs rents
+        GPUs at the cheapest posted price. (The model keeps at least the share of last
+        month's rentals that contracts still commit: ``1 − 1/compute.rental_term``.)
         """
         cfg = self.model.scenario_config.labs
         m = self.model.market
-        budget = cfg.reinvest_share * self.revenue + max(self.cash, 0.0) / cfg.burn_months
+        budget = self.compute_budget()
         committed = (
             self.owned_gpus * m.opex_per_gpu_month * 1e-9
             + sum(p[2] for p in self.projects)
@@ -194,22 +198,32 @@ class AILab(mesa.Agent):
         gpus = rent_budget / (float(m.rent_per_gpu_month.min()) * 1e-9)
         return float(max(gpus, 0.0))
 
+    def compute_budget(self) -> float:
+        """Money the lab means to spend on compute and staff this month, $bn.
+
+        ``labs.reinvest_share`` of last month's revenue plus cash spread over
+        ``labs.burn_months``.
+        """
+        cfg = self.model.scenario_config.labs
+        return cfg.reinvest_share * self.revenue + max(self.cash, 0.0) / cfg.burn_months
+
     def plan_data_centre(self) -> float:
         """GPUs of a new data-centre project to start now (0 for none). Called monthly.
 
-        Default: build when owning is cheaper than renting, the lab rents enough to fill a
-        data centre of at least ``compute.min_efficient_scale`` GPUs, no project is already
-        under way, and cash covers the capex (paid over the lead time) for the runway.
+        Default: build when owning is cheaper than renting and no project is under way. The
+        project replaces ``labs.build_share`` of rented GPUs, but its capex instalments
+        (paid over ``compute.lead_time``) may take at most half the compute budget; if that
+        affords fewer than ``compute.min_efficient_scale`` GPUs, the lab keeps renting. This
+        is where size pays: only big budgets can build.
         """
         cfg = self.model.scenario_config
         m = self.model.market
         if self.projects or m.owned_cost_per_gpu_month >= float(m.rent_per_gpu_month.min()):
             return 0.0
-        size = max(cfg.compute.min_efficient_scale, cfg.labs.build_share * self.rented_gpus.sum())
-        if self.rented_gpus.sum() * cfg.labs.build_share < cfg.compute.min_efficient_scale:
-            return 0.0
-        capex = size * cfg.compute.capex_per_gpu * 1e-9
-        if self.cash + 12 * self.revenue < capex:
+        per_gpu = cfg.compute.capex_per_gpu * 1e-9
+        affordable = 0.5 * self.compute_budget() * max(cfg.compute.lead_time, 1) / per_gpu
+        size = min(cfg.labs.build_share * float(self.rented_gpus.sum()), affordable)
+        if size < max(cfg.compute.min_efficient_scale, 1.0):
             return 0.0
         return float(size)
 

@@ -40,13 +40,14 @@ class VentureCapitalist(mesa.Agent):
     def screen(self, labs: list[AILab]) -> list[AILab]:
         """Labs to look at this month (called in the capital market).
 
-        Default: ``vcs.looks_per_month`` labs drawn with weight rising with revenue and
-        capability: VCs chase what is visible.
+        Default: ``vcs.looks_per_month`` labs drawn with weight proportional to revenue (plus
+        a little for every lab): VCs chase what is visible.
         """
         k = min(self.model.scenario_config.vcs.looks_per_month, len(labs))
         if k == 0:
             return []
-        w = np.array([lab.revenue + 0.01 for lab in labs]) ** 0.5
+        rev = np.array([lab.revenue for lab in labs])
+        w = rev + 0.05 * max(rev.mean(), 1e-6)
         idx = self.model.rng.choice(len(labs), size=k, replace=False, p=w / w.sum())
         return [labs[i] for i in idx]
 
@@ -61,7 +62,7 @@ class VentureCapitalist(mesa.Agent):
         m = self.model.market
         mult = revenue_multiple(lab.growth(), m.peer_multiple, cfg.base_multiple,
                                 cfg.growth_weight, cfg.herding, cfg.max_multiple)
-        rev_value = mult * lab.run_rate * (0.5 + 0.5 * self.sentiment)
+        rev_value = mult * lab.run_rate * (0.75 + 0.25 * self.sentiment)
         cap_value = cfg.pre_revenue_value * max(lab.capability - m.open_weight_floor + 0.3, 0.0)
         return float(max(rev_value, cap_value))
 
@@ -69,9 +70,14 @@ class VentureCapitalist(mesa.Agent):
         """An offer to ``lab`` or None. Called for each screened lab.
 
         Default: buy ``vcs.round_share`` of the lab at :meth:`value_lab`, capped at
-        ``vcs.max_check_share`` of dry powder; no offer to labs it values at nothing.
+        ``vcs.max_check_share`` of dry powder; no offer to labs it values at nothing, nor to
+        labs losing ground: growing at less than half the market's rate while more than 0.3
+        log10 behind the frontier.
         """
         cfg = self.model.scenario_config.vcs
+        m = self.model.market
+        if lab.growth() < 0.5 * m.market_growth and lab.capability < m.frontier - 0.3:
+            return None
         pre = self.value_lab(lab)
         if pre <= 0:
             return None
@@ -90,7 +96,8 @@ class VentureCapitalist(mesa.Agent):
         """New sentiment (≥ 0) from the market's yearly revenue growth and recent failures.
 
         Called once a tick. Default: an exponential average of ``(1 + growth) × (1 − losses)``
-        relative to a doubling a year.
+        relative to a doubling a year, kept between 0.2 and 2.
         """
-        signal = (1.0 + np.clip(market_growth, -0.9, 10.0)) / 2.0 * (1.0 - loss_rate)
-        return float(np.clip(0.9 * self.sentiment + 0.1 * signal, 0.2, 3.0))
+        signal = np.clip((1.0 + np.clip(market_growth, -0.9, 10.0)) / 2.0 * (1.0 - loss_rate),
+                         0.25, 2.0)
+        return float(np.clip(0.9 * self.sentiment + 0.1 * signal, 0.2, 2.0))
