@@ -73,14 +73,21 @@ def middle_share(sizes: np.ndarray) -> float:
 
 
 def classify_regime(
-    active_labs: int, hhi_revenue: float, bimodality: float, middle: float, thresholds: Any
+    active_labs: int,
+    hhi_revenue: float,
+    bimodality: float,
+    middle: float,
+    thresholds: Any,
+    leader_owned: float = 1.0,
 ) -> str:
     """Label a market state: consolidated, bifurcated, concentrated or competitive.
 
     - consolidated: at most ``consolidated_labs`` active labs and HHI above
       ``hhi_concentrated``;
     - bifurcated: at least ``min_labs_bifurcated`` labs, log sizes bimodal (Sarle above
-      ``bimodality``) and few in the middle band (share at most ``middle_share``);
+      ``bimodality``), few in the middle band (share at most ``middle_share``) and the
+      revenue leader owning at least ``giant_owned_share`` of its compute (giants own, the
+      rest rent);
     - concentrated: HHI above ``hhi_concentrated``;
     - competitive: otherwise.
     """
@@ -91,6 +98,7 @@ def classify_regime(
         active_labs >= t.min_labs_bifurcated
         and bimodality > t.bimodality
         and middle <= t.middle_share
+        and leader_owned >= t.giant_owned_share
     ):
         return "bifurcated"
     if hhi_revenue > t.hhi_concentrated:

@@ -24,7 +24,7 @@ from marketsim.ledger import Ledger
 from marketsim.mechanisms import capability as cap_mech
 from marketsim.mechanisms import capital, compute, consolidation, demand, inference
 from marketsim.mechanisms.capital import Offer
-from marketsim.reporters import LAB_REPORTERS, MODEL_REPORTERS, tick_stats
+from marketsim.reporters import LAB_REPORTERS, MODEL_REPORTERS, REGIME_WINDOW, tick_stats
 from marketsim.scenario import MarketScenario, load_class, load_scenario
 
 
@@ -139,6 +139,7 @@ class AIMarketModel(mesa.Model):
         self._setup_labs()
         self._setup_buyers()
         self.stats: dict[str, Any] = {}
+        self.regime_window: list[dict[str, Any]] = []
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _reporter(name) for name in MODEL_REPORTERS},
             agenttype_reporters={cls: dict(LAB_REPORTERS) for cls in self._lab_classes()},
@@ -663,6 +664,8 @@ class AIMarketModel(mesa.Model):
     def record(self, t: int) -> None:
         """Mechanism 7: compute this tick's statistics and let the DataCollector record them."""
         self.stats = tick_stats(self, t)
+        self.regime_window.append(self.stats)
+        del self.regime_window[:-REGIME_WINDOW]
         if not hasattr(self, "stats_history"):
             self.stats_history: list[float] = []
         self.stats_history.append(self.counts["enterprise_spend"])
@@ -696,7 +699,11 @@ class AIMarketModel(mesa.Model):
 
     @property
     def regime(self) -> str:
-        """Regime label of the market now: competitive, concentrated, bifurcated, consolidated."""
+        """Regime label: competitive, concentrated, bifurcated or consolidated.
+
+        From the active labs now and HHI, bimodality and middle share averaged over the last 12
+        months (thresholds in the scenario's ``[regime]`` section; docs/model.md).
+        """
         if not self.stats:
             self.stats = tick_stats(self, self.steps)
         return self.stats["regime"]

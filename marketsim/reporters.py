@@ -30,6 +30,9 @@ EXTRA_REPORTERS: tuple[str, ...] = (
 )
 MODEL_REPORTERS: tuple[str, ...] = CONTRACT_REPORTERS + EXTRA_REPORTERS
 
+#: Months of market-structure figures averaged for the regime label (the market's last year).
+REGIME_WINDOW = 12
+
 #: Lab agent reporters (attribute names on AILab).
 LAB_REPORTERS: dict[str, Any] = {
     "cash": "cash",
@@ -107,9 +110,12 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
         "total_gpus": float(gpus.sum()),
         "cash_active_labs": float(sum(lab.cash for lab in labs)),
     }
+    window = [*model.regime_window[-(REGIME_WINDOW - 1):], stats]
+    avg = {k: float(np.mean([w[k] for w in window]))
+           for k in ("hhi_revenue", "bimodality", "middle_share", "leader_owned_share")}
     stats["regime"] = metrics.classify_regime(
-        stats["active_labs"], stats["hhi_revenue"], stats["bimodality"],
-        stats["middle_share"], model.scenario_config.regime)
+        stats["active_labs"], avg["hhi_revenue"], avg["bimodality"], avg["middle_share"],
+        model.scenario_config.regime, leader_owned=avg["leader_owned_share"])
     return stats
 
 

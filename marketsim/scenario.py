@@ -101,7 +101,7 @@ class LabsConfig(_AgentSection):
         0.5, "share", "share of rented compute a data-centre project replaces", gt=0, le=5
     )
     internal_multiple: float = _f(
-        30.0, "x run rate", "a lab's own valuation of itself per $ of annual revenue", gt=0, le=1000
+        25.0, "x run rate", "a lab's own valuation of itself per $ of annual revenue", gt=0, le=1000
     )
 
 
@@ -266,6 +266,10 @@ class RegimeConfig(_Section):
         0.25, "share", "at most this share of labs in the middle size band", ge=0, le=1
     )
     min_labs_bifurcated: int = _f(5, "labs", "least active labs for a bifurcated market", ge=2)
+    giant_owned_share: float = _f(
+        0.3, "share", "least share of its compute the revenue leader owns in a bifurcated market",
+        ge=0, le=1,
+    )
 
 
 class MarketScenario(_Section):

@@ -108,8 +108,20 @@ class AILab(mesa.Agent):
         return rent + opex + capex + self.model.scenario_config.labs.fixed_cost
 
     def runway(self) -> float:
-        """Months until cash runs out at the current net burn (inf when cash-flow positive)."""
-        burn = self.monthly_costs() - self.revenue
+        """Months until cash runs out if the lab spent only what it is committed to, net of revenue.
+
+        Commitments: fixed cost, owned compute's power and upkeep, data-centre instalments and
+        the share of rentals still under contract (``1 − 1/compute.rental_term``). Discretionary
+        spending (new rentals paid from cash) is left out: a lab whose revenue covers its
+        commitments has infinite runway and needs no outside money.
+        """
+        cfg = self.model.scenario_config
+        m = self.model.market
+        keep = 1.0 - 1.0 / cfg.compute.rental_term
+        committed = (float(self.rented_gpus @ m.rent_per_gpu_month) * 1e-9 * keep
+                     + self.owned_gpus * m.opex_per_gpu_month * 1e-9
+                     + sum(p[2] for p in self.projects) + cfg.labs.fixed_cost)
+        burn = committed - self.revenue
         if burn <= 0:
             return float("inf")
         return max(self.cash, 0.0) / burn
@@ -230,9 +242,11 @@ class AILab(mesa.Agent):
     def consider_offer(self, offer: Offer) -> bool:
         """Accept this funding offer? Called for each offer in the capital market.
 
-        Default: the owners weigh the cash against dilution at their internal valuation. Cash
-        is worth more than face value when the runway is short (below ``labs.runway_comfort``
-        months), so a lab near the end of its runway accepts offers a comfortable lab refuses.
+        Default: the owners weigh the cash against dilution at their internal valuation
+        (:func:`~marketsim.mechanisms.capital.dilution_worth_it`). Cash is worth more than face
+        value when the runway is short (below ``labs.runway_comfort`` months), so a lab near
+        the end of its runway accepts offers a comfortable lab refuses; and it is worth the
+        saving of owning over renting to a lab big enough to build a data centre.
 
         Args:
             offer: the :class:`~marketsim.mechanisms.capital.Offer` (amount and pre-money in
@@ -241,10 +255,18 @@ class AILab(mesa.Agent):
         Returns:
             True to accept, False to refuse.
         """
-        comfort = self.model.scenario_config.labs.runway_comfort
+        cfg = self.model.scenario_config
+        m = self.model.market
         runway = self.runway()
+        comfort = cfg.labs.runway_comfort
         urgency = 0.0 if not np.isfinite(runway) else max(comfort - runway, 0.0) / max(comfort, 1)
-        cash_value = 1.0 + 3.0 * urgency
+        # Cash that can become owned compute is worth the saving of owning over renting.
+        rent = float(m.rent_per_gpu_month.min())
+        can_build = (m.owned_cost_per_gpu_month < rent and self.compute_budget() * 0.5
+                     * max(cfg.compute.lead_time, 1) / (cfg.compute.capex_per_gpu * 1e-9)
+                     >= max(cfg.compute.min_efficient_scale, 1.0))
+        build_value = (rent - m.owned_cost_per_gpu_month) / rent if can_build else 0.0
+        cash_value = 1.0 + 3.0 * urgency + build_value
         return dilution_worth_it(self.internal_valuation(), offer.pre_money, offer.amount,
                                  cash_value)
 
