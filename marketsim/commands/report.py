@@ -1,0 +1,17 @@
+"""``marketsim report DIR``: tables and plots of a sweep's results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def report_command(dir: Path) -> int:  # noqa: A002 - the CLI's argument name
+    """Print the sweep's tables and write tables (CSV, Markdown) and PNG plots to DIR/report/.
+
+    Returns:
+        0 on success; a bad DIR raises :class:`~marketsim.ScenarioError` (exit 2).
+    """
+    from marketsim.report import make_report
+
+    make_report(dir)
+    return 0

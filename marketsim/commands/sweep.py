@@ -1,0 +1,49 @@
+"""``marketsim sweep``: run (or resume) an experiment's parameter sweep into a directory."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def sweep_command(
+    experiment: str | Path,
+    *,
+    out: Path,
+    workers: int | None,
+    scheduler: str | None,
+    progress: bool = True,
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Run every missing run of ``experiment`` into ``out`` and print a one-paragraph summary.
+
+    Returns:
+        0 when every run is stored, 1 when some runs failed (they are retried by running the
+        same command again). Bad input raises :class:`~marketsim.ScenarioError` (exit 2).
+    """
+    from marketsim.experiment import load_experiment
+    from marketsim.sweep import run_sweep
+
+    exp = load_experiment(experiment)
+    where = f"Dask scheduler {scheduler}" if scheduler else (
+        "1 process" if workers == 1 else f"{workers or 'all'} local worker processes")
+    print(f"marketsim sweep: {exp.name}: {exp.n_points} design points x {exp.replications} "
+          f"replications = {exp.n_runs} runs of {exp.horizon} months ({exp.method}) "
+          f"on {where} -> {out}", file=sys.stderr)
+    res = run_sweep(exp, out, workers=workers, scheduler=scheduler, progress=progress,
+                    argv=argv)
+    stored = res.done_before + res.done_now
+    line = (f"{stored}/{res.total} runs stored in {out}/runs and {out}/ticks "
+            f"({res.done_before} already there, {res.done_now} run now")
+    if res.done_now:
+        line += (f" in {res.wall_seconds:,.1f} s, {res.runs_per_second:,.2f} runs/s, "
+                 f"storage {100 * res.storage_overhead:.1f}% of run time")
+    print(line + ")")
+    if res.failed:
+        run_id, err = res.failed[0]
+        print(f"marketsim sweep: {len(res.failed)} runs failed (first: run {run_id}: {err}); "
+              "run the same command again to retry them", file=sys.stderr)
+        return 1
+    print(f"next: marketsim report {out}")
+    return 0

@@ -1,0 +1,496 @@
+"""Tables and plots of a sweep's results directory (``marketsim report DIR``).
+
+Tables (printed, and written as CSV and Markdown into ``DIR/report/``):
+
+- ``regime_share``: per design point, its parameter values, runs, the share of runs ending
+  in each regime and the dominant regime;
+- ``outputs``: per design point, mean and standard deviation across replications of the key
+  outputs' final values;
+- ``summary``: over all runs, regime shares and the key outputs' mean, spread and quantiles;
+- ``sobol`` (sobol designs): first-order and total Sobol' indices (SALib.analyze.sobol) of
+  the key outputs, with 95% confidence intervals.
+
+Plots (PNG, Matplotlib's Agg backend): ``timeseries.png`` (median and 10–90% band across
+runs, per design point when there are few, else per final regime), ``regime_map.png`` (share
+of seeds ending in each regime over the first two varied parameters), ``sobol.png``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from marketsim.errors import ScenarioError
+from marketsim.metrics import REGIMES
+from marketsim.store import read_manifest, read_table
+
+#: Final values summarised per design point and over all runs (those kept by the sweep).
+KEY_OUTPUTS: tuple[str, ...] = (
+    "hhi_revenue", "cr1_revenue", "bimodality", "middle_share", "active_labs",
+    "owned_compute_share", "leader_run_rate", "price_per_mtok", "exits_bankrupt",
+    "exits_acquired",
+)
+#: Outputs whose Sobol' indices are computed for sobol designs.
+SOBOL_OUTPUTS: tuple[str, ...] = ("hhi_revenue", "bimodality")
+#: Tick series plotted in timeseries.png.
+SERIES: tuple[str, ...] = (
+    "hhi_revenue", "active_labs", "bimodality", "owned_compute_share", "cr1_revenue",
+    "price_per_mtok",
+)
+REGIME_COLOURS: dict[str, str] = {
+    "competitive": "#2ca02c", "concentrated": "#ff7f0e", "bifurcated": "#9467bd",
+    "consolidated": "#d62728",
+}
+_MAX_ROWS_PRINTED = 25
+_MAX_POINT_LINES = 6
+
+
+# ----------------------------------------------------------------------------- loading
+class SweepResults:
+    """A results directory read back: manifest, design points, runs and (lazily) ticks.
+
+    Args:
+        root: the results directory.
+
+    Raises:
+        ScenarioError: not a sweep's results directory, or no run stored yet.
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.manifest = read_manifest(self.root)
+        design = self.manifest.get("design") or {}
+        if self.manifest.get("kind") != "sweep" or "names" not in design:
+            raise ScenarioError("manifest.json is not a sweep's", file=str(self.root),
+                                allowed="a directory written by 'marketsim sweep --out DIR'")
+        self.design = design
+        self.names: list[str] = list(design["names"])
+        self.method: str = design["method"]
+        self.points = pd.DataFrame(design["points"]).set_index("point")[self.names]
+        try:
+            self.runs = read_table(self.root, "runs")
+        except Exception as exc:  # noqa: BLE001 - damaged files: one clear line
+            raise ScenarioError(f"cannot read runs ({type(exc).__name__}: {exc})",
+                                file=str(self.root / "runs")) from None
+        if self.runs.empty:
+            raise ScenarioError("no finished runs yet", file=str(self.root),
+                                allowed="a directory with runs: run 'marketsim sweep' first")
+        self.n_runs_planned = int(design.get("n_runs", len(self.runs)))
+
+    @property
+    def name(self) -> str:
+        """The experiment's name."""
+        return str(self.manifest.get("experiment_name") or self.root.name)
+
+    @property
+    def outputs(self) -> list[str]:
+        """Key outputs that the sweep kept."""
+        return [c for c in KEY_OUTPUTS if c in self.runs.columns]
+
+    def ticks(self, columns: list[str]) -> pd.DataFrame:
+        """Tick table with ``run_id``, ``tick`` and the given columns (those kept)."""
+        import pyarrow.dataset as ds
+
+        folder = self.root / "ticks"
+        have = set(ds.dataset(folder, format="parquet").schema.names) if folder.is_dir() else set()
+        cols = ["run_id", "tick", *[c for c in columns if c in have]]
+        if not {"run_id", "tick"} <= have:
+            return pd.DataFrame(columns=cols)
+        return read_table(self.root, "ticks", columns=cols)
+
+
+# ------------------------------------------------------------------------------ tables
+def _point_label(points: pd.DataFrame, p: int, names: list[str]) -> str:
+    vals = points.loc[p]
+    return ", ".join(f"{k.split('.')[-1]}={_fmt(vals[k])}" for k in names)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, (float, np.floating)):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def regime_share(res: SweepResults) -> pd.DataFrame:
+    """Per design point: parameter values, runs, share ending in each regime, dominant."""
+    counts = pd.crosstab(res.runs["point"], res.runs["regime"])
+    regimes = [r for r in REGIMES if r in counts.columns] + [
+        r for r in counts.columns if r not in REGIMES]
+    counts = counts.reindex(columns=regimes, fill_value=0)
+    n = counts.sum(axis=1)
+    share = counts.div(n, axis=0)
+    out = res.points.loc[share.index].copy()
+    out["runs"] = n
+    for r in regimes:
+        out[r] = share[r]
+    out["dominant"] = share.idxmax(axis=1)
+    out.index.name = "point"
+    return out
+
+
+def outputs_by_point(res: SweepResults) -> pd.DataFrame:
+    """Per design point: mean and standard deviation of each key output's final value."""
+    g = res.runs.groupby("point")[res.outputs]
+    mean, std = g.mean(), g.std(ddof=1)
+    out = res.points.loc[mean.index].copy()
+    for c in res.outputs:
+        out[f"{c}_mean"] = mean[c]
+        out[f"{c}_sd"] = std[c]
+    out.index.name = "point"
+    return out
+
+
+def summary(res: SweepResults) -> pd.DataFrame:
+    """Key outputs over all runs: mean, sd, 10%, median, 90%."""
+    df = res.runs[res.outputs].astype(float)
+    return pd.DataFrame({
+        "mean": df.mean(), "sd": df.std(ddof=1), "p10": df.quantile(0.1),
+        "median": df.median(), "p90": df.quantile(0.9),
+    }).rename_axis("output")
+
+
+def regime_totals(res: SweepResults) -> pd.DataFrame:
+    """Share of all runs ending in each regime."""
+    counts = res.runs["regime"].value_counts()
+    regimes = [r for r in REGIMES if r in counts.index] + [
+        r for r in counts.index if r not in REGIMES]
+    counts = counts.reindex(regimes)
+    return pd.DataFrame({"runs": counts, "share": counts / counts.sum()}).rename_axis("regime")
+
+
+def sobol_indices(res: SweepResults) -> tuple[pd.DataFrame | None, str]:
+    """First-order and total Sobol' indices of SOBOL_OUTPUTS (sobol designs only).
+
+    Each design point's output is the mean over its replications. Returns the table (None if
+    not computable) and a note saying why or what was done to NaN values.
+    """
+    if res.method != "sobol":
+        return None, "not a sobol design"
+    from SALib.analyze import sobol
+
+    from marketsim.design import salib_bounds
+
+    exp = res.manifest["experiment"]
+    names = res.names
+    n_points = int(res.design["n_points"])
+    means = res.runs.groupby("point")[[c for c in SOBOL_OUTPUTS if c in res.runs.columns]].mean()
+    if len(means) < n_points:
+        return None, (f"Sobol' indices need every design point: {len(means)} of {n_points} "
+                      "have runs (finish the sweep)")
+    problem = {"num_vars": len(names), "names": names,
+               "bounds": salib_bounds(exp["parameters"], res.design["types"], names)}
+    rows, notes = [], []
+    for out in means.columns:
+        y = means[out].reindex(range(n_points)).to_numpy(dtype=float)
+        bad = ~np.isfinite(y)
+        if bad.all() or np.nanstd(y) == 0:
+            notes.append(f"{out}: no variation, skipped")
+            continue
+        if bad.any():
+            y = np.where(bad, np.nanmean(y), y)
+            notes.append(f"{out}: {int(bad.sum())} undefined values set to the mean")
+        si = sobol.analyze(problem, y, calc_second_order=bool(res.design.get("second_order")),
+                           print_to_console=False, seed=int(res.design.get("seed", 0)))
+        for i, name in enumerate(names):
+            rows.append({"output": out, "parameter": name, "S1": si["S1"][i],
+                         "S1_conf": si["S1_conf"][i], "ST": si["ST"][i],
+                         "ST_conf": si["ST_conf"][i]})
+    table = pd.DataFrame(rows) if rows else None
+    return table, "; ".join(notes)
+
+
+def to_markdown(df: pd.DataFrame, *, index: bool = True) -> str:
+    """A GitHub-flavoured Markdown table (numbers to 4 significant digits)."""
+    d = df.reset_index() if index else df
+    head = [str(c) for c in d.columns]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for row in d.itertuples(index=False):
+        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, (float, np.floating)):
+        return "" if np.isnan(v) else f"{v:.4g}"
+    return str(v)
+
+
+def to_text(df: pd.DataFrame, max_rows: int = _MAX_ROWS_PRINTED) -> str:
+    """A plain-text table for the terminal, cut to ``max_rows`` rows."""
+    with pd.option_context("display.width", 160, "display.max_columns", 30,
+                           "display.float_format", "{:.4g}".format):
+        if len(df) > max_rows:
+            return (df.head(max_rows).to_string()
+                    + f"\n... {len(df) - max_rows} more rows in the CSV")
+        return df.to_string()
+
+
+# ------------------------------------------------------------------------------- plots
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_timeseries(res: SweepResults, path: Path) -> Path | None:
+    """Median and 10–90% band across runs of the key tick series, by point or by regime."""
+    ticks = res.ticks(list(SERIES))
+    series = [c for c in SERIES if c in ticks.columns]
+    if ticks.empty or not series:
+        return None
+    plt = _pyplot()
+    runs = res.runs.set_index("run_id")
+    if len(res.points) <= _MAX_POINT_LINES:
+        key = runs["point"]
+        groups = [(p, _point_label(res.points, p, res.names), None)
+                  for p in sorted(key.unique())]
+        title = "across replications, per design point"
+    else:
+        key = runs["regime"]
+        present = set(key)
+        groups = [(r, f"ending {r} ({int((key == r).sum())} runs)", REGIME_COLOURS.get(r))
+                  for r in [*REGIMES, *sorted(present - set(REGIMES))] if r in present]
+        title = "across runs, grouped by the regime each run ends in"
+    ticks = ticks.assign(group=ticks["run_id"].map(key))
+    ncol = 3 if len(series) > 4 else 2
+    nrow = int(np.ceil(len(series) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.4 * nrow), squeeze=False)
+    for ax, col in zip(axes.flat, series, strict=False):
+        for g, label, colour in groups:
+            sub = ticks.loc[ticks["group"] == g, ["tick", col]].astype(float)
+            q = sub.groupby("tick")[col].quantile([0.1, 0.5, 0.9]).unstack()
+            line = ax.plot(q.index, q[0.5], label=label, color=colour, lw=1.6)
+            ax.fill_between(q.index, q[0.1], q[0.9], color=line[0].get_color(), alpha=0.2,
+                            lw=0)
+        ax.set_title(col, fontsize=10)
+        ax.set_xlabel("month")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(series):]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 3), fontsize=8,
+               frameon=False)
+    fig.suptitle(f"{res.name}: median and 10–90% band {title}", fontsize=11)
+    fig.tight_layout(rect=(0, 0.06 + 0.02 * ((len(labels) - 1) // 3), 1, 0.95))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_regime_map(res: SweepResults, path: Path) -> Path | None:
+    """Regime map: the dominant regime and the share of seeds ending in each regime.
+
+    Over the first two varied parameters (other parameters pooled). A grid gives one cell per
+    pair of values; lhs and sobol designs give one dot per design point. With one parameter,
+    stacked shares against it.
+    """
+    from matplotlib.patches import Patch
+
+    plt = _pyplot()
+    table = regime_share(res)
+    seen = set(res.runs["regime"])
+    regimes = [r for r in REGIMES if r in seen] + sorted(seen - set(REGIMES))
+    if len(res.names) == 1:
+        return _plot_regime_bars(res, regimes, path, plt)
+    xk, yk = res.names[0], res.names[1]
+    grid = res.method == "grid"
+    fig = plt.figure(figsize=(14, 6.2), layout="constrained")
+    sub = fig.subfigures(1, 2, width_ratios=[1.25, 1])
+    ax = sub[0].subplots()
+    small = sub[1].subplots(2, 2, sharex=True, sharey=True)
+    colour = {r: REGIME_COLOURS.get(r, "grey") for r in regimes}
+    if grid:
+        runs = res.runs
+        cells = pd.crosstab([runs[yk], runs[xk]], runs["regime"], normalize="index")
+        cells = cells.reindex(columns=regimes, fill_value=0.0)
+        xv = sorted(runs[xk].unique())
+        yv = sorted(runs[yk].unique())
+        shape = (len(yv), len(xv))
+        share = {r: np.full(shape, np.nan) for r in regimes}
+        for (y, x), row in cells.iterrows():
+            for r in regimes:
+                share[r][yv.index(y), xv.index(x)] = row[r]
+        stack = np.stack([share[r] for r in regimes])
+        dom = np.nanargmax(np.nan_to_num(stack, nan=-1), axis=0)
+        top = np.nanmax(stack, axis=0)
+        from matplotlib.colors import to_rgba
+
+        rgba = np.zeros((*shape, 4))
+        for i, j in np.ndindex(shape):
+            if np.isfinite(top[i, j]):
+                rgba[i, j] = to_rgba(colour[regimes[dom[i, j]]], 0.35 + 0.65 * top[i, j])
+                ax.text(j, i, f"{top[i, j]:.0%}", ha="center", va="center", fontsize=8)
+        ax.imshow(rgba, origin="lower", aspect="auto")
+        _categorical(ax, xk, yk, xv, yv)
+        for k, r in enumerate(regimes):
+            a = small.flat[k] if k < 4 else None
+            if a is None:
+                break
+            im = a.imshow(share[r], origin="lower", aspect="auto", cmap="viridis", vmin=0,
+                          vmax=1)
+            _categorical(a, xk, yk, xv, yv, small=True)
+            a.set_title(f"share {r}", fontsize=9)
+        ax.set_title("dominant regime (label: share of seeds in it; other parameters pooled)",
+                     fontsize=10)
+    else:
+        xs = table[xk].to_numpy(float)
+        ys = table[yk].to_numpy(float)
+        share_m = table[regimes].to_numpy(float)
+        dom = share_m.argmax(axis=1)
+        top = share_m.max(axis=1)
+        for k, r in enumerate(regimes):
+            m = dom == k
+            if m.any():
+                ax.scatter(xs[m], ys[m], s=18 + 40 * top[m], color=colour[r], alpha=0.85,
+                           edgecolors="none")
+        ax.set_xlabel(xk)
+        ax.set_ylabel(yk)
+        ax.set_title("dominant regime per design point (dot size: share of seeds in it)",
+                     fontsize=10)
+        for k, r in enumerate(regimes[:4]):
+            a = small.flat[k]
+            im = a.scatter(xs, ys, c=share_m[:, k], cmap="viridis", vmin=0, vmax=1, s=12,
+                           edgecolors="none")
+            a.set_title(f"share {r}", fontsize=9)
+            a.tick_params(labelsize=7)
+    for a in list(small.flat)[len(regimes):]:
+        a.set_visible(False)
+    for a in small[-1]:
+        a.set_xlabel(xk, fontsize=8)
+    for a in small[:, 0]:
+        a.set_ylabel(yk, fontsize=8)
+    sub[1].colorbar(im, ax=small, shrink=0.8, label="share of seeds")
+    ax.legend(handles=[Patch(color=colour[r], label=r) for r in regimes], fontsize=8,
+              loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    fig.suptitle(f"{res.name}: regime map over {xk} and {yk} "
+                 f"({len(res.runs)} runs, {res.method} design)", fontsize=11)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _categorical(ax: Any, xk: str, yk: str, xv: list[Any], yv: list[Any], *,
+                 small: bool = False) -> None:
+    fs = 7 if small else 9
+    ax.set_xticks(range(len(xv)), [_fmt(v) for v in xv], fontsize=fs)
+    ax.set_yticks(range(len(yv)), [_fmt(v) for v in yv], fontsize=fs)
+    if not small:
+        ax.set_xlabel(xk)
+        ax.set_ylabel(yk)
+
+
+def _plot_regime_bars(res: SweepResults, regimes: list[str], path: Path, plt: Any) -> Path:
+    key = res.names[0]
+    runs = res.runs
+    if res.method == "grid":
+        share = pd.crosstab(runs[key], runs["regime"], normalize="index")
+        labels = [_fmt(v) for v in share.index]
+    else:
+        bins = pd.qcut(runs[key], q=min(10, runs[key].nunique()), duplicates="drop")
+        share = pd.crosstab(bins, runs["regime"], normalize="index")
+        labels = [f"{iv.mid:.3g}" for iv in share.index]
+    share = share.reindex(columns=regimes, fill_value=0.0)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    bottom = np.zeros(len(share))
+    for r in regimes:
+        ax.bar(range(len(share)), share[r], bottom=bottom, color=REGIME_COLOURS.get(r, "grey"),
+               label=r)
+        bottom += share[r].to_numpy()
+    ax.set_xticks(range(len(share)), labels, fontsize=8)
+    ax.set_xlabel(key)
+    ax.set_ylabel("share of seeds")
+    ax.legend(fontsize=8)
+    ax.set_title(f"{res.name}: regime shares against {key}", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_sobol(table: pd.DataFrame, name: str, path: Path) -> Path:
+    """Bars of first-order (S1) and total (ST) Sobol' indices with 95% intervals."""
+    plt = _pyplot()
+    outs = list(dict.fromkeys(table["output"]))
+    fig, axes = plt.subplots(1, len(outs), figsize=(6 * len(outs), 4.2), squeeze=False)
+    for ax, out in zip(axes.flat, outs, strict=True):
+        t = table[table["output"] == out]
+        x = np.arange(len(t))
+        ax.bar(x - 0.2, t["S1"], 0.4, yerr=t["S1_conf"], label="first order (S1)",
+               color="#1f77b4", capsize=3)
+        ax.bar(x + 0.2, t["ST"], 0.4, yerr=t["ST_conf"], label="total (ST)", color="#aec7e8",
+               capsize=3)
+        ax.set_xticks(x, [p for p in t["parameter"]], rotation=30, ha="right", fontsize=8)
+        ax.set_ylim(bottom=min(0, float(np.nanmin(t[["S1", "ST"]].to_numpy())) - 0.05))
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set_title(f"{out} (final)", fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle(f"{name}: Sobol' sensitivity indices", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# ------------------------------------------------------------------------------ report
+def make_report(root: str | Path, *, echo: Any = print) -> list[Path]:
+    """Write every table and plot into ``DIR/report/``; print the tables with ``echo``.
+
+    Returns:
+        The files written.
+
+    Raises:
+        ScenarioError: not a sweep's results directory, or no finished runs in it.
+    """
+    res = SweepResults(root)
+    out = res.root / "report"
+    out.mkdir(exist_ok=True)
+    files: list[Path] = []
+
+    def write(df: pd.DataFrame, stem: str, title: str) -> None:
+        df.to_csv(out / f"{stem}.csv")
+        (out / f"{stem}.md").write_text(f"## {title}\n\n{to_markdown(df)}")
+        files.extend([out / f"{stem}.csv", out / f"{stem}.md"])
+
+    stored, planned = len(res.runs), res.n_runs_planned
+    echo(f"{res.name}: {stored} of {planned} runs ({res.method} design, {len(res.points)} "
+         f"points x {res.design.get('replications')} replications, "
+         f"{res.manifest.get('experiment', {}).get('horizon', '?')} months)"
+         + ("" if stored >= planned else " - sweep not finished"))
+    totals = regime_totals(res)
+    write(totals, "regimes", "Share of runs ending in each regime")
+    echo("\nShare of runs ending in each regime\n" + to_text(totals))
+    shares = regime_share(res)
+    write(shares, "regime_share", "Regime share per design point")
+    echo("\nRegime share per design point\n" + to_text(shares))
+    if res.outputs:
+        summ = summary(res)
+        write(summ, "summary", "Final values over all runs")
+        echo("\nFinal values over all runs\n" + to_text(summ))
+        byp = outputs_by_point(res)
+        write(byp, "outputs", "Final values per design point: mean and sd across replications")
+        show = byp[[*res.names, *[f"{c}_mean" for c in ("hhi_revenue", "active_labs",
+                                                        "bimodality") if c in res.outputs]]]
+        echo("\nMean final values per design point (all outputs, with sd, in outputs.csv)\n"
+             + to_text(show))
+    sob, note = sobol_indices(res)
+    if sob is not None:
+        sob_idx = sob.set_index(["output", "parameter"])
+        write(sob_idx, "sobol", "Sobol' indices (first order S1, total ST, 95% conf.)")
+        echo("\nSobol' indices of final values (S1 first order, ST total)\n" + to_text(sob_idx))
+        files.append(plot_sobol(sob, res.name, out / "sobol.png"))
+    if note and res.method == "sobol":
+        echo(f"Sobol': {note}")
+    for fn, stem in ((plot_timeseries, "timeseries"), (plot_regime_map, "regime_map")):
+        made = fn(res, out / f"{stem}.png")
+        if made is not None:
+            files.append(made)
+    echo(f"\nwrote {len(files)} files to {out}: "
+         + ", ".join(sorted({p.name for p in files if p.suffix == '.png'})))
+    return files

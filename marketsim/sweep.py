@@ -1,0 +1,406 @@
+"""The sweep runner: every (design point, replication) of an experiment, on any executor.
+
+One run builds ``AIMarketModel(scenario_with_point_values, rng=seed)``, runs the experiment's
+horizon and returns the final value of each kept reporter, the regime and the tick table. A
+run's seed comes from the experiment's base seed and the run's (point, replication) through
+:class:`numpy.random.SeedSequence`, never from scheduling, so serial, local processes and a
+Dask cluster give the same rows.
+
+Runs go to any :class:`concurrent.futures.Executor` (Dask: ``Client(...).get_executor()``);
+by default a :class:`~concurrent.futures.ProcessPoolExecutor` with one process per core.
+Results are stored by :class:`marketsim.store.ResultStore` as they arrive; running the same
+experiment on the same directory again finishes the missing runs only.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from marketsim.errors import ScenarioError
+from marketsim.experiment import Experiment, load_experiment
+from marketsim.scenario import MarketScenario
+
+#: Pool restarts after a local worker process died (e.g. killed by the OOM killer).
+MAX_POOL_RESTARTS = 3
+
+
+def run_seed(base_seed: int, point: int, replication: int) -> int:
+    """Seed of one run: from the base seed and (point, replication) only (63-bit int)."""
+    ss = np.random.SeedSequence(base_seed, spawn_key=(point, replication))
+    return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One run to do: which, with what seed and scenario, keeping which reporters."""
+
+    run_id: int
+    point: int
+    replication: int
+    seed: int
+    scenario: MarketScenario
+    outputs: tuple[str, ...]
+
+
+@dataclass
+class RunResult:
+    """What a run returns: one-row frame of final values, its tick table, its run time (s)."""
+
+    run_id: int
+    final: pd.DataFrame
+    ticks: pd.DataFrame
+    seconds: float
+
+
+def run_one(task: RunTask) -> RunResult:
+    """Run one model to the scenario's horizon (runs in a worker process)."""
+    from marketsim.model import AIMarketModel
+
+    t0 = time.perf_counter()
+    model = AIMarketModel(task.scenario, rng=task.seed)
+    model.run()
+    df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    cols = [c for c in task.outputs if c in df.columns]
+    final = df.iloc[[-1]][cols].reset_index(drop=True)
+    final["regime"] = model.regime
+    tick_cols = ["tick", *[c for c in cols if c != "tick"]]
+    ticks = df[tick_cols].copy()
+    ticks.insert(0, "run_id", np.int64(task.run_id))
+    return RunResult(task.run_id, final, ticks, time.perf_counter() - t0)
+
+
+def plan(experiment: Experiment) -> pd.DataFrame:
+    """Every run of the experiment: ``run_id``, ``point``, ``replication``, ``seed``.
+
+    ``run_id = point × replications + replication``.
+    """
+    n, r = experiment.n_points, experiment.replications
+    point = np.repeat(np.arange(n, dtype=np.int64), r)
+    rep = np.tile(np.arange(r, dtype=np.int64), n)
+    seeds = [run_seed(experiment.seed, int(p), int(k)) for p, k in zip(point, rep, strict=True)]
+    return pd.DataFrame({"run_id": np.arange(n * r, dtype=np.int64), "point": point,
+                         "replication": rep, "seed": np.array(seeds, dtype=np.int64)})
+
+
+@dataclass
+class SweepResult:
+    """Summary of one call of :func:`run_sweep`.
+
+    Attributes:
+        out: the results directory.
+        total: runs in the experiment.
+        done_before: runs already stored when the call began (resume).
+        done_now: runs finished and stored by this call.
+        failed: ``(run_id, error)`` of runs that raised (not stored; run again on resume).
+        wall_seconds: wall time of the call, s.
+        run_seconds: summed run time of the runs done, s (as timed inside each run).
+        store_seconds: time spent writing results, s.
+    """
+
+    out: Path
+    total: int
+    done_before: int = 0
+    done_now: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    run_seconds: float = 0.0
+    store_seconds: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        """Whether every run of the experiment is stored."""
+        return self.done_before + self.done_now >= self.total
+
+    @property
+    def runs_per_second(self) -> float:
+        """Runs finished per second of wall time in this call."""
+        return self.done_now / self.wall_seconds if self.wall_seconds > 0 else float("nan")
+
+    @property
+    def storage_overhead(self) -> float:
+        """Time spent storing as a share of the summed run time (0.01 = 1%)."""
+        return self.store_seconds / self.run_seconds if self.run_seconds > 0 else float("nan")
+
+
+def build_manifest_for(experiment: Experiment, argv: Sequence[str] | None) -> dict[str, Any]:
+    """The results directory's manifest: provenance, design and the experiment's identity."""
+    from marketsim.manifest import build_manifest, file_hash
+
+    points = experiment.points
+    return build_manifest(
+        argv=argv,
+        kind="sweep",
+        experiment_id=experiment.identity(),
+        experiment_name=experiment.name,
+        experiment_file=experiment.source,
+        experiment_file_hash=file_hash(experiment.source),
+        scenario_file=experiment.scenario_path,
+        scenario_file_hash=file_hash(experiment.scenario_path),
+        scenario_hash=experiment.scenario.content_hash(),
+        experiment=experiment.to_dict(),
+        design={
+            "method": experiment.method,
+            "samples": experiment.samples,
+            "second_order": experiment.second_order,
+            "names": experiment.names,
+            "types": experiment.types,
+            "n_points": experiment.n_points,
+            "replications": experiment.replications,
+            "n_runs": experiment.n_runs,
+            "seed": experiment.seed,
+            "points": points.reset_index().to_dict(orient="records"),
+        },
+        outputs=list(experiment.outputs),
+    )
+
+
+def _tasks(experiment: Experiment, todo: pd.DataFrame) -> Iterator[RunTask]:
+    points = experiment.points
+    scenarios: dict[int, MarketScenario] = {}
+    for row in todo.itertuples(index=False):
+        p = int(row.point)
+        if p not in scenarios:
+            scenarios.clear()  # runs of a point are consecutive: keep one scenario at a time
+            scenarios[p] = experiment.scenario_for(_point_values(points, p))
+        yield RunTask(int(row.run_id), p, int(row.replication), int(row.seed), scenarios[p],
+                      experiment.outputs)
+
+
+def _point_values(points: pd.DataFrame, p: int) -> dict[str, Any]:
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in points.loc[p].items()}
+
+
+def _row(result: RunResult, plan_row: Any, points: pd.DataFrame) -> pd.DataFrame:
+    """The runs-table row: ids, seed, the point's parameter values, final reporters."""
+    head = {"run_id": np.int64(plan_row.run_id), "point": np.int64(plan_row.point),
+            "replication": np.int64(plan_row.replication), "seed": np.int64(plan_row.seed)}
+    row = pd.DataFrame({k: [v] for k, v in head.items()})
+    values = points.iloc[[int(plan_row.point)]].reset_index(drop=True)
+    return pd.concat([row, values, result.final], axis=1)
+
+
+def _check_points(experiment: Experiment) -> None:
+    """Validate every design point's scenario up front: a bad combination fails now, not at 3am."""
+    points = experiment.points
+    for p in range(len(points)):
+        experiment.scenario_for(_point_values(points, p))
+
+
+def _make_pool(workers: int) -> cf.ProcessPoolExecutor:
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if ctx.get_start_method() == "forkserver":
+        ctx.set_forkserver_preload(["marketsim.sweep", "marketsim.model"])
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+
+def run_sweep(
+    experiment: Experiment | str | Path,
+    out: str | Path,
+    executor: cf.Executor | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = True,
+    *,
+    argv: Sequence[str] | None = None,
+    batch_runs: int = 1000,
+    flush_seconds: float = 60.0,
+    max_pending: int | None = None,
+) -> SweepResult:
+    """Run every missing run of an experiment and store it in ``out``.
+
+    Args:
+        experiment: an :class:`~marketsim.experiment.Experiment` or an experiment file.
+        out: results directory; a used one must hold the same experiment (then only the
+            missing runs are run: resume).
+        executor: any :class:`concurrent.futures.Executor` (e.g. Dask's
+            ``Client(...).get_executor()``); left running when this returns.
+        workers: local processes when no executor or scheduler is given (default: every
+            core; 1: in this process, serially).
+        scheduler: a Dask scheduler address ``tcp://HOST:PORT``; its workers must be able to
+            import marketsim and any agent classes the scenario names.
+        progress: show a progress bar (runs done, runs/s, time left) on stderr.
+        argv: the command line, for the manifest.
+        batch_runs: runs per Parquet part file (at most).
+        flush_seconds: write a part file at least this often while runs arrive, s.
+        max_pending: runs submitted ahead of results (default: 2 per local worker + 2, 1024
+            for other executors).
+
+    Returns:
+        A :class:`SweepResult` (runs done, failures, timings).
+
+    Raises:
+        ScenarioError: bad experiment, a results directory of another experiment, or a
+            scheduler that cannot be reached.
+    """
+    from tqdm.auto import tqdm
+
+    from marketsim.store import ResultStore
+
+    t_start = time.perf_counter()
+    if not isinstance(experiment, Experiment):
+        experiment = load_experiment(experiment)
+    if sum(x is not None for x in (executor, scheduler)) > 1:
+        raise ScenarioError("give an executor or a scheduler, not both", key="scheduler",
+                            given=scheduler)
+    if workers is not None and workers < 1:
+        raise ScenarioError("needs at least one worker", key="--workers", given=workers,
+                            allowed="integer >= 1")
+    _check_points(experiment)
+    runs = plan(experiment)
+    points = experiment.points
+    store = ResultStore(out, batch_runs=batch_runs, flush_seconds=flush_seconds)
+    store.open(build_manifest_for(experiment, argv))
+    result = SweepResult(out=Path(out), total=len(runs))
+    client = None
+    pool: dict[str, cf.ProcessPoolExecutor] = {}  # our own local pool, if any
+    bar = None
+    try:
+        store.recover()
+        done = store.done_ids()
+        result.done_before = len(done)
+        todo = runs[~runs["run_id"].isin(done)]
+        if todo.empty:
+            return result
+        by_id = {int(r.run_id): r for r in todo.itertuples(index=False)}
+        bar = tqdm(total=len(runs), initial=len(done), unit="run", desc=experiment.name,
+                   disable=not progress, dynamic_ncols=True, smoothing=0.05)
+
+        def store_result(res: RunResult) -> None:
+            store.add(_row(res, by_id[res.run_id], points), res.ticks)
+            result.done_now += 1
+            result.run_seconds += res.seconds
+            bar.update(1)
+
+        if executor is None and scheduler is None and (workers or os.cpu_count() or 1) == 1:
+            for task in _tasks(experiment, todo):
+                try:
+                    res = run_one(task)
+                except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+                    result.failed.append((task.run_id, _describe(exc)))
+                    continue
+                store_result(res)
+        else:
+            n = workers or os.cpu_count() or 1
+            if scheduler is not None:
+                client = _connect(scheduler)
+                executor = client.get_executor(pure=False)
+            elif executor is None:
+                pool["pool"] = _make_pool(n)
+            window = max_pending or (2 * n + 2 if pool else 1024)
+            _drive(executor, pool, _tasks(experiment, todo), window, store_result, result, n)
+        return result
+    except KeyboardInterrupt:
+        if pool:
+            pool.pop("pool").shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        store.close()
+        if pool:
+            pool.pop("pool").shutdown(wait=True)
+        if client is not None:
+            client.close()
+        result.store_seconds = store.seconds
+        result.wall_seconds = time.perf_counter() - t_start
+
+
+def _drive(executor: cf.Executor | None, pool: dict[str, cf.ProcessPoolExecutor],
+           tasks: Iterator[RunTask], window: int, on_result: Any, result: SweepResult,
+           n_workers: int) -> None:
+    """Keep ``window`` runs in flight; store each as it finishes; restart a broken own pool.
+
+    ``pool`` holds our own ProcessPoolExecutor under ``"pool"`` (empty: use ``executor``); a
+    restarted pool replaces it there so the caller always shuts down the live one.
+    """
+    pending: dict[cf.Future[RunResult], RunTask] = {}
+    retry: list[RunTask] = []
+    restarts = 0
+    exhausted = False
+
+    def refill() -> None:
+        nonlocal exhausted
+        while len(pending) < window:
+            if retry:
+                task = retry.pop()
+            elif not exhausted:
+                task = next(tasks, None)
+                if task is None:
+                    exhausted = True
+                    return
+            else:
+                return
+            ex = pool["pool"] if pool else executor
+            assert ex is not None
+            pending[ex.submit(run_one, task)] = task
+
+    try:
+        refill()
+        while pending:
+            finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            broken = False
+            for fut in finished:
+                task = pending.pop(fut)
+                try:
+                    res = fut.result()
+                except BrokenProcessPool:
+                    broken = True
+                    retry.append(task)
+                    continue
+                except cf.CancelledError:
+                    retry.append(task)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+                    result.failed.append((task.run_id, _describe(exc)))
+                    continue
+                on_result(res)
+            if broken:
+                if not pool or restarts >= MAX_POOL_RESTARTS:
+                    raise RuntimeError("a worker process died and the pool cannot be "
+                                       "restarted; run the same command again to resume")
+                restarts += 1
+                retry.extend(pending.values())
+                for fut in pending:
+                    fut.cancel()
+                pending.clear()
+                pool.pop("pool").shutdown(wait=False, cancel_futures=True)
+                pool["pool"] = _make_pool(n_workers)
+            refill()
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        raise
+
+
+def _describe(exc: BaseException) -> str:
+    last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    return " ".join(last.split())
+
+
+def _connect(address: str) -> Any:
+    """A Dask client of the scheduler at ``address`` (one clear error if unreachable)."""
+    try:
+        from dask.distributed import Client
+    except ImportError:  # pragma: no cover - dask[distributed] is a dependency
+        raise ScenarioError("dask.distributed is not installed", key="--scheduler",
+                            given=address, allowed="pip install 'dask[distributed]'") from None
+    try:
+        return Client(address, timeout="15s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ScenarioError(f"cannot reach the Dask scheduler ({type(exc).__name__}: {exc})",
+                            key="--scheduler", given=address,
+                            allowed="the address 'dask scheduler' printed, tcp://HOST:PORT"
+                            ) from None
