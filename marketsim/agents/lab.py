@@ -22,7 +22,8 @@ class AILab(mesa.Agent):
     account → share), ``effective_compute`` [H100-months, algorithm-adjusted],
     ``capability`` [log10 effective compute], ``owned_gpus`` [GPUs online], ``projects``
     (data centres under construction: GPUs, months left, capex per month in $bn),
-    ``rented_gpus`` [GPUs, by hyperscaler], ``price`` [$/M tokens], ``train_share`` [share of GPUs training],
+    ``rented_gpus`` [GPUs, by hyperscaler], ``price`` [$/M tokens],
+    ``train_share`` [share of GPUs training],
     ``revenue_history`` [$bn per month], ``valuation`` [$bn, last post-money], ``status``
     ("active", "acquired", "bankrupt"), ``credits`` [$bn of compute credits by hyperscaler].
 
