@@ -116,13 +116,13 @@ INPUTS: tuple[tuple[str, str, str], ...] = (
 
 
 def calibration_runs(scenario: object = None, seeds: int = 8, ticks: int = 36,
-                     progress: bool = False) -> list[pd.DataFrame]:
-    """Tick tables of the scenario over seeds 0..seeds-1 (``ticks`` months each)."""
+                     progress: bool = False, first_seed: int = 0) -> list[pd.DataFrame]:
+    """Tick tables of the scenario over ``seeds`` seeds from ``first_seed`` (36+ months each)."""
     from marketsim.model import AIMarketModel
     from marketsim.scenario import MarketScenario, load_scenario
 
     sc = scenario if isinstance(scenario, MarketScenario) else load_scenario(scenario)
-    iterator = range(seeds)
+    iterator = range(first_seed, first_seed + seeds)
     if progress:
         from tqdm.auto import tqdm
 
@@ -135,9 +135,17 @@ def calibration_runs(scenario: object = None, seeds: int = 8, ticks: int = 36,
     return out
 
 
-def calibrate(scenario: object = None, seeds: int = 8, progress: bool = False) -> pd.DataFrame:
-    """One row per target: figure, source, target, tolerance, model mean/min/max, ok."""
-    runs = calibration_runs(scenario, seeds=seeds, progress=progress)
+def calibrate(scenario: object = None, seeds: int = 8, progress: bool = False,
+              first_seed: int = 0) -> pd.DataFrame:
+    """One row per target: figure, source, target, tolerance, model mean/min/max, ok.
+
+    Args:
+        scenario: a MarketScenario, a path or shipped name, or None for the default.
+        seeds: how many seeds to run.
+        progress: show a progress bar.
+        first_seed: seeds are ``first_seed, first_seed + 1, ...``.
+    """
+    runs = calibration_runs(scenario, seeds=seeds, progress=progress, first_seed=first_seed)
     rows = []
     for t in TARGETS:
         vals = np.array([t.measure(df) for df in runs])

@@ -582,9 +582,13 @@ class AIMarketModel(mesa.Model):
         self._entry(t)
 
     def _pay_out(self, lab: AILab, kind: str) -> None:
+        """Distribute a closing lab's cash to its shareholders; VCs record the return."""
         led = self.ledger
+        vcs = {vc.account: vc for vc in self.vcs}
         for holder, amount in consolidation.pro_rata(lab.cash, lab.cap_table).items():
             led.transfer(lab.account, holder, amount, kind)
+            if holder in vcs:
+                vcs[holder].returns.append((self.market.tick, lab.unique_id, amount))
 
     def _close(self, lab: AILab, status: str, t: int) -> None:
         lab.status = status

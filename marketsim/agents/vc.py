@@ -18,7 +18,7 @@ class VentureCapitalist(mesa.Agent):
     """A venture investor.
 
     State: ``dry_powder`` [$bn, its ledger balance], ``portfolio`` (lab unique_id → $bn
-    invested), ``returns`` [$bn received from exits, by tick], ``sentiment`` [≥ 0, 1 =
+    invested), ``returns`` ((tick, lab unique_id, $bn) received from exits), ``sentiment`` [≥ 0, 1 =
     neutral], ``deployed`` [$bn invested in all].
     """
 
@@ -28,7 +28,7 @@ class VentureCapitalist(mesa.Agent):
         super().__init__(model)
         self.account = account
         self.portfolio: dict[int, float] = {}
-        self.returns: list[float] = []
+        self.returns: list[tuple[int, int, float]] = []
         self.sentiment = 1.0
         self.deployed = 0.0
 
