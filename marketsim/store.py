@@ -354,3 +354,21 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
         return json.loads(mpath.read_text())
     except (OSError, ValueError) as exc:
         raise ScenarioError(f"unreadable manifest ({exc})", file=str(mpath)) from None
+
+
+def finished_runs(root: str | Path) -> int:
+    """Runs finished in a results directory (what a resume would keep); cheap enough to poll.
+
+    Rows in ``runs`` plus journal records not yet in a part file.
+    """
+    root = Path(root)
+    store = ResultStore(root)
+    done = store.done_ids()
+    jdir = root / JOURNAL
+    for jpath in sorted(jdir.glob("*.journal")) if jdir.is_dir() else []:
+        try:
+            records = _read_journal(jpath)
+        except FileNotFoundError:  # flushed meanwhile: its runs are in a part now
+            continue
+        done.update(int(row["run_id"].iloc[0]) for row, _ in records)
+    return len(done)

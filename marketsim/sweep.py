@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import sys
 import time
 import traceback
 from collections.abc import Iterator, Sequence
@@ -198,12 +199,45 @@ def _check_points(experiment: Experiment) -> None:
         experiment.scenario_for(_point_values(points, p))
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[-1].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+def _watch_parent(pid: int) -> None:
+    """Worker initializer: exit when the sweep process is gone (e.g. SIGKILLed).
+
+    Pool workers are children of the forkserver, not of the sweep, and would otherwise wait
+    for work forever once the sweep is killed.
+    """
+    import threading
+
+    def watch() -> None:
+        while _alive(pid):
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="marketsim-parent-watch", daemon=True).start()
+
+
 def _make_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """A local process pool (forkserver where available: safe when the caller has threads)."""
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if ctx.get_start_method() == "forkserver":
         ctx.set_forkserver_preload(["marketsim.sweep", "marketsim.model"])
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                  initializer=_watch_parent, initargs=(os.getpid(),))
 
 
 def run_sweep(
@@ -275,6 +309,15 @@ def run_sweep(
         if todo.empty:
             return result
         by_id = {int(r.run_id): r for r in todo.itertuples(index=False)}
+        n = workers or os.cpu_count() or 1
+        if progress:
+            where = (f"Dask scheduler {scheduler}" if scheduler else
+                     f"{type(executor).__name__}" if executor is not None else
+                     "this process" if n == 1 else f"{n} local processes")
+            print(f"{experiment.name}: {experiment.n_points} design points x "
+                  f"{experiment.replications} replications = {len(runs)} runs of "
+                  f"{experiment.horizon} months ({experiment.method}); {len(done)} stored, "
+                  f"{len(todo)} to run on {where} -> {out}", file=sys.stderr)
         bar = tqdm(total=len(runs), initial=len(done), unit="run", desc=experiment.name,
                    disable=not progress, dynamic_ncols=True, smoothing=0.05)
 
@@ -284,7 +327,7 @@ def run_sweep(
             result.run_seconds += res.seconds
             bar.update(1)
 
-        if executor is None and scheduler is None and (workers or os.cpu_count() or 1) == 1:
+        if executor is None and scheduler is None and n == 1:
             for task in _tasks(experiment, todo):
                 try:
                     res = run_one(task)
@@ -293,7 +336,6 @@ def run_sweep(
                     continue
                 store_result(res)
         else:
-            n = workers or os.cpu_count() or 1
             if scheduler is not None:
                 client = _connect(scheduler)
                 executor = client.get_executor(pure=False)

@@ -26,11 +26,6 @@ def sweep_command(
     from marketsim.sweep import run_sweep
 
     exp = load_experiment(experiment)
-    where = f"Dask scheduler {scheduler}" if scheduler else (
-        "1 process" if workers == 1 else f"{workers or 'all'} local worker processes")
-    print(f"marketsim sweep: {exp.name}: {exp.n_points} design points x {exp.replications} "
-          f"replications = {exp.n_runs} runs of {exp.horizon} months ({exp.method}) "
-          f"on {where} -> {out}", file=sys.stderr)
     res = run_sweep(exp, out, workers=workers, scheduler=scheduler, progress=progress,
                     argv=argv)
     stored = res.done_before + res.done_now

@@ -1,0 +1,306 @@
+"""The sweep runner and its results directory: same rows anywhere, resumable, crash-safe."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sweep_util import (
+    BIN,
+    REPO,
+    dask_cluster,
+    read_sorted,
+    stop,
+    wait_for,
+    write_experiment,
+)
+
+from marketsim import AIMarketModel, ScenarioError, load_experiment, run_sweep
+from marketsim.cli import main
+from marketsim.reporters import CONTRACT_REPORTERS
+from marketsim.store import ResultStore, finished_runs
+from marketsim.sweep import plan, run_seed
+
+PARAMS = ["hyperscalers.margin", "buyers.switching_cost"]
+
+
+def _same_results(a: Path, b: Path) -> None:
+    pd.testing.assert_frame_equal(read_sorted(a), read_sorted(b))
+    pd.testing.assert_frame_equal(read_sorted(a, "ticks"), read_sorted(b, "ticks"))
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """A finished serial sweep: 4 grid points x 2 seeds of a 500-buyer, 12-month market."""
+    folder = tmp_path_factory.mktemp("sweep_ref")
+    exp = write_experiment(folder)
+    res = run_sweep(exp, folder / "serial", workers=1, progress=False)
+    assert res.complete and not res.failed
+    return exp, folder / "serial", res
+
+
+def test_runs_and_ticks_follow_the_contract(reference):
+    exp_path, out, res = reference
+    exp = load_experiment(exp_path)
+    runs = pd.read_parquet(out / "runs")
+    ticks = pd.read_parquet(out / "ticks")
+    assert len(runs) == exp.n_runs == res.total == 8 and runs["run_id"].is_unique
+    for col in ["run_id", "seed", *PARAMS, *CONTRACT_REPORTERS, "regime"]:
+        assert col in runs.columns, col
+    assert set(runs["regime"]) <= {"competitive", "concentrated", "bifurcated", "consolidated"}
+    assert runs["seed"].is_unique
+    assert len(ticks) == exp.n_runs * exp.horizon
+    assert ticks.groupby("run_id")["tick"].nunique().eq(exp.horizon).all()
+    # the runs row holds the final tick of the tick table
+    last = ticks.sort_values(["run_id", "tick"]).groupby("run_id").tail(1).set_index("run_id")
+    r = runs.set_index("run_id").loc[last.index]
+    for col in ("hhi_revenue", "active_labs", "bimodality", "regime"):
+        pd.testing.assert_series_equal(r[col], last[col], check_names=False)
+    # every design point, each with its replications
+    points = runs.groupby(PARAMS).size()
+    assert len(points) == 4 and points.eq(2).all()
+    manifest = json.loads((out / "manifest.json").read_text())
+    for key in ("marketsim_version", "experiment_file_hash", "scenario_file_hash", "design",
+                "command", "experiment_id"):
+        assert key in manifest, key
+    assert manifest["design"]["n_runs"] == 8 and len(manifest["design"]["points"]) == 4
+
+
+def test_a_run_is_the_model_with_the_point_values_and_its_seed(reference):
+    exp_path, out, _ = reference
+    exp = load_experiment(exp_path)
+    row = read_sorted(out).iloc[5]
+    values = {k: row[k] for k in PARAMS}
+    model = AIMarketModel(exp.scenario_for(values), rng=int(row["seed"]))
+    model.run()
+    df = model.datacollector.get_model_vars_dataframe()
+    assert len(df) == exp.horizon
+    assert model.regime == row["regime"]
+    for col in ("hhi_revenue", "active_labs", "price_per_mtok", "top_valuation"):
+        assert df[col].iloc[-1] == row[col] or (np.isnan(df[col].iloc[-1]) and np.isnan(row[col]))
+
+
+def test_seeds_come_from_base_seed_point_and_replication_only(reference):
+    exp = load_experiment(reference[0])
+    p = plan(exp)
+    assert list(p["run_id"]) == list(range(8))
+    assert list(p["point"]) == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert list(p["replication"]) == [0, 1] * 4
+    assert p["seed"].tolist() == [run_seed(exp.seed, i, r) for i, r in
+                                  zip(p["point"], p["replication"], strict=True)]
+    assert p["seed"].is_unique and (p["seed"] >= 0).all()
+    assert run_seed(5, 1, 0) != run_seed(6, 1, 0) != run_seed(5, 0, 1)
+
+
+def test_process_pool_gives_the_serial_rows(reference, tmp_path):
+    exp, serial, _ = reference
+    res = run_sweep(exp, tmp_path / "pool", workers=2, progress=False)
+    assert res.done_now == 8 and res.complete
+    _same_results(serial, tmp_path / "pool")
+
+
+def test_any_executor_works_and_progress_is_shown(reference, tmp_path, capsys):
+    exp, serial, _ = reference
+    with cf.ThreadPoolExecutor(2) as ex:
+        res = run_sweep(exp, tmp_path / "threads", executor=ex, progress=True)
+    assert res.done_now == 8
+    err = capsys.readouterr().err
+    assert "8/8" in err and ("run/s" in err or "s/run" in err)
+    _same_results(serial, tmp_path / "threads")
+
+
+def test_running_again_resumes_and_duplicates_nothing(reference, tmp_path):
+    exp, serial, _ = reference
+    out = tmp_path / "again"
+    shutil.copytree(serial, out)
+    res = run_sweep(exp, out, workers=1, progress=False)
+    assert (res.done_before, res.done_now) == (8, 0)
+    _same_results(serial, out)
+    # remove one part pair by hand: exactly those runs are run again
+    parts = sorted((out / "runs").glob("part-*.parquet"))
+    assert parts
+    lost = pd.read_parquet(parts[0])["run_id"].tolist()
+    parts[0].unlink()
+    (out / "ticks" / parts[0].name).unlink()
+    res = run_sweep(exp, out, workers=1, progress=False)
+    assert res.done_now == len(lost)
+    _same_results(serial, out)
+
+
+_CRASH = """
+import os, sys
+import pandas as pd
+from marketsim.store import ResultStore
+out, src = sys.argv[1], sys.argv[2]
+runs = pd.read_parquet(src + "/runs").sort_values("run_id")
+ticks = pd.read_parquet(src + "/ticks")
+store = ResultStore(out, batch_runs=2)
+store.open(__import__("json").load(open(src + "/manifest.json")))
+for rid in (0, 1, 2):   # 0, 1: a part pair; 2: only in the journal
+    store.add(runs[runs.run_id == rid].reset_index(drop=True),
+              ticks[ticks.run_id == rid].reset_index(drop=True))
+# a half-written journal record, a stray temp file, a ticks part whose runs part never came
+store._journal.write((10**6).to_bytes(8, "little") + b"half a record")
+store._journal.flush()
+open(out + "/runs/.part-x.parquet.123.tmp", "wb").write(b"PAR1 half")
+ticks[ticks.run_id == 3].to_parquet(out + "/ticks/part-orphan.parquet")
+os._exit(0)   # no clean-up, like a SIGKILL
+"""
+
+
+def test_resume_after_a_crash_mid_write(reference, tmp_path):
+    exp, serial, _ = reference
+    out = tmp_path / "crashed"
+    subprocess.run([sys.executable, "-c", _CRASH, str(out), str(serial)], check=True,
+                   timeout=120)
+    assert (out / "ticks" / "part-orphan.parquet").exists()
+    assert finished_runs(out) == 3
+    # readers never see the temp file; the orphan ticks part is the only inconsistency
+    assert sorted(pd.read_parquet(out / "runs")["run_id"]) == [0, 1]
+    res = run_sweep(exp, out, workers=1, progress=False)
+    assert (res.done_before, res.done_now) == (3, 5)
+    _same_results(serial, out)
+    assert not list(out.rglob("*.tmp")) and not list((out / ".journal").glob("*.journal"))
+
+
+def test_sweep_killed_midway_resumes_to_the_full_unique_set(tmp_path):
+    exp = write_experiment(tmp_path, replications=8, buyers=2000, horizon=24)  # 32 runs
+    out = tmp_path / "killed"
+    cmd = [str(BIN / "marketsim"), "sweep", str(exp), "--out", str(out), "--workers", "1",
+           "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert wait_for(lambda: (out / "manifest.json").exists() and finished_runs(out) >= 3,
+                        timeout=120), proc.stderr.read() if proc.poll() is not None else ""
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        stop(proc)
+    n_killed = finished_runs(out)
+    assert 3 <= n_killed < 32, "the sweep was not killed midway"
+    again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"({n_killed} already there, {32 - n_killed} run now" in again.stdout
+    runs = pd.read_parquet(out / "runs")
+    assert sorted(runs["run_id"]) == list(range(32))
+    ref = run_sweep(exp, tmp_path / "ref", workers=1, progress=False)
+    assert ref.done_now == 32
+    _same_results(tmp_path / "ref", out)
+
+
+def test_different_experiment_on_a_used_dir_is_refused(reference, tmp_path, capsys):
+    _, serial, _ = reference
+    out = tmp_path / "used"
+    shutil.copytree(serial, out)
+    other = write_experiment(tmp_path, "other.toml", seed=99)
+    before = sorted(p.name for p in (out / "runs").iterdir())
+    code = main(["sweep", str(other), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "another experiment" in err and str(out) in err
+    assert sorted(p.name for p in (out / "runs").iterdir()) == before
+    # a non-empty directory that is not a sweep's is refused too
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    assert main(["sweep", str(other), "--out", str(tmp_path / "mine"), "--quiet"]) == 2
+    assert "no sweep manifest.json" in capsys.readouterr().err
+
+
+def test_two_sweeps_cannot_write_one_dir(reference, tmp_path):
+    exp, _, _ = reference
+    out = tmp_path / "busy"
+    holder = ResultStore(out)
+    holder.open(json.loads((reference[1] / "manifest.json").read_text()))
+    try:
+        with pytest.raises(ScenarioError, match="another sweep is writing"):
+            run_sweep(exp, out, workers=1, progress=False)
+    finally:
+        holder.close()
+    assert run_sweep(exp, out, workers=1, progress=False).done_now == 8
+
+
+def test_failing_runs_are_reported_and_retried(tmp_path, capsys):
+    exp = write_experiment(tmp_path, replications=1, parameters=(
+        '"labs.fixed_cost" = [0.03, 0.031]\n'), extra='', buyers=300)
+    text = exp.read_text().replace('[fixed]\n', '[fixed]\n"labs.class" = "sweep_util:FailingLab"\n')
+    exp.write_text(text)
+    res = run_sweep(exp, tmp_path / "out", workers=1, progress=False)
+    assert res.done_now == 1 and [r for r, _ in res.failed] == [1]
+    assert "fails on purpose" in res.failed[0][1]
+    code = main(["sweep", str(exp), "--out", str(tmp_path / "out"), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 1 and "1 runs failed" in captured.err and "run 1" in captured.err
+    assert "(1 already there, 0 run now" in captured.out
+
+
+def test_a_local_worker_that_dies_is_replaced_and_nothing_is_lost(tmp_path):
+    flag = tmp_path / "crash.flag"
+    exp = write_experiment(tmp_path, replications=3, extra='')
+    exp.write_text(exp.read_text().replace(
+        "[fixed]\n", f'[fixed]\n"labs.class" = "sweep_util:CrashOnceLab"\n'
+                     f'description = "crash-once:{flag}"\n'))
+    ref = run_sweep(exp, tmp_path / "ref", workers=1, progress=False)  # no flag: no crash
+    flag.write_text("")
+    res = run_sweep(exp, tmp_path / "pool", workers=2, progress=False)
+    assert not flag.exists(), "no worker crashed"
+    assert res.complete and not res.failed and res.done_now == ref.done_now == 12
+    _same_results(tmp_path / "ref", tmp_path / "pool")
+
+
+@pytest.mark.slow
+def test_dask_cluster_gives_the_serial_rows_with_a_user_class(tmp_path):
+    exp = write_experiment(tmp_path, parameters=(
+        '"labs.class" = ["marketsim.agents:AILab", "sweep_util:SweepTestLab"]\n'
+        '"hyperscalers.margin" = [0.0, 0.8]\n'))
+    ref = run_sweep(exp, tmp_path / "serial", workers=1, progress=False)
+    assert ref.done_now == 8
+    runs = read_sorted(tmp_path / "serial")
+    by_class = runs.groupby("labs.class")["price_per_mtok"].mean()
+    assert by_class["sweep_util:SweepTestLab"] != by_class["marketsim.agents:AILab"]
+    with dask_cluster(2, log_dir=tmp_path) as cluster:
+        code = main(["sweep", str(exp), "--out", str(tmp_path / "dask"), "--scheduler",
+                     cluster.address, "--quiet"])
+    assert code == 0
+    _same_results(tmp_path / "serial", tmp_path / "dask")
+
+
+@pytest.mark.slow
+def test_dask_worker_killed_mid_sweep_loses_nothing(tmp_path):
+    exp = write_experiment(tmp_path, replications=6, buyers=2000, horizon=24)  # 24 runs
+    out = tmp_path / "dask"
+    with dask_cluster(2, log_dir=tmp_path) as cluster:
+        box: dict[str, object] = {}
+
+        def sweep() -> None:
+            try:
+                box["res"] = run_sweep(exp, out, scheduler=cluster.address, progress=False)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                box["err"] = exc
+
+        t = threading.Thread(target=sweep)
+        t.start()
+        assert wait_for(lambda: (out / "manifest.json").exists() and finished_runs(out) >= 3,
+                        timeout=120)
+        victim = cluster.workers[0]
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=30)
+        t.join(timeout=300)
+        assert not t.is_alive()
+    assert "err" not in box, box.get("err")
+    res = box["res"]
+    assert res.complete and not res.failed  # type: ignore[attr-defined]
+    assert finished_runs(out) == 24
+    ref = run_sweep(exp, tmp_path / "ref", workers=1, progress=False)
+    _same_results(tmp_path / "ref", out)
+    assert ref.done_now == 24
+
