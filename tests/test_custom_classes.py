@@ -13,6 +13,7 @@ import importlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -680,3 +681,162 @@ def test_compare_custom_script_prints_a_table() -> None:
                        capture_output=True, text=True, timeout=300, cwd=REPO / "examples")
     assert r.returncode == 0, r.stderr
     assert "BootstrappedLab" in r.stdout and "rank-0 lab" in r.stdout
+
+
+# ---------------------------------------------------------------------------- marketsim sweep
+
+EXPERIMENT = """
+scenario = "{scenario}"
+horizon = 6
+replications = 2
+seed = 3
+
+[design]
+method = "grid"
+
+[parameters]
+"labs.class" = ["{mod}:FixedPriceLab", "{mod}:SectionLab"]
+"hyperscalers.margin" = [0.0, 0.8]
+"""
+
+
+@pytest.fixture
+def experiment(scen, tmp_path: Path) -> Path:
+    """An experiment whose grid varies the lab class itself (and a number), 8 tiny runs."""
+    path = scen(vcs={"class": c("CalmVC")})
+    exp = tmp_path / "exp.toml"
+    exp.write_text(EXPERIMENT.format(scenario=path.name, mod=MOD), encoding="utf-8")
+    return exp
+
+
+def _check_sweep(out: Path, agents: Any) -> pd.DataFrame:
+    runs = pd.read_parquet(out / "runs").sort_values("run_id").reset_index(drop=True)
+    assert len(runs) == 8 and runs["run_id"].tolist() == list(range(8))
+    fixed = runs["labs.class"] == c("FixedPriceLab")
+    assert fixed.sum() == 4
+    assert np.allclose(runs.loc[fixed, "price_per_mtok"], agents.FIXED_PRICE)
+    assert (runs.loc[~fixed, "price_per_mtok"] != agents.FIXED_PRICE).all()
+    return runs
+
+
+def test_sweep_on_local_workers(experiment, agents, agents_dir, elsewhere) -> None:
+    out = elsewhere / "sweep"
+    r = _marketsim(["sweep", str(experiment), "--out", str(out), "--workers", "2", "--quiet"],
+                   _env(agents_dir), elsewhere)
+    assert r.returncode == 0, r.stderr
+    _check_sweep(out, agents)
+
+
+def test_sweep_without_the_module_is_exit_2(experiment, agents, elsewhere) -> None:
+    r = _marketsim(["sweep", str(experiment), "--out", str(elsewhere / "s"), "--workers", "2",
+                    "--quiet"], _env(), elsewhere)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
+    assert f"cannot import module '{MOD}'" in r.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop a process this test started, by its PID (terminate, then kill)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
+@pytest.mark.slow
+def test_sweep_on_a_dask_cluster(experiment, agents, agents_dir, elsewhere) -> None:
+    """A real scheduler and two workers (subprocesses on 127.0.0.1) import the user's module."""
+    from dask.distributed import Client
+
+    from marketsim.sweep import run_sweep
+
+    dask = Path(sys.executable).parent / "dask"
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    env = _env(agents_dir)  # the workers find the module the way a user's cluster would
+    procs: list[subprocess.Popen] = []
+    logs = elsewhere / "logs"
+    logs.mkdir()
+    try:
+        procs.append(subprocess.Popen(
+            [str(dask), "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+             "--dashboard-address", "127.0.0.1:0"],
+            env=env, cwd=elsewhere, stdout=(logs / "scheduler.log").open("wb"),
+            stderr=subprocess.STDOUT))
+        for i in range(2):
+            procs.append(subprocess.Popen(
+                [str(dask), "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
+                 "--no-nanny", "--dashboard-address", "127.0.0.1:0", "--name", f"w{i}",
+                 "--memory-limit", "0"],
+                env=env, cwd=elsewhere, stdout=(logs / f"worker{i}.log").open("wb"),
+                stderr=subprocess.STDOUT))
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with Client(address, timeout="5s") as client:
+                    client.wait_for_workers(2, timeout=90)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and procs[0].poll() is None, (
+                    (logs / "scheduler.log").read_text())
+                time.sleep(0.5)
+        out = elsewhere / "dask"
+        r = _marketsim(["sweep", str(experiment), "--out", str(out), "--scheduler", address,
+                        "--quiet"], env, elsewhere)
+        assert r.returncode == 0, r.stderr
+        on_dask = _check_sweep(out, agents)
+    finally:
+        for p in reversed(procs):
+            _stop(p)
+    # the same rows as a serial sweep in this process (where the module is on sys.path)
+    serial = elsewhere / "serial"
+    assert run_sweep(experiment, serial, workers=1, progress=False).complete
+    pd.testing.assert_frame_equal(on_dask, _check_sweep(serial, agents))
+
+
+# ---------------------------------------------------------------------------- marketsim viz
+
+
+def test_viz_model_and_lab_table_show_the_custom_class(scen, agents, monkeypatch) -> None:
+    pytest.importorskip("solara")
+    from mesa.experimental.scenarios import Scenario as MesaScenario
+
+    from marketsim.viz import SCENARIO_ENV, app, charts
+
+    path = scen(labs={"mix": [{"class": c("FixedPriceLab"), "ranks": [0]}]})
+    monkeypatch.setenv(SCENARIO_ENV, str(path))
+    app.model_class.cache_clear()
+    try:
+        cls = app.model_class()
+        model = cls(rng=app.SEED)
+        assert type(model.labs[0]) is agents.FixedPriceLab
+        model.run(ticks=3)
+        rows = charts.lab_rows(model)
+        mine = rows[rows["class"] == "FixedPriceLab"]
+        assert len(mine) == 1 and mine["price"].iloc[0] == agents.FIXED_PRICE
+        assert set(rows["class"]) == {"FixedPriceLab", "AILab"}
+        assert "FixedPriceLab" in charts.lab_table_html(model)
+        assert "FixedPriceLab" in charts.snapshot(model).lab_class.values()
+        # Reset from the sliders: SolaraViz rebuilds the model with a Mesa Scenario
+        again = cls(scenario=MesaScenario(), rng=1, **{"buyers.count": 200})
+        assert type(again.labs[0]) is agents.FixedPriceLab
+        assert len(again.buyers) == 200
+    finally:
+        app.model_class.cache_clear()
+
+
+def test_viz_with_a_bad_class_is_exit_2(scen, capsys, agents) -> None:
+    path = scen(labs={"class": c("NotALab")})
+    assert cli_main(["viz", str(path), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("marketsim viz: ") and "labs.class" in err
