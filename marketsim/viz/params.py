@@ -1,0 +1,111 @@
+"""The visualiser's sliders: Mesa ``Slider`` per dotted scenario key, bounds from the schema.
+
+Each slider's key is the dotted TOML key, which is also the model's keyword override, so
+SolaraViz's Reset passes ``AIMarketModel(**{"vcs.capital_abundance": 2.0, ...})``. The
+default is the loaded scenario's value; the range is the schema's allowed range
+(:func:`marketsim.scenario.field_spec`), narrowed to ``[lower bound, 4 × the larger of the
+scenario's value and the schema default]`` so that a slider over a huge allowed range
+(``buyers.count`` may be 50 million) stays usable.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from mesa.visualization import Slider
+
+from marketsim.scenario import MarketScenario, field_spec
+
+#: Dotted keys that get a slider, in display order: the parameters that drive the regimes.
+SLIDER_KEYS: tuple[str, ...] = (
+    "vcs.capital_abundance",
+    "hyperscalers.margin",
+    "buyers.switching_cost",
+    "buyers.price_elasticity",
+    "labs.count",
+    "buyers.count",
+)
+
+#: Short labels shown beside each slider (a long label squeezes the slider itself); units and
+#: meanings are in docs/visualiser.md.
+LABELS: dict[str, str] = {
+    "vcs.capital_abundance": "VC money (x normal)",
+    "hyperscalers.margin": "Rent markup (cost gap)",
+    "buyers.switching_cost": "Switching cost",
+    "buyers.price_elasticity": "Price elasticity",
+    "labs.count": "Labs at start",
+    "buyers.count": "Enterprise buyers",
+}
+
+#: Range of the seed slider (the seed is not a scenario key, so it has no schema bounds).
+SEED_MAX = 999
+
+#: How far above the scenario's value a slider reaches, as a multiple.
+SPAN = 4.0
+
+
+def _nice_step(span: float, integer: bool) -> float:
+    """A round step giving about 100 positions over ``span``."""
+    if span <= 0:
+        return 1 if integer else 0.01
+    raw = span / 100.0
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    return max(1, int(round(step))) if integer else float(step)
+
+
+def slider_for(key: str, value: float, label: str | None = None) -> Slider:
+    """A Mesa ``Slider`` for dotted scenario ``key`` starting at ``value``.
+
+    Args:
+        key: dotted scenario key, e.g. ``"hyperscalers.margin"``.
+        value: the slider's starting value (the scenario's value).
+        label: text beside the slider (default: :data:`LABELS` or the key).
+
+    Raises:
+        ScenarioError: ``key`` is not a scenario key.
+    """
+    spec = field_spec(key)
+    integer = spec["type"] == "int"
+    lo = spec.get("ge", spec.get("gt", 0.0))
+    hi_allowed = spec.get("le", spec.get("lt", math.inf))
+    ref = max(float(value), float(spec["default"]), 0.0)
+    hi = min(hi_allowed, SPAN * ref) if ref > 0 else hi_allowed
+    if not math.isfinite(hi):
+        hi = lo + 100.0
+    hi = max(hi, float(value))
+    step = _nice_step(hi - lo, integer)
+    if "gt" in spec and "ge" not in spec:  # open lower bound: start one step above it
+        lo = lo + step
+    if "lt" in spec and "le" not in spec and hi >= spec["lt"]:
+        hi = spec["lt"] - step
+    lo = math.ceil(lo / step - 1e-9) * step  # on the step grid, so the value can be hit
+    if integer:
+        lo, hi, value = int(math.ceil(lo)), int(math.floor(hi)), int(value)
+    else:
+        hi = math.floor(hi / step + 1e-9) * step
+        lo, hi, value = float(lo), float(max(hi, value)), float(value)
+    return Slider(label or LABELS.get(key, key), value=value, min=lo, max=hi, step=step,
+                  dtype=int if integer else float)
+
+
+def model_params(scenario: MarketScenario, seed: int = 0,
+                 keys: tuple[str, ...] = SLIDER_KEYS) -> dict[str, Any]:
+    """SolaraViz ``model_params``: the seed slider plus one slider per dotted key.
+
+    Args:
+        scenario: the scenario shown; its values are the sliders' starting values.
+        seed: the seed slider's starting value.
+        keys: dotted scenario keys to put on sliders.
+
+    Returns:
+        ``{"rng": Slider, "vcs.capital_abundance": Slider, ...}``; the keys are the model's
+        keyword arguments.
+    """
+    params: dict[str, Any] = {
+        "rng": Slider("Seed", value=int(seed), min=0, max=SEED_MAX, step=1, dtype=int),
+    }
+    for key in keys:
+        params[key] = slider_for(key, scenario.get(key))
+    return params

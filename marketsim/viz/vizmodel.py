@@ -1,0 +1,65 @@
+"""The model class the visualiser shows: AIMarketModel bound to one loaded scenario.
+
+Mesa's SolaraViz re-creates the model on Reset as ``type(model)(**kwargs)`` where ``kwargs``
+holds the slider values and ``scenario=mesa.experimental.scenarios.Scenario()``. The base
+:class:`~marketsim.model.AIMarketModel` reads a Mesa Scenario as "the default scenario plus
+overrides", which would drop a scenario file given on the command line. The class made by
+:func:`viz_model_class` instead reads it as "*this* scenario plus overrides".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from mesa.experimental.scenarios import Scenario as MesaScenario
+
+from marketsim.model import AIMarketModel
+from marketsim.scenario import MarketScenario, load_scenario
+
+
+class VizMarketModel(AIMarketModel):
+    """AIMarketModel whose missing or Mesa-made scenario means :attr:`base_scenario`.
+
+    Do not instantiate this class directly; make a bound subclass with :func:`viz_model_class`.
+
+    Args:
+        scenario: None or a Mesa Scenario (SolaraViz's Reset) for :attr:`base_scenario`; a
+            MarketScenario, path or name is used as given.
+        rng: integer seed.
+        **overrides: dotted scenario keys (the slider values), e.g. ``"buyers.count"``.
+    """
+
+    #: The scenario shown (set on the subclass made by :func:`viz_model_class`).
+    base_scenario: ClassVar[MarketScenario | None] = None
+
+    def __init__(
+        self,
+        scenario: MarketScenario | str | Path | MesaScenario | None = None,
+        *,
+        rng: int | None = None,
+        **overrides: Any,
+    ) -> None:
+        if isinstance(scenario, MesaScenario):
+            overrides = {**{k: v for k, v in scenario if k != "rng"}, **overrides}
+            scenario = None
+        if scenario is None:
+            scenario = self.base_scenario
+        super().__init__(scenario, rng=None if rng is None else int(rng), **overrides)
+
+
+def viz_model_class(scenario: MarketScenario | str | Path | None = None) -> type[VizMarketModel]:
+    """A :class:`VizMarketModel` subclass bound to ``scenario`` (validated now).
+
+    Args:
+        scenario: a MarketScenario, a path or shipped name, or None for the default scenario.
+
+    Returns:
+        A model class whose ``cls(rng=..., **dotted_overrides)`` builds that scenario.
+
+    Raises:
+        ScenarioError: the scenario file is missing or invalid.
+    """
+    base = scenario if isinstance(scenario, MarketScenario) else load_scenario(scenario)
+    return type("VizMarketModel", (VizMarketModel,), {"base_scenario": base,
+                                                      "__module__": __name__})

@@ -1,0 +1,151 @@
+"""Helpers for the browser tests: Debian Chromium, a `marketsim viz` server, Playwright.
+
+Also a script: ``python tests/browser_util.py docs/visualiser.png [SCENARIO]`` serves the
+visualiser, steps it a few months in headless Chromium and saves a screenshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+REPO = Path(__file__).resolve().parent.parent
+
+
+def ensure_chromium(timeout: float = 900.0) -> str | None:
+    """Path of Debian's Chromium, installing it with apt-get if missing; None if impossible."""
+    if os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        return None
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        for cmd in (["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
+            subprocess.run(cmd, env=env, check=True, timeout=timeout,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except (subprocess.SubprocessError, OSError):
+        return None
+    return CHROMIUM if os.access(CHROMIUM, os.X_OK) else None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def viz_server(scenario: str | None = None, *, env: dict[str, str] | None = None,
+               timeout: float = 120.0, log: Path | None = None) -> Iterator[str]:
+    """Run ``marketsim viz`` on a free 127.0.0.1 port; yield its URL; always stop it.
+
+    The server runs in its own process group and is stopped by killing that group (its PID),
+    also when the body raises.
+    """
+    port = free_port()
+    script = Path(sys.executable).parent / "marketsim"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "marketsim.cli"]
+    cmd += ["viz", *([scenario] if scenario else []), "--host", "127.0.0.1", "--port", str(port)]
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **(env or {})},
+                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while not _answers(port):
+            if proc.poll() is not None:
+                raise RuntimeError(f"marketsim viz exited with {proc.returncode}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"marketsim viz did not answer on port {port}")
+            time.sleep(0.25)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if log:
+            out.close()
+
+
+@contextlib.contextmanager
+def browser_page(executable: str = CHROMIUM) -> Iterator[tuple[object, list[str]]]:
+    """A Playwright page in headless Chromium and the list of every URL it requested."""
+    from playwright.sync_api import sync_playwright
+
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1250})
+            page.on("request", lambda r: requests.append(r.url))
+            yield page, requests
+        finally:
+            browser.close()
+
+
+def foreign_hosts(urls: list[str]) -> set[str]:
+    """Hosts other than 127.0.0.1 among ``urls`` (data: and blob: URLs have no host)."""
+    hosts = {urlsplit(u).hostname for u in urls if urlsplit(u).scheme in ("http", "https",
+                                                                         "ws", "wss")}
+    return {h for h in hosts if h != "127.0.0.1"}
+
+
+def click_button(page, label: str) -> None:  # noqa: ANN001 - Playwright Page
+    """Click the button whose text is ``label`` exactly."""
+    page.get_by_role("button", name=label, exact=True).click()
+
+
+def wait_loaded(page, timeout_ms: float = 90_000) -> None:  # noqa: ANN001
+    """Wait until the SolaraViz page shows its Step button and chart images."""
+    page.get_by_role("button", name="Step", exact=True).wait_for(timeout=timeout_ms)
+    page.locator("img.marketsim-chart").first.wait_for(timeout=timeout_ms)
+
+
+def status_text(page) -> str:  # noqa: ANN001
+    """Text of the status line (date, month, regime)."""
+    return page.locator(".marketsim-status").inner_text()
+
+
+def screenshot(path: Path, scenario: str | None = None, months: int = 24) -> None:
+    """Serve the visualiser, step it ``months`` times and save a full-page screenshot."""
+    with viz_server(scenario) as url, browser_page() as (page, _):
+        page.goto(url)
+        wait_loaded(page)
+        for _ in range(months):
+            before = status_text(page)
+            click_button(page, "Step")
+            page.wait_for_function(
+                "b => document.querySelector('.marketsim-status').innerText !== b", arg=before)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(path), full_page=True)
+
+
+if __name__ == "__main__":
+    screenshot(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else None)

@@ -1,0 +1,318 @@
+"""The visualiser without a browser: sliders, model class, charts, table, the Solara page."""
+
+from __future__ import annotations
+
+import math
+import socket
+import textwrap
+
+import ipyvuetify as v
+import ipywidgets
+import numpy as np
+import pytest
+import solara
+import solara.widgets
+from mesa.experimental.scenarios import Scenario as MesaScenario
+
+from marketsim import AIMarketModel
+from marketsim.cli import main
+from marketsim.scenario import field_spec, load_scenario
+from marketsim.viz import SCENARIO_ENV, charts
+from marketsim.viz.components import chart_png, components
+from marketsim.viz.params import SLIDER_KEYS, model_params
+from marketsim.viz.vizmodel import viz_model_class
+
+PNG = b"\x89PNG\r\n\x1a\n"
+REGIME_KEYS = ("vcs.capital_abundance", "hyperscalers.margin", "buyers.switching_cost",
+               "buyers.price_elasticity", "labs.count")
+
+
+@pytest.fixture
+def small_scenario(tmp_path):
+    """A quick scenario file: 6 labs, 400 buyers, 24 months, its own name."""
+    path = tmp_path / "small.toml"
+    path.write_text(textwrap.dedent("""
+        name = "small-test"
+        horizon = 24
+        [labs]
+        count = 6
+        [buyers]
+        count = 400
+    """))
+    return path
+
+
+@pytest.fixture
+def custom_scenario(tmp_path, monkeypatch):
+    """A scenario naming a user's own lab class, defined in a module outside marketsim."""
+    (tmp_path / "my_labs.py").write_text(textwrap.dedent("""
+        from marketsim import AILab
+
+        class BoutiqueLab(AILab):
+            '''A user's lab that never takes outside money.'''
+
+            def consider_offer(self, offer):
+                return False
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "custom.toml"
+    path.write_text(textwrap.dedent("""
+        name = "custom-classes"
+        horizon = 24
+        [labs]
+        count = 5
+        [[labs.mix]]
+        class = "my_labs:BoutiqueLab"
+        count = 1
+        ranks = [0]
+        [buyers]
+        count = 400
+    """))
+    return path
+
+
+# ---------------------------------------------------------------------------- sliders
+def test_sliders_cover_the_regime_drivers_with_schema_bounds():
+    sc = load_scenario("default")
+    params = model_params(sc, seed=3)
+    assert set(REGIME_KEYS) <= set(params) and "rng" in params
+    assert params["rng"].value == 3
+    for key in SLIDER_KEYS:
+        s, spec = params[key], field_spec(key)
+        assert s.value == sc.get(key)
+        assert s.min <= s.value <= s.max
+        assert s.min >= spec.get("ge", spec.get("gt", -math.inf))
+        assert s.max <= spec.get("le", spec.get("lt", math.inf))
+        assert s.is_float_slider == (spec["type"] == "float")
+        # the value sits on the slider's step grid, so the slider can show it exactly
+        assert abs((s.value - s.min) / s.step - round((s.value - s.min) / s.step)) < 1e-6
+
+
+def test_sliders_follow_the_scenario_values():
+    null = model_params(load_scenario("null"))
+    assert null["hyperscalers.margin"].value == 0.0
+    assert null["buyers.switching_cost"].value == 0.0
+    assert null["hyperscalers.margin"].max > 0  # the cost gap can still be turned up
+
+
+def test_slider_keys_are_model_keywords(small_scenario):
+    params = model_params(load_scenario(small_scenario))
+    kwargs = {k: s.max for k, s in params.items() if k != "buyers.count"}
+    m = AIMarketModel(small_scenario, **kwargs)
+    for key in REGIME_KEYS:
+        assert m.scenario_config.get(key) == params[key].max
+
+
+# ---------------------------------------------------------------------------- model class
+def test_reset_keeps_the_scenario_file(small_scenario):
+    cls = viz_model_class(small_scenario)
+    # what SolaraViz's Reset does: type(model)(scenario=mesa Scenario(), rng=..., **sliders)
+    m = cls(scenario=MesaScenario(), rng=5, **{"vcs.capital_abundance": 2.5})
+    assert m.scenario_config.name == "small-test"
+    assert m.scenario_config.labs.count == 6
+    assert m.scenario_config.vcs.capital_abundance == 2.5
+    assert type(m) is cls
+    plain = cls(rng=5)
+    assert plain.scenario_config.vcs.capital_abundance == load_scenario(
+        small_scenario).vcs.capital_abundance
+
+
+def test_same_seed_same_run(small_scenario):
+    cls = viz_model_class(small_scenario)
+    a, b = cls(rng=4).run(6), cls(scenario=MesaScenario(), rng=4).run(6)
+    pa = a.datacollector.get_model_vars_dataframe()["price_per_mtok"].to_numpy()
+    pb = b.datacollector.get_model_vars_dataframe()["price_per_mtok"].to_numpy()
+    assert np.array_equal(pa, pb)
+
+
+# ---------------------------------------------------------------------------- charts
+@pytest.mark.parametrize("key", [k for k, _, _ in charts.CHARTS])
+def test_each_chart_draws_data_after_a_few_steps(small_scenario, key):
+    m = viz_model_class(small_scenario)(rng=1).run(4)
+    fig = charts.figure(m, key)
+    ax = fig.axes[0]
+    drawn = ax.lines + ax.collections + ax.patches
+    assert drawn, f"{key}: nothing drawn"
+    assert "no data" not in " ".join(t.get_text() for t in ax.texts)
+    assert chart_png(m, key).startswith(PNG)
+
+
+@pytest.mark.parametrize("key", [k for k, _, _ in charts.CHARTS])
+def test_each_chart_draws_before_the_first_step(small_scenario, key):
+    m = viz_model_class(small_scenario)(rng=1)
+    assert chart_png(m, key).startswith(PNG)
+
+
+def test_share_chart_stacks_to_one(small_scenario):
+    m = viz_model_class(small_scenario)(rng=2).run(5)
+    snap = charts.snapshot(m)
+    assert snap.shares.shape[0] == 5
+    np.testing.assert_allclose(snap.shares.sum(axis=1), 1.0)
+    last = m.datacollector.get_model_vars_dataframe().iloc[-1]
+    hhi = float((snap.shares.iloc[-1] ** 2).sum() * 10_000)
+    assert hhi == pytest.approx(last["hhi_revenue"], rel=1e-6)
+
+
+def test_chart_titles_state_the_current_figures(small_scenario):
+    m = viz_model_class(small_scenario)(rng=2).run(3)
+    title = charts.figure(m, "sizes").axes[0].get_title(loc="left")
+    assert f"bimodality {m.stats['bimodality']:.2f}" in title
+    title = charts.figure(m, "concentration").axes[0].get_title(loc="left")
+    assert f"HHI {m.stats['hhi_revenue']:,.0f}" in title
+
+
+def test_snapshot_follows_the_model(small_scenario):
+    m = viz_model_class(small_scenario)(rng=2).run(2)
+    first = charts.snapshot(m)
+    assert charts.snapshot(m) is first
+    m.step()
+    assert charts.snapshot(m).steps == 3 and len(charts.snapshot(m).df) == 3
+
+
+def test_lab_table_lists_every_lab(small_scenario):
+    m = viz_model_class(small_scenario)(rng=3).run(4)
+    rows = charts.lab_rows(m)
+    assert len(rows) == len(m.labs)
+    assert list(rows.columns) == [c for c, _, _ in charts.TABLE_COLUMNS]
+    active = rows[rows["status"] == "active"]
+    assert list(active["run_rate"]) == sorted(active["run_rate"], reverse=True)
+    html = charts.lab_table_html(m)
+    for lab in m.labs:
+        assert f"Lab {lab.unique_id}<" in html
+
+
+def test_status_names_month_year_and_regime(small_scenario):
+    m = viz_model_class(small_scenario)(rng=3).run(14)
+    s = charts.status(m)
+    assert s["date"] == m.date and s["tick"] == 14
+    assert s["month"] == "February 2026"  # start 2025-01, 14th month
+    assert s["regime"] in ("competitive", "concentrated", "bifurcated", "consolidated")
+
+
+def test_custom_lab_class_is_shown(custom_scenario):
+    m = viz_model_class(custom_scenario)(rng=1).run(3)
+    rows = charts.lab_rows(m)
+    assert "BoutiqueLab" in set(rows["class"])
+    assert "<td>BoutiqueLab</td>" in charts.lab_table_html(m)
+    fig = charts.figure(m, "shares")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("(BoutiqueLab)" in t for t in labels)
+
+
+def test_components_are_functions_of_the_model():
+    parts = components()
+    assert len(parts) == len(charts.CHARTS) + 1
+    assert all(page == 0 and callable(fn) for fn, page in parts)
+
+
+# ---------------------------------------------------------------------------- the page
+@pytest.fixture
+def page(monkeypatch, small_scenario):
+    """The app's Page rendered in-process (no server, no browser)."""
+    from marketsim.viz import app
+
+    monkeypatch.setenv(SCENARIO_ENV, str(small_scenario))
+    app.model_class.cache_clear()
+    box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    yield rc
+    rc.close()
+    app.model_class.cache_clear()
+
+
+def _html(rc, css_class: str) -> str:
+    found = [w for w in rc.find(solara.widgets.HTML).widgets
+             if w.attributes.get("class") == css_class]
+    assert len(found) == 1, css_class
+    return found[0].unsafe_innerHTML
+
+
+def _status(rc) -> str:
+    return _html(rc, "marketsim-status")
+
+
+def _images(rc) -> list[bytes]:
+    return [bytes(w.value) for w in rc.find(ipywidgets.Image).widgets]
+
+
+def test_page_has_controls_sliders_and_charts(page):
+    labels = {w.label for w in page.find(v.Slider).widgets}
+    assert {"Seed", "VC money (x normal)", "Rent markup (cost gap)", "Switching cost",
+            "Price elasticity", "Labs at start"} <= labels
+    for name in ("Reset", "Step", "\u25b6"):
+        assert page.find(v.Btn, children=[name]).widgets
+    assert len(_images(page)) == len(charts.CHARTS)
+    assert "small-test" in _status(page) and "month 0 of 24" in _status(page)
+
+
+def test_step_button_moves_date_and_charts(page):
+    before_images = _images(page)
+    page.find(v.Btn, children=["Step"]).widget.click()
+    assert "month 1 of 24" in _status(page)
+    page.find(v.Btn, children=["Step"]).widget.click()
+    assert "month 2 of 24" in _status(page) and "February 2025" in _status(page)
+    after = _images(page)
+    assert all(a != b for a, b in zip(before_images, after, strict=True))
+    assert all(img.startswith(PNG) for img in after)
+
+
+def test_slider_then_reset_rebuilds_from_the_scenario_file(page):
+    labs = next(w for w in page.find(v.Slider).widgets if w.label == "Labs at start")
+    labs.v_model = 9
+    page.find(v.Btn, children=["Step"]).widget.click()
+    page.find(v.Btn, children=["Reset"]).widget.click()
+    assert "month 0 of 24" in _status(page) and "small-test" in _status(page)
+    assert _html(page, "marketsim-lab-table").count("<td>active</td>") == 9
+
+
+# ---------------------------------------------------------------------------- the command
+def test_viz_bad_scenario_exits_2_without_serving(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[labs]\ncount = -3\n")
+    assert main(["viz", str(bad), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "labs.count" in err and len(err.strip().splitlines()) == 1
+    assert main(["viz", str(tmp_path / "missing.toml")]) == 2
+
+
+def test_viz_bad_port_exits_2(capsys):
+    assert main(["viz", "--port", "70000"]) == 2
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        taken = s.getsockname()[1]
+        assert main(["viz", "--port", str(taken)]) == 2
+    assert "--port" in capsys.readouterr().err
+
+
+def test_server_is_told_to_serve_assets_itself():
+    from marketsim.commands.viz import server_command, server_env
+
+    env = server_env("/x/s.toml", base={})
+    assert env[SCENARIO_ENV] == "/x/s.toml"
+    assert env["SOLARA_ASSETS_PROXY"] == "True"
+    assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+    cmd = server_command("127.0.0.1", 8123)
+    assert "marketsim.viz.app" in cmd and "--no-check-version" in cmd and "--no-open" in cmd
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == "8123"
+
+
+@pytest.mark.slow
+def test_served_page_references_only_local_assets(small_scenario):
+    """Without a browser: every script, style and font the page names is served locally."""
+    import re
+    import urllib.request
+
+    from browser_util import viz_server
+
+    with viz_server(str(small_scenario)) as url:
+        html = urllib.request.urlopen(url, timeout=30).read().decode()
+        refs = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assets = [r for r in refs if r.endswith((".js", ".css"))]
+        assert assets and all(r.startswith("/") and not r.startswith("//") for r in assets), refs
+        for ref in assets:
+            with urllib.request.urlopen(url.rstrip("/") + ref, timeout=30) as resp:
+                assert resp.status == 200 and len(resp.read()) > 0, ref
+        assert "solara.dev/static/public/success" not in html  # no check-in iframe
+        # nothing loaded from elsewhere (plain <a href> links are not loaded)
+        assert not re.search(r'src="(?:https?:)?//', html)
+        assert not re.search(r'<link[^>]*href="(?:https?:)?//', html)
