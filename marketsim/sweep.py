@@ -107,7 +107,7 @@ class SweepResult:
         failed: ``(run_id, error)`` of runs that raised (not stored; run again on resume).
         wall_seconds: wall time of the call, s.
         run_seconds: summed run time of the runs done, s (as timed inside each run).
-        store_seconds: time spent writing results, s.
+        store_seconds: time this process spent storing results (rows, journal, Parquet), s.
     """
 
     out: Path
@@ -300,6 +300,7 @@ def run_sweep(
     result = SweepResult(out=Path(out), total=len(runs))
     client = None
     pool: dict[str, cf.ProcessPoolExecutor] = {}  # our own local pool, if any
+    handling = [0.0]  # s spent turning results into rows (counted as storage)
     bar = None
     try:
         store.recover()
@@ -322,7 +323,10 @@ def run_sweep(
                    disable=not progress, dynamic_ncols=True, smoothing=0.05)
 
         def store_result(res: RunResult) -> None:
-            store.add(_row(res, by_id[res.run_id], points), res.ticks)
+            t0 = time.perf_counter()
+            row = _row(res, by_id[res.run_id], points)
+            handling[0] += time.perf_counter() - t0
+            store.add(row, res.ticks)
             result.done_now += 1
             result.run_seconds += res.seconds
             bar.update(1)
@@ -356,7 +360,7 @@ def run_sweep(
             pool.pop("pool").shutdown(wait=True)
         if client is not None:
             client.close()
-        result.store_seconds = store.seconds
+        result.store_seconds = store.seconds + handling[0]
         result.wall_seconds = time.perf_counter() - t_start
 
 

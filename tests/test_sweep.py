@@ -198,6 +198,27 @@ def test_sweep_killed_midway_resumes_to_the_full_unique_set(tmp_path):
     _same_results(tmp_path / "ref", out)
 
 
+def test_ctrl_c_stores_finished_runs_and_exits_130(tmp_path):
+    exp = write_experiment(tmp_path, replications=8, buyers=2000, horizon=24)  # 32 runs
+    out = tmp_path / "interrupted"
+    cmd = [str(BIN / "marketsim"), "sweep", str(exp), "--out", str(out), "--workers", "1",
+           "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert wait_for(lambda: (out / "manifest.json").exists() and finished_runs(out) >= 2,
+                        timeout=120)
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        stop(proc)
+    assert proc.returncode == 130 and b"interrupted" in err
+    runs = pd.read_parquet(out / "runs")  # flushed to Parquet, not left in the journal
+    assert len(runs) >= 2 and runs["run_id"].is_unique
+    assert not list((out / ".journal").glob("*.journal"))
+    res = run_sweep(exp, out, workers=1, progress=False)
+    assert res.done_before == len(runs) and res.complete
+
+
 def test_different_experiment_on_a_used_dir_is_refused(reference, tmp_path, capsys):
     _, serial, _ = reference
     out = tmp_path / "used"

@@ -1,0 +1,117 @@
+"""Sweep throughput and storage overhead: serial, local processes, a local Dask cluster.
+
+``measure()`` runs one small experiment (the default market with many buyers, so one run
+takes about a second and process start-up is amortised) serially, on 2 and on all local
+worker processes, and on a local Dask cluster of 2 worker processes, each into a fresh results
+directory, and reports runs/s as ratios to serial plus the time spent storing results as a
+share of run time. Pools and Dask workers are warmed up (marketsim imported) before timing:
+the figures are steady-state throughput, what a night-long sweep sees.
+
+Run it alone::
+
+    python -c "import sys; sys.path.insert(0, '.'); from bench.sweep_bench import measure; \
+print(measure())"
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+#: Buyers per run (full, quick): enough for ~1 s (~0.5 s quick) per 10-year run.
+BUYERS = (300_000, 100_000)
+#: Grid values x replications: 6 x 2 = 12 runs (full), 2 x 2 = 4 runs (quick).
+MARGINS = ([0.3, 0.6, 0.9, 1.2, 1.5, 1.8], [0.4, 1.2])
+
+_EXPERIMENT = """
+name = "sweep_bench"
+scenario = "default"
+horizon = 120
+replications = 2
+seed = 11
+
+[design]
+method = "grid"
+
+[parameters]
+"hyperscalers.margin" = {margins}
+
+[fixed]
+"buyers.count" = {buyers}
+"""
+
+
+def _experiment(folder: Path, quick: bool) -> Path:
+    path = folder / "bench.toml"
+    path.write_text(_EXPERIMENT.format(margins=MARGINS[quick], buyers=BUYERS[quick]))
+    return path
+
+
+def _warm_pool(folder: Path, workers: int) -> None:
+    """Start the local pool machinery once (forkserver with marketsim imported)."""
+    from marketsim.sweep import run_sweep
+
+    warm = folder / "warm.toml"
+    warm.write_text(_EXPERIMENT.format(margins=[0.5, 1.0], buyers=200).replace(
+        "horizon = 120", "horizon = 2"))
+    run_sweep(warm, folder / f"warm{workers}", workers=workers, progress=False)
+
+
+def _row(figure: str, value: float, goal: str, ok: bool) -> dict[str, Any]:
+    return {"figure": figure, "value": round(float(value), 3), "goal": goal, "ok": bool(ok)}
+
+
+def measure(quick: bool = False) -> list[dict[str, Any]]:
+    """Sweep figures with their goals.
+
+    Args:
+        quick: fewer and shorter runs (a smoke test of the figures, not a measurement).
+
+    Returns:
+        Rows ``{"figure", "value", "goal", "ok"}``: serial runs/s; runs/s on 2 and all
+        local workers and on a local Dask cluster (2 workers) as multiples of serial; storage
+        time as % of run time.
+    """
+    from dask.distributed import Client, LocalCluster
+
+    from marketsim.sweep import run_sweep
+
+    cores = os.cpu_count() or 1
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="marketsim-sweep-bench-") as tmp:
+        folder = Path(tmp)
+        exp = _experiment(folder, quick)
+        serial = run_sweep(exp, folder / "serial", workers=1, progress=False)
+        base = serial.runs_per_second
+        per_run = serial.run_seconds / max(1, serial.done_now)
+        rows.append(_row(f"sweep: serial runs/s ({serial.done_now} runs of "
+                         f"{per_run:.2f} s)", base, "baseline", base > 0))
+        rates: dict[int, float] = {}
+        for n in sorted({2, cores}):
+            _warm_pool(folder, n)
+            res = run_sweep(exp, folder / f"pool{n}", workers=n, progress=False)
+            rates[n] = res.runs_per_second / base
+        rows.append(_row("sweep: 2 local workers, runs/s vs serial (x)", rates[2], ">= 1.8",
+                         rates[2] >= 1.8))
+        goal_all = 0.9 * cores
+        rows.append(_row(f"sweep: all {cores} local workers, runs/s vs serial (x)",
+                         rates[cores], f">= {goal_all:.1f}", rates[cores] >= goal_all))
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+            client.run(__import__, "marketsim.model")  # warm: import on every worker
+            with client.get_executor(pure=False) as ex:
+                res = run_sweep(exp, folder / "dask", executor=ex, progress=False)
+            dask_ratio = res.runs_per_second / base
+        rows.append(_row("sweep: local Dask cluster (2 workers), runs/s vs serial (x)",
+                         dask_ratio, ">= 1.8", dask_ratio >= 1.8))
+        overhead = 100.0 * serial.storage_overhead
+        rows.append(_row("sweep: storage time, % of run time", overhead, "< 5",
+                         overhead < 5.0))
+    return rows
+
+
+if __name__ == "__main__":
+    for r in measure():
+        print(r)

@@ -1,0 +1,121 @@
+"""``marketsim report DIR``: tables (stdout, CSV, Markdown) and PNG plots of a sweep."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+from sweep_util import write_experiment
+
+from marketsim import run_sweep
+from marketsim.cli import main
+from marketsim.report import SOBOL_OUTPUTS, make_report
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_ok(path) -> None:
+    assert path.is_file(), path
+    data = path.read_bytes()
+    assert data.startswith(PNG) and len(data) > 10_000, path  # a real picture, not a stub
+
+
+@pytest.fixture(scope="module")
+def grid_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report_grid")
+    res = run_sweep(write_experiment(folder), folder / "out", workers=1, progress=False)
+    assert res.complete
+    return folder / "out"
+
+
+@pytest.fixture(scope="module")
+def sobol_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report_sobol")
+    exp = write_experiment(folder, method="sobol", samples=8, replications=1)  # 32 runs
+    res = run_sweep(exp, folder / "out", workers=2, progress=False)
+    assert res.complete
+    return folder / "out"
+
+
+def test_grid_report_tables_and_plots(grid_dir, capsys):
+    assert main(["report", str(grid_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "Regime share per design point" in out and "hyperscalers.margin" in out
+    rep = grid_dir / "report"
+    for name in ("timeseries.png", "regime_map.png"):
+        _png_ok(rep / name)
+    assert not (rep / "sobol.png").exists()  # a grid has no Sobol' indices
+    share = pd.read_csv(rep / "regime_share.csv", index_col="point")
+    runs = pd.read_parquet(grid_dir / "runs")
+    regimes = [c for c in ("competitive", "concentrated", "bifurcated", "consolidated")
+               if c in share.columns]
+    assert regimes and share[regimes].sum(axis=1).round(9).eq(1).all()
+    assert share["runs"].sum() == len(runs) and len(share) == 4
+    assert set(share["dominant"]) <= set(regimes)
+    # the shares are those of the runs table
+    p0 = runs[runs["point"] == 0]["regime"].value_counts(normalize=True)
+    for r, v in p0.items():
+        assert share.loc[0, r] == pytest.approx(v)
+    outputs = pd.read_csv(rep / "outputs.csv", index_col="point")
+    assert outputs.loc[1, "hhi_revenue_mean"] == pytest.approx(
+        runs[runs["point"] == 1]["hhi_revenue"].mean())
+    for stem in ("regime_share", "outputs", "summary", "regimes"):
+        assert (rep / f"{stem}.md").read_text().count("|") > 10
+
+
+def test_sobol_report_has_indices_for_the_key_outputs(sobol_dir, capsys):
+    files = make_report(sobol_dir, echo=lambda *_: None)
+    rep = sobol_dir / "report"
+    _png_ok(rep / "sobol.png")
+    _png_ok(rep / "regime_map.png")
+    assert rep / "sobol.png" in files
+    sob = pd.read_csv(rep / "sobol.csv")
+    assert set(sob["output"]) <= set(SOBOL_OUTPUTS) and "hhi_revenue" in set(sob["output"])
+    assert set(sob["parameter"]) == {"hyperscalers.margin", "capability.open_weight_lag"}
+    for col in ("S1", "S1_conf", "ST", "ST_conf"):
+        assert sob[col].notna().all()
+
+
+def test_report_of_an_unfinished_sobol_sweep_skips_the_indices(sobol_dir, tmp_path):
+    part = tmp_path / "part"
+    shutil.copytree(sobol_dir, part, ignore=shutil.ignore_patterns("report"))
+    runs = pd.read_parquet(part / "runs")
+    for p in (part / "runs").glob("part-*.parquet"):
+        p.unlink()
+    runs[runs["run_id"] < 20].to_parquet(part / "runs" / "part-a.parquet")
+    lines: list[str] = []
+    make_report(part, echo=lines.append)
+    text = "\n".join(lines)
+    assert "20 of 32 runs" in text and "not finished" in text
+    assert "need every design point" in text
+    assert not (part / "report" / "sobol.png").exists()
+    _png_ok(part / "report" / "regime_map.png")
+
+
+def test_one_parameter_lhs_report(tmp_path):
+    exp = write_experiment(tmp_path, method="lhs", samples=6, replications=1,
+                           parameters='"buyers.switching_cost" = { low = 0.0, high = 3.0 }\n')
+    run_sweep(exp, tmp_path / "out", workers=1, progress=False)
+    make_report(tmp_path / "out", echo=lambda *_: None)
+    _png_ok(tmp_path / "out" / "report" / "regime_map.png")
+    _png_ok(tmp_path / "out" / "report" / "timeseries.png")
+
+
+@pytest.mark.parametrize("case", ["missing", "not_a_sweep", "no_runs", "junk_manifest"])
+def test_bad_dir_exits_2_with_one_line(tmp_path, capsys, case):
+    d = tmp_path / "d"
+    if case != "missing":
+        d.mkdir()
+    if case == "not_a_sweep":
+        (d / "notes.txt").write_text("hello")
+    if case == "junk_manifest":
+        (d / "manifest.json").write_text("{not json")
+    if case == "no_runs":
+        write_experiment(tmp_path)
+        (d / "manifest.json").write_text(
+            '{"kind": "sweep", "design": {"names": ["x"], "method": "grid", "points": '
+            '[{"point": 0, "x": 1}]}}')
+    assert main(["report", str(d)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(d) in err and "Traceback" not in err
