@@ -844,9 +844,10 @@ def test_viz_with_a_bad_class_is_exit_2(scen, capsys, agents) -> None:
 
 # ---------------------------------------------------------------------------- import fallback
 
-#: ``load_class`` does not yet look beside the scenario file or in the current directory
-#: (proposed in docs/extending.md, "Making your module importable"). These tests state that
-#: behaviour; strict xfail makes the suite fail once it exists, as a reminder to drop the mark.
+#: Proposed, not yet in marketsim.scenario.load_class: when a class's top-level package is
+#: not importable, look again beside the scenario file and in the current directory (appended
+#: to sys.path). These tests state that behaviour; strict xfail makes the suite fail once it
+#: exists, as a reminder to drop the mark (and to update docs/extending.md's import section).
 NEEDS_FALLBACK = pytest.mark.xfail(
     strict=True, reason="load_class does not yet look beside the scenario file or in the cwd")
 
