@@ -46,6 +46,7 @@ REGIME_COLOURS: dict[str, str] = {
 }
 _MAX_ROWS_PRINTED = 25
 _MAX_POINT_LINES = 6
+_MAX_PLOTTED_RUNS = 2000
 
 
 # ----------------------------------------------------------------------------- loading
@@ -90,8 +91,13 @@ class SweepResults:
         """Key outputs that the sweep kept."""
         return [c for c in KEY_OUTPUTS if c in self.runs.columns]
 
-    def ticks(self, columns: list[str]) -> pd.DataFrame:
-        """Tick table with ``run_id``, ``tick`` and the given columns (those kept)."""
+    def ticks(self, columns: list[str], run_ids: list[int] | None = None) -> pd.DataFrame:
+        """Tick table with ``run_id``, ``tick`` and the given columns (those kept).
+
+        Args:
+            columns: reporter columns wanted (missing ones are left out).
+            run_ids: only these runs (None: all).
+        """
         import pyarrow.dataset as ds
 
         folder = self.root / "ticks"
@@ -99,7 +105,11 @@ class SweepResults:
         cols = ["run_id", "tick", *[c for c in columns if c in have]]
         if not {"run_id", "tick"} <= have:
             return pd.DataFrame(columns=cols)
-        return read_table(self.root, "ticks", columns=cols)
+        if run_ids is None:
+            return read_table(self.root, "ticks", columns=cols)
+        table = ds.dataset(folder, format="parquet").to_table(
+            columns=cols, filter=ds.field("run_id").isin(list(run_ids)))
+        return table.to_pandas().sort_values(["run_id", "tick"]).reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------ tables
@@ -110,6 +120,8 @@ def _point_label(points: pd.DataFrame, p: int, names: list[str]) -> str:
 
 def _fmt(v: Any) -> str:
     if isinstance(v, (float, np.floating)):
+        if float(v).is_integer() and abs(v) < 1e9:
+            return f"{v:,.0f}"
         return f"{v:.4g}"
     return str(v)
 
@@ -239,11 +251,10 @@ def _pyplot() -> Any:
 
 
 def plot_timeseries(res: SweepResults, path: Path) -> Path | None:
-    """Median and 10–90% band across runs of the key tick series, by point or by regime."""
-    ticks = res.ticks(list(SERIES))
-    series = [c for c in SERIES if c in ticks.columns]
-    if ticks.empty or not series:
-        return None
+    """Median and 10–90% band across runs of the key tick series, by point or by regime.
+
+    At most ``_MAX_PLOTTED_RUNS`` runs are read (a fixed random sample of each group).
+    """
     plt = _pyplot()
     runs = res.runs.set_index("run_id")
     if len(res.points) <= _MAX_POINT_LINES:
@@ -257,6 +268,16 @@ def plot_timeseries(res: SweepResults, path: Path) -> Path | None:
         groups = [(r, f"ending {r} ({int((key == r).sum())} runs)", REGIME_COLOURS.get(r))
                   for r in [*REGIMES, *sorted(present - set(REGIMES))] if r in present]
         title = "across runs, grouped by the regime each run ends in"
+    ids = None
+    if len(runs) > _MAX_PLOTTED_RUNS:
+        per = max(1, _MAX_PLOTTED_RUNS // len(groups))
+        ids = [int(i) for _, g in key.groupby(key)
+               for i in g.sample(min(per, len(g)), random_state=0).index]
+        title += f" (sample of {len(ids)} runs)"
+    ticks = res.ticks(list(SERIES), run_ids=ids)
+    series = [c for c in SERIES if c in ticks.columns]
+    if ticks.empty or not series:
+        return None
     ticks = ticks.assign(group=ticks["run_id"].map(key))
     ncol = 3 if len(series) > 4 else 2
     nrow = int(np.ceil(len(series) / ncol))
@@ -426,12 +447,13 @@ def plot_sobol(table: pd.DataFrame, name: str, path: Path) -> Path:
         ax.bar(x + 0.2, t["ST"], 0.4, yerr=t["ST_conf"], label="total (ST)", color="#aec7e8",
                capsize=3)
         ax.set_xticks(x, [p for p in t["parameter"]], rotation=30, ha="right", fontsize=8)
-        ax.set_ylim(bottom=min(0, float(np.nanmin(t[["S1", "ST"]].to_numpy())) - 0.05))
+        ax.set_ylim(-0.25, 1.25)  # indices lie in [0, 1]; wide intervals run off the plot
         ax.axhline(0, color="black", lw=0.6)
         ax.set_title(f"{out} (final)", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     axes.flat[0].legend(fontsize=8)
-    fig.suptitle(f"{name}: Sobol' sensitivity indices", fontsize=11)
+    fig.suptitle(f"{name}: Sobol' sensitivity indices (mean over replications per point; "
+                 "95% intervals)", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -303,6 +303,9 @@ class ResultStore:
         try:
             if self._rows or self._journal is not None:
                 self.flush()
+            jdir = self.root / JOURNAL
+            if jdir.is_dir() and not any(jdir.iterdir()):
+                jdir.rmdir()
         finally:
             if self._lock_fh is not None:
                 try:
