@@ -89,7 +89,8 @@ class Ledger:
         if amount == 0.0 or src == dst:
             return 0.0
         bal = self.balances
-        if not self.outside[src] and not allow_debt and bal[src] < amount - 1e-12 * (1 + amount):
+        # Rounding of float sums may leave an account short by far less than a dollar.
+        if not self.outside[src] and not allow_debt and bal[src] < amount - 1e-9:
             raise LedgerError(
                 f"{self.names[src]} cannot pay {amount:.6g} $bn ({kind}); has {bal[src]:.6g}"
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import importlib
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -48,7 +49,8 @@ class ClassMix(_Section):
 
 class _AgentSection(_Section):
     class_: str | None = Field(
-        None, alias="class", description="import path 'package.module:ClassName' (default: built-in)"
+        None, alias="class",
+        description="import path 'package.module:ClassName' (default: built-in)",
     )
     mix: list[ClassMix] = Field(default_factory=list, description="other classes within the kind")
 
@@ -545,6 +547,30 @@ def load_scenario(
     return validate_scenario(read_toml(p), file=str(p), overrides=overrides)
 
 
+def import_module(name: str, file: str | None = None) -> Any:
+    """Import module ``name``; if its top-level package is not found, look beside ``file``.
+
+    Tries the normal import path first. Only when the top-level package itself is missing
+    are the scenario file's folder and the current directory appended to ``sys.path``
+    (after everything installed) and the import tried again, so ``my_agents.py`` next to
+    ``my_scenario.toml`` is found by ``marketsim run``, ``marketsim viz`` and local sweep
+    workers without ``PYTHONPATH``.
+    """
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name.partition(".")[0]:
+            raise  # the package was found; something inside it is missing
+        folders = [str(Path(file).resolve().parent)] if file else []
+        folders.append(str(Path.cwd()))
+        new = [f for f in dict.fromkeys(folders) if f not in sys.path]
+        if not new:
+            raise
+        sys.path.extend(new)
+        importlib.invalidate_caches()
+        return importlib.import_module(name)
+
+
 def load_class(path: str, base: type, *, key: str = "class", file: str | None = None) -> type:
     """Import ``"package.module:ClassName"`` and check it subclasses ``base``."""
     allowed = f"'package.module:ClassName' naming a subclass of {base.__name__}"
@@ -552,7 +578,7 @@ def load_class(path: str, base: type, *, key: str = "class", file: str | None = 
         raise ScenarioError("not an import path", file=file, key=key, given=path, allowed=allowed)
     mod_name, _, cls_name = path.partition(":")
     try:
-        module = importlib.import_module(mod_name)
+        module = import_module(mod_name, file)
     except Exception as exc:  # noqa: BLE001 - any import failure is the user's to fix
         raise ScenarioError(
             f"cannot import module '{mod_name}' ({type(exc).__name__}: {exc})",

@@ -844,13 +844,9 @@ def test_viz_with_a_bad_class_is_exit_2(scen, capsys, agents) -> None:
 
 # ---------------------------------------------------------------------------- import fallback
 
-#: Proposed, not yet in marketsim.scenario.load_class: when a class's top-level package is
-#: not importable, look again beside the scenario file and in the current directory (appended
-#: to sys.path). These tests state that behaviour; strict xfail makes the suite fail once it
-#: exists, as a reminder to drop the mark (and to update docs/extending.md's import section).
-NEEDS_FALLBACK = pytest.mark.xfail(
-    strict=True, reason="load_class does not yet look beside the scenario file or in the cwd")
-
+#: load_class looks beside the scenario file and in the current directory when a class's
+#: top-level package is not importable, so a user's module needs no PYTHONPATH for
+#: `marketsim run` and `marketsim viz`.
 BESIDE = '''
 from marketsim import AILab
 
@@ -861,7 +857,6 @@ class BesideLab(AILab):
 '''
 
 
-@NEEDS_FALLBACK
 def test_module_beside_the_scenario_needs_no_pythonpath(tmp_path: Path, elsewhere) -> None:
     folder = tmp_path / "project"
     folder.mkdir()
@@ -875,7 +870,6 @@ def test_module_beside_the_scenario_needs_no_pythonpath(tmp_path: Path, elsewher
     assert np.allclose(pd.read_parquet(out / "labs.parquet")["price"], 7.25)
 
 
-@NEEDS_FALLBACK
 def test_module_in_the_working_directory_needs_no_pythonpath(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
