@@ -62,20 +62,25 @@ class MarketView:
 
 
 def _class_plan(section: Any, base: type, file: str | None, kind: str) -> list[type]:
-    """Class of each agent of a kind, by initial rank (mix entries take their ranks)."""
-    default = load_class(section.class_, base, key=f"{kind}.class", file=file) \
-        if section.class_ else base
+    """Class of each agent of a kind, by initial rank (0 = largest).
+
+    Mix entries take their explicit ranks first; the rest of each entry's count fills the
+    free ranks from the smallest up (validation already rejected clashing ranks).
+    """
+    default = (load_class(section.class_, base, key=f"{kind}.class", file=file)
+               if section.class_ else base)
     plan: list[type] = [default] * section.count
+    classes = [load_class(mix.class_, base, key=f"{kind}.mix[{i}].class", file=file)
+               for i, mix in enumerate(section.mix)]
     taken: set[int] = set()
-    free_from_end = section.count - 1
-    for i, mix in enumerate(section.mix):
-        cls = load_class(mix.class_, base, key=f"{kind}.mix[{i}].class", file=file)
-        ranks = list(mix.ranks or [])
-        while len(ranks) < mix.count:
-            while free_from_end in taken or free_from_end in ranks:
-                free_from_end -= 1
-            ranks.append(free_from_end)
-        for r in ranks[: mix.count]:
+    for cls, mix in zip(classes, section.mix, strict=True):
+        for r in mix.ranks or []:
+            plan[r] = cls
+            taken.add(r)
+    free = (r for r in range(section.count - 1, -1, -1) if r not in taken)
+    for cls, mix in zip(classes, section.mix, strict=True):
+        for _ in range(mix.count - len(mix.ranks or [])):
+            r = next(free)
             plan[r] = cls
             taken.add(r)
     return plan
@@ -363,8 +368,12 @@ class AIMarketModel(mesa.Model):
                                                   | (sup < 0)))
             if idx.size == 0:
                 continue
-            new = pop.choose_suppliers(sup[idx], probs, self.rng.random(idx.size),
-                                       self.rng.random(idx.size))
+            new = np.asarray(pop.choose_suppliers(sup[idx], probs, self.rng.random(idx.size),
+                                                  self.rng.random(idx.size)))
+            if new.shape != idx.shape or ((new < -1) | (new >= len(self.labs))).any():
+                raise ValueError(f"{type(pop).__name__}.choose_suppliers must return one lab "
+                                 f"index (or -1) per re-choosing buyer, shape {idx.shape}")
+            new = np.where((new >= 0) & (probs[np.maximum(new, 0)] > 0), new, -1)
             sup[idx] = new
             b.contract_age[sl][idx] = 0
         self._demand = self._lab_demand(self._prices())
@@ -439,6 +448,8 @@ class AIMarketModel(mesa.Model):
                          allow_debt=True)
             self._advance_projects(lab)
             size = max(float(lab.plan_data_centre()), 0.0)
+            if 0 < size < cfg.compute.min_efficient_scale:
+                size = 0.0  # no data centre below the minimum efficient scale
             if size > 0:
                 lead = cfg.compute.lead_time
                 capex = size * cfg.compute.capex_per_gpu * 1e-9

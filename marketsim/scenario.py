@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import annotated_types as at
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from marketsim.errors import ScenarioError
 
@@ -40,11 +47,20 @@ class ClassMix(_Section):
     """Some agents of a kind drawn from another class (e.g. one custom lab among ordinary ones)."""
 
     class_: str = Field(alias="class", description="import path 'package.module:ClassName'")
-    count: int = _f(1, "agents", "how many agents of the kind use this class", ge=1, le=1_000_000)
+    count: int = _f(
+        None, "agents", "how many agents of the kind use this class (default: len(ranks) or 1)",
+        ge=1, le=50_000_000,
+    )
     ranks: list[int] | None = Field(
         None,
         description="initial size ranks these agents take (0 = largest); default: the smallest",
     )
+
+    @model_validator(mode="after")
+    def _default_count(self) -> ClassMix:
+        if self.count is None:
+            self.count = len(self.ranks) if self.ranks else 1
+        return self
 
 
 class _AgentSection(_Section):
@@ -598,13 +614,26 @@ def _check_classes(sc: MarketScenario, kind: str, file: str | None) -> None:
     if section.class_:
         load_class(section.class_, BASE_CLASSES[kind], key=f"{kind}.class", file=file)
     total = 0
+    seen: set[int] = set()
     for i, mix in enumerate(section.mix):
-        load_class(mix.class_, BASE_CLASSES[kind], key=f"{kind}.mix[{i}].class", file=file)
+        key = f"{kind}.mix[{i}]"
+        load_class(mix.class_, BASE_CLASSES[kind], key=f"{key}.class", file=file)
         total += mix.count
-        for r in mix.ranks or []:
+        ranks = mix.ranks or []
+        if ranks and kind == "buyers":
+            raise ScenarioError("buyers have no size ranks", file=file, key=f"{key}.ranks",
+                                given=ranks, allowed="leave out 'ranks' under [buyers]")
+        if len(ranks) > mix.count:
+            raise ScenarioError("more ranks than agents", file=file, key=f"{key}.ranks",
+                                given=ranks, allowed=f"at most count = {mix.count} ranks")
+        for r in ranks:
             if not 0 <= r < section.count:
-                raise ScenarioError("rank out of range", file=file, key=f"{kind}.mix[{i}].ranks",
+                raise ScenarioError("rank out of range", file=file, key=f"{key}.ranks",
                                     given=r, allowed=f"0 to {section.count - 1}")
+            if r in seen:
+                raise ScenarioError("rank given twice", file=file, key=f"{key}.ranks",
+                                    given=r, allowed="each rank in at most one mix entry, once")
+            seen.add(r)
     if total > section.count:
         raise ScenarioError("mix counts exceed the kind's count", file=file,
                             key=f"{kind}.mix", given=total, allowed=f"<= {section.count}")

@@ -311,7 +311,7 @@ def test_request_compute_is_obeyed(scen, agents) -> None:
 
 def test_plan_data_centre_is_obeyed(scen, agents) -> None:
     m = model_of(scen(labs={"mix": [{"class": c("BuilderLab"), "ranks": [4]}]},
-                      compute={"lead_time": 2}))
+                      compute={"lead_time": 2, "min_efficient_scale": 10_000}))
     lab = m.labs[4]
     owned0 = lab.owned_gpus
     m.run(ticks=1)
@@ -319,6 +319,14 @@ def test_plan_data_centre_is_obeyed(scen, agents) -> None:
     m.run(ticks=2)  # built after the lead time, and a new project started
     assert lab.owned_gpus == pytest.approx(owned0 + agents.BUILD_GPUS)
     assert [p[0] for p in lab.projects] == [agents.BUILD_GPUS]
+
+
+def test_data_centre_below_minimum_efficient_scale_is_not_built(scen, agents) -> None:
+    # The minimum efficient scale is physics, not a decision: a subclass cannot skip it.
+    m = model_of(scen(labs={"mix": [{"class": c("BuilderLab"), "ranks": [4]}]},
+                      compute={"lead_time": 2, "min_efficient_scale": 2 * agents.BUILD_GPUS}))
+    m.run(ticks=3)
+    assert m.labs[4].projects == []
 
 
 def test_consider_offer_false_refuses_everything(scen, agents) -> None:
