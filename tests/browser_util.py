@@ -95,7 +95,8 @@ def viz_server(scenario: str | None = None, *, env: dict[str, str] | None = None
 
 
 @contextlib.contextmanager
-def browser_page(executable: str = CHROMIUM) -> Iterator[tuple[object, list[str]]]:
+def browser_page(executable: str = CHROMIUM, width: int = 1500,
+                 height: int = 1250) -> Iterator[tuple[object, list[str]]]:
     """A Playwright page in headless Chromium and the list of every URL it requested."""
     from playwright.sync_api import sync_playwright
 
@@ -103,7 +104,7 @@ def browser_page(executable: str = CHROMIUM) -> Iterator[tuple[object, list[str]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1250})
+            page = browser.new_page(viewport={"width": width, "height": height})
             page.on("request", lambda r: requests.append(r.url))
             yield page, requests
         finally:
@@ -134,8 +135,8 @@ def status_text(page) -> str:  # noqa: ANN001
 
 
 def screenshot(path: Path, scenario: str | None = None, months: int = 24) -> None:
-    """Serve the visualiser, step it ``months`` times and save a full-page screenshot."""
-    with viz_server(scenario) as url, browser_page() as (page, _):
+    """Serve the visualiser, step it ``months`` times and save a screenshot of the page."""
+    with viz_server(scenario) as url, browser_page(height=1480) as (page, _):
         page.goto(url)
         wait_loaded(page)
         for _ in range(months):
@@ -144,7 +145,7 @@ def screenshot(path: Path, scenario: str | None = None, months: int = 24) -> Non
             page.wait_for_function(
                 "b => document.querySelector('.marketsim-status').innerText !== b", arg=before)
         page.wait_for_timeout(1500)
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path))
 
 
 if __name__ == "__main__":

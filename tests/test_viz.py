@@ -155,9 +155,9 @@ def test_share_chart_stacks_to_one(small_scenario):
 
 def test_chart_titles_state_the_current_figures(small_scenario):
     m = viz_model_class(small_scenario)(rng=2).run(3)
-    title = charts.figure(m, "sizes").axes[0].get_title(loc="left")
+    title = " ".join(t.get_text() for t in charts.figure(m, "sizes").texts)
     assert f"bimodality {m.stats['bimodality']:.2f}" in title
-    title = charts.figure(m, "concentration").axes[0].get_title(loc="left")
+    title = " ".join(t.get_text() for t in charts.figure(m, "concentration").texts)
     assert f"HHI {m.stats['hhi_revenue']:,.0f}" in title
 
 
@@ -242,6 +242,7 @@ def test_page_has_controls_sliders_and_charts(page):
         assert page.find(v.Btn, children=[name]).widgets
     assert len(_images(page)) == len(charts.CHARTS)
     assert "small-test" in _status(page) and "month 0 of 24" in _status(page)
+    assert "Labs at start 6 " in _status(page) and "seed 0 " in _status(page)
 
 
 def test_step_button_moves_date_and_charts(page):
@@ -261,6 +262,7 @@ def test_slider_then_reset_rebuilds_from_the_scenario_file(page):
     page.find(v.Btn, children=["Step"]).widget.click()
     page.find(v.Btn, children=["Reset"]).widget.click()
     assert "month 0 of 24" in _status(page) and "small-test" in _status(page)
+    assert "Labs at start 9 " in _status(page) and "Labs at start 6 " not in _status(page)
     assert _html(page, "marketsim-lab-table").count("<td>active</td>") == 9
 
 

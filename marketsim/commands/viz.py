@@ -23,7 +23,7 @@ from marketsim.errors import ScenarioError
 #: Seconds to wait for the server to answer before giving up.
 START_TIMEOUT = 120.0
 
-#: Environment of the Solara server: offline assets and no calls home.
+#: Environment of the Solara server: offline assets, no calls home, page title.
 OFFLINE_ENV: dict[str, str] = {
     # Serve the front end's JavaScript, CSS and fonts from the server's own /_solara/cdn/
     # route, read from the files the solara-assets package installs (never a CDN).
@@ -32,6 +32,9 @@ OFFLINE_ENV: dict[str, str] = {
     "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
     # Production mode: no "is solara installed" check iframe pointing at solara.dev.
     "SOLARA_MODE": "production",
+    # The browser tab's title; no "runs on Solara" banner over the charts.
+    "SOLARA_THEME_TITLE": "marketsim viz",
+    "SOLARA_THEME_SHOW_BANNER": "False",
 }
 
 

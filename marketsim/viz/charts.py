@@ -1,26 +1,35 @@
-"""Matplotlib charts and the lab table of the visualiser (no Solara here).
+"""Matplotlib charts of the visualiser, redrawn fast enough to watch a market month by month.
 
-Each chart is drawn by a function ``draw_*(ax, snap)`` into a Matplotlib ``Axes`` from a
-:class:`Snapshot` of the model (built once per tick and shared by every chart), and
-:func:`figure` wraps one of them in its own :class:`~matplotlib.figure.Figure` (object API:
-no pyplot, no global figure state, nothing to close). Time runs along the x axis in
-calendar years over the whole horizon, so a reader sees how far the run has gone and the
-axes stay still while it plays. Few ticks per axis: Matplotlib's drawing time grows with
-every tick label, and the page redraws every chart each month.
+Each chart is a :class:`Chart` subclass with three parts:
+
+- :meth:`Chart.layout` — the chart's static frame for a :class:`~marketsim.viz.data.Snapshot`
+  (axis ranges, legend entries) as a hashable value; ranges are rounded so that it changes
+  only now and then (time runs over the whole horizon, so a reader also sees how far the
+  run has gone);
+- :meth:`Chart.setup` — draws that frame: axes, ticks, labels, bands, legend;
+- :meth:`Chart.update` — draws the data and the title for this month.
+
+:func:`figure` draws a whole chart once (for files and tests). :func:`live_png` keeps one
+chart object per model and chart, and while the frame stays the same it restores the frame's
+pixels and draws only the data on top (Matplotlib's "blitting"), which is ~10 times faster
+than drawing the whole figure: most of Matplotlib's time goes into ticks and labels.
+Everything uses Matplotlib's object API (no pyplot, no global figure state).
 """
 
 from __future__ import annotations
 
-import calendar
+import io
+import math
 import weakref
-from collections.abc import Callable
-from dataclasses import dataclass
-from html import escape
-from typing import TYPE_CHECKING, Any
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any, ClassVar, override
 
 import numpy as np
-import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import (
     FixedLocator,
     FuncFormatter,
@@ -28,10 +37,23 @@ from matplotlib.ticker import (
     NullLocator,
     PercentFormatter,
 )
+from PIL import Image
 
-from marketsim.reporters import lab_table
+from marketsim.viz.data import (  # noqa: F401 - re-exported: charts.lab_rows etc.
+    TABLE_COLUMNS,
+    TABLE_CSS,
+    Snapshot,
+    gpus_text,
+    lab_name,
+    lab_rows,
+    lab_table_html,
+    month_name,
+    snapshot,
+    status,
+)
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
     from marketsim.model import AIMarketModel
@@ -42,113 +64,75 @@ DPI = 80
 #: Labs drawn one by one in the share chart; the rest are summed as "other labs".
 TOP_LABS = 8
 
-OWNED_COLOR, RENTED_COLOR = "#1f5f99", "#9cc3e6"
+OWNED_COLOR, RENTED_COLOR, BAND_COLOR = "#1f5f99", "#9cc3e6", "#fff2cc"
 PALETTE: tuple[str, ...] = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                             "#8c564b", "#e377c2", "#17becf", "#bcbd22")
-_TITLE = {"fontsize": 11, "loc": "left"}
-
-
-# ---------------------------------------------------------------------------- data
-@dataclass(frozen=True)
-class Snapshot:
-    """What the charts read, gathered once per tick.
-
-    Attributes:
-        steps: Mesa steps run (months).
-        df: model reporters, one row per month, index = Mesa step (1 = first month).
-        years: calendar year (decimal) of each row of ``df``.
-        x_range: (first, last) calendar year of the whole horizon.
-        shares: share of inference revenue, one column per lab ever (AgentID), one row per
-            month (empty before the first step).
-        lab_class: class name of each lab (AgentID → name).
-        sizes: GPUs of each active lab now.
-        owned: share of each active lab's GPUs it owns.
-        bimodality: Sarle's coefficient of log lab size now (NaN before the first step).
-        bimodality_limit: above it the size distribution counts as bimodal.
-        middle_band: (low, high) log10 GPUs of the middle third of the size range, or None.
-        hhi_concentrated: HHI above which the market is highly concentrated.
-    """
-
-    steps: int
-    df: pd.DataFrame
-    years: np.ndarray
-    x_range: tuple[float, float]
-    shares: pd.DataFrame
-    lab_class: dict[Any, str]
-    sizes: np.ndarray
-    owned: np.ndarray
-    bimodality: float
-    bimodality_limit: float
-    middle_band: tuple[float, float] | None
-    hhi_concentrated: float
-
-
-_CACHE: weakref.WeakKeyDictionary[Any, Snapshot] = weakref.WeakKeyDictionary()
-
-
-def _years(model: AIMarketModel, steps: Any) -> np.ndarray:
-    """Calendar year (decimal) of Mesa step ``s`` (1 = the first month, the start month)."""
-    year, month = (int(x) for x in model.scenario_config.start.split("-"))
-    return year + (month - 1 + np.asarray(steps, dtype=float) - 1.0) / 12.0
-
-
-def snapshot(model: AIMarketModel) -> Snapshot:
-    """The model's chart data now (cached per model until it steps again)."""
-    hit = _CACHE.get(model)
-    if hit is not None and hit.steps == model.steps:
-        return hit
-    df = model.datacollector.get_model_vars_dataframe()
-    if len(df):
-        df = df.reset_index(drop=True)
-        df.index = pd.RangeIndex(1, len(df) + 1, name="step")
-    labs = lab_table(model)
-    if len(labs) and model.steps > 0:
-        rev = labs.pivot_table(index="Step", columns="AgentID", values="revenue",
-                               aggfunc="sum", fill_value=0.0)
-        total = rev.sum(axis=1).replace(0.0, np.nan)
-        shares = rev.div(total, axis=0).fillna(0.0)
-        lab_class = labs.drop_duplicates("AgentID").set_index("AgentID")["lab_class"].to_dict()
-    else:
-        shares, lab_class = pd.DataFrame(), {}
-    active = [lab for lab in model.active_labs() if lab.total_gpus > 0]
-    sizes = np.array([lab.total_gpus for lab in active], dtype=float)
-    owned = np.array([lab.owned_gpus for lab in active], dtype=float) / np.maximum(sizes, 1e-12)
-    band = None
-    if sizes.size >= 3:
-        lo, hi = np.log10(sizes.min()), np.log10(sizes.max())
-        if hi - lo > 1e-9:
-            band = (lo + (hi - lo) / 3.0, hi - (hi - lo) / 3.0)
-    cfg = model.scenario_config
-    snap = Snapshot(
-        steps=model.steps, df=df, years=_years(model, df.index),
-        x_range=(float(_years(model, 1)), float(_years(model, max(cfg.horizon, 2)))),
-        shares=shares, lab_class=lab_class, sizes=sizes, owned=owned,
-        bimodality=float((model.stats or {}).get("bimodality", np.nan)),
-        bimodality_limit=float(cfg.regime.bimodality), middle_band=band,
-        hhi_concentrated=float(cfg.regime.hhi_concentrated),
-    )
-    _CACHE[model] = snap
-    return snap
-
-
-def lab_name(lab_id: Any, lab_class: str) -> str:
-    """Display name of a lab: ``"Lab 3"``, or ``"Lab 3 (MyLab)"`` for a user's own class."""
-    name = f"Lab {lab_id}"
-    return name if lab_class == "AILab" else f"{name} ({lab_class})"
+_EMPTY: tuple[str] = ("empty",)
 
 
 # ---------------------------------------------------------------------------- helpers
-def _empty(ax: Axes, title: str) -> None:
-    ax.set_title(title, **_TITLE)
-    ax.text(0.5, 0.5, "no data yet: press Step or \u25b6", ha="center", va="center",
-            transform=ax.transAxes, color="0.45")
-    ax.set_xticks([])
-    ax.set_yticks([])
+def nice_ceil(x: float, series: tuple[float, ...] = (1, 2, 5)) -> float:
+    """Smallest number of ``series`` × a power of ten (1-2-5 by default) that is >= ``x`` > 0."""
+    if not (x > 0 and math.isfinite(x)):
+        return 1.0
+    e = math.floor(math.log10(x))
+    for m in (*series, 10):
+        if m * 10.0 ** e >= x * (1 - 1e-12):
+            return m * 10.0 ** e
+    return 10.0 ** (e + 1)
 
 
-def _time_axis(ax: Axes, snap: Snapshot) -> None:
+#: Finer round numbers for the top of a linear axis (less empty space above the data).
+AXIS_TOPS: tuple[float, ...] = (1, 1.5, 2, 3, 4, 5, 6, 8)
+
+
+def stacked_areas(ax: Axes, x: np.ndarray, series: list[np.ndarray],
+                  colors: list[str]) -> PolyCollection:
+    """Stacked areas of ``series`` over ``x`` as one PolyCollection.
+
+    Much faster to make than :meth:`~matplotlib.axes.Axes.stackplot`, which builds one
+    collection per band.
+    """
+    tops = np.cumsum(np.vstack(series), axis=0)
+    bottoms = np.vstack([np.zeros_like(tops[0]), tops[:-1]])
+    verts = [np.column_stack([np.concatenate([x, x[::-1]]), np.concatenate([t, b[::-1]])])
+             for t, b in zip(tops, bottoms, strict=True)]
+    poly = PolyCollection(verts, facecolors=colors, linewidths=0)
+    ax.add_collection(poly, autolim=False)
+    return poly
+
+
+def nice_floor(x: float) -> float:
+    """Largest number of the 1-2-5 series that is <= ``x`` > 0."""
+    if not (x > 0 and math.isfinite(x)):
+        return 1.0
+    e = math.floor(math.log10(x))
+    for m in (5, 2, 1):
+        if m * 10.0 ** e <= x * (1 + 1e-12):
+            return m * 10.0 ** e
+    return 10.0 ** (e - 1)
+
+
+def _log_ticks(lo: float, hi: float) -> list[float]:
+    """Two to five round ticks in [lo, hi] for a log axis: decades, else finer round steps."""
+    lo, hi = max(lo, 1e-9), max(hi, lo * 1.0001)
+    decades = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+    ticks: list[float] = []
+    for subs in ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5), (1, 1.5, 2, 3, 4, 5, 6, 8)):
+        finer = [m * 10.0 ** e for e in decades for m in subs if lo <= m * 10.0 ** e <= hi]
+        if len(finer) > 5:
+            break
+        ticks = finer
+        if len(ticks) >= 3:
+            break
+    if len(ticks) >= 2:
+        return ticks
+    return [float(t) for t in MaxNLocator(4).tick_values(lo, hi) if lo <= t <= hi]
+
+
+def _time_axis(ax: Axes, x_range: tuple[float, float]) -> None:
     """Whole-horizon x axis with at most six whole-year ticks."""
-    a, b = snap.x_range
+    a, b = x_range
     first, last = int(np.ceil(a - 1e-9)), int(np.floor(b + 1e-9))
     every = max(1, int(np.ceil((last - first + 1) / 6)))
     ax.set_xlim(a, b)
@@ -159,6 +143,12 @@ def _time_axis(ax: Axes, snap: Snapshot) -> None:
     ax.set_axisbelow(True)
 
 
+def _percent(ax: Axes) -> None:
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_locator(FixedLocator([0, 0.25, 0.5, 0.75, 1.0]))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+
+
 def _widen(x: np.ndarray, *ys: np.ndarray) -> tuple[np.ndarray, ...]:
     """One month has no width: draw it as a half-month band so an area is visible."""
     if len(x) != 1:
@@ -166,146 +156,8 @@ def _widen(x: np.ndarray, *ys: np.ndarray) -> tuple[np.ndarray, ...]:
     return (np.array([x[0], x[0] + 1 / 24]), *(np.repeat(y, 2) for y in ys))
 
 
-def _percent(ax: Axes) -> None:
-    ax.set_ylim(0, 1)
-    ax.yaxis.set_major_locator(FixedLocator([0, 0.25, 0.5, 0.75, 1.0]))
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-
-
-# ---------------------------------------------------------------------------- charts
-def draw_shares(ax: Axes, snap: Snapshot) -> None:
-    """Stacked area of each lab's share of inference revenue (largest labs, then the rest)."""
-    title = "Revenue market shares"
-    share = snap.shares
-    if share.empty:
-        _empty(ax, title)
-        return
-    order = share.max().sort_values(ascending=False).index
-    top = sorted(order[:TOP_LABS], key=lambda a: -share[a].iloc[-1])
-    series = [share[a].to_numpy() for a in top]
-    names = [lab_name(a, snap.lab_class.get(a, "AILab")) for a in top]
-    colors = [PALETTE[i % len(PALETTE)] for i in range(len(top))]
-    rest = share.drop(columns=top)
-    if rest.shape[1]:
-        series.append(rest.sum(axis=1).to_numpy())
-        names.append(f"{rest.shape[1]} other labs")
-        colors.append("0.8")
-    x, *series = _widen(snap.years[np.asarray(share.index, dtype=int) - 1], *series)
-    ax.stackplot(x, *series, labels=names, colors=colors, linewidth=0)
-    _time_axis(ax, snap)
-    _percent(ax)
-    ax.set_title(f"{title}: leader {names[0]} {series[0][-1]:.0%}", **_TITLE)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.02), fontsize=7, frameon=False,
-              reverse=True, handlelength=1.0)
-
-
-def draw_concentration(ax: Axes, snap: Snapshot) -> None:
-    """HHI of revenue on the merger-guideline bands (left) and CR1, CR4 shares (right)."""
-    title = "Concentration of revenue"
-    df = snap.df
-    if df.empty:
-        _empty(ax, title)
-        return
-    x = snap.years
-    high = snap.hhi_concentrated
-    ax.axhspan(high, 10_000, color="#f4cccc", alpha=0.45, linewidth=0)
-    ax.axhspan(1000, high, color="#fff2cc", alpha=0.6, linewidth=0)
-    ax.text(0.99, 0.97, f"HHI > {high:,.0f}: highly concentrated", transform=ax.transAxes,
-            fontsize=7, color="#990000", ha="right", va="top")
-    mark = "o" if len(x) < 3 else None
-    ax.plot(x, df["hhi_revenue"], color="black", linewidth=1.8, marker=mark, ms=3,
-            label="HHI (left)")
-    ax.set_ylim(0, 10_000)
-    ax.yaxis.set_major_locator(FixedLocator([0, 2500, 5000, 7500, 10_000]))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax2 = ax.twinx()
-    ax2.plot(x, df["cr4_revenue"], color="#1f77b4", linestyle="--", linewidth=1.4,
-             marker=mark, ms=3, label="CR4 (right)")
-    ax2.plot(x, df["cr1_revenue"], color="#ff7f0e", linestyle=":", linewidth=1.6,
-             marker=mark, ms=3, label="CR1 (right)")
-    _percent(ax2)
-    _time_axis(ax, snap)
-    last = df.iloc[-1]
-    ax.set_title(f"{title}: HHI {last['hhi_revenue']:,.0f}, CR4 {last['cr4_revenue']:.0%}",
-                 **_TITLE)
-    lines = ax.get_lines() + ax2.get_lines()
-    ax.legend(lines, [ln.get_label() for ln in lines], loc="upper left", fontsize=7,
-              framealpha=0.85, ncol=3, handlelength=1.6)
-
-
-def _log_ticks(lo: float, hi: float) -> list[float]:
-    """Two to five round ticks in [lo, hi] for a log axis (1-2-5 steps, or linear ones)."""
-    lo, hi = max(lo, 1e-9), max(hi, lo * 1.0001)
-    for subs in ((1, 2, 5), (1, 3), (1,)):
-        ticks = [m * 10.0 ** e for e in range(int(np.floor(np.log10(lo))),
-                                              int(np.ceil(np.log10(hi))) + 1)
-                 for m in subs if lo <= m * 10.0 ** e <= hi]
-        if 2 <= len(ticks) <= 5:
-            return ticks
-        if len(ticks) > 5:
-            return ticks[:: int(np.ceil(len(ticks) / 5))]
-    ticks = MaxNLocator(4).tick_values(lo, hi)  # a narrow range: round linear steps
-    return [float(t) for t in ticks if lo <= t <= hi]
-
-
-def draw_prices(ax: Axes, snap: Snapshot) -> None:
-    """Inference price ($/M tokens, log scale, left) and GPU rent ($/GPU-hour, right)."""
-    title = "Prices"
-    df = snap.df
-    if df.empty:
-        _empty(ax, title)
-        return
-    x = snap.years
-    mark = "o" if len(x) < 3 else None
-    price = df["price_per_mtok"].to_numpy(dtype=float)
-    rent = df["rent_per_gpu_hour"].to_numpy(dtype=float)
-    ax.plot(x, price, color="#d62728", linewidth=1.8, marker=mark, ms=3,
-            label="price $/M tokens (left, log)")
-    ax.set_yscale("log")
-    ok = price[np.isfinite(price) & (price > 0)]
-    lo, hi = (float(ok.min()), float(ok.max())) if ok.size else (0.1, 10.0)
-    lo, hi = lo / 1.5, hi * 1.5
-    ax.set_ylim(lo, hi)
-    ax.yaxis.set_major_locator(FixedLocator(_log_ticks(lo, hi)))
-    ax.yaxis.set_minor_locator(NullLocator())
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.set_ylabel("$ per M tokens", color="#d62728")
-    ax2 = ax.twinx()
-    ax2.plot(x, rent, color="#2ca02c", linewidth=1.6, linestyle="--", marker=mark, ms=3,
-             label="rent $/GPU-hour (right)")
-    top = float(np.nanmax(rent)) if np.isfinite(rent).any() else 1.0
-    ax2.set_ylim(0, max(top * 1.3, 0.5))
-    ax2.yaxis.set_major_locator(MaxNLocator(4))
-    ax2.set_ylabel("$ per GPU-hour", color="#2ca02c")
-    _time_axis(ax, snap)
-    ax.set_title(f"{title}: \\${price[-1]:.2f}/M tokens, \\${rent[-1]:.2f}/GPU-hour", **_TITLE)
-    lines = ax.get_lines() + ax2.get_lines()
-    ax.legend(lines, [ln.get_label() for ln in lines], loc="lower left", fontsize=7,
-              framealpha=0.85)
-
-
-def draw_compute(ax: Axes, snap: Snapshot) -> None:
-    """Owned and rented GPUs of all active labs over time (millions, stacked)."""
-    title = "Compute of active labs"
-    df = snap.df
-    if df.empty:
-        _empty(ax, title)
-        return
-    total = df["total_gpus"].to_numpy(dtype=float) / 1e6
-    share = df["owned_compute_share"].to_numpy(dtype=float)
-    owned = total * share
-    x, owned, rented = _widen(snap.years, owned, total - owned)
-    ax.stackplot(x, owned, rented, labels=["owned", "rented"],
-                 colors=[OWNED_COLOR, RENTED_COLOR], linewidth=0)
-    ax.set_ylabel("million GPUs")
-    ax.set_ylim(0, max(float(np.nanmax(total)) * 1.1, 1e-3))
-    ax.yaxis.set_major_locator(MaxNLocator(4))
-    _time_axis(ax, snap)
-    ax.set_title(f"{title}: {total[-1]:.2f} M GPUs, {share[-1]:.0%} owned", **_TITLE)
-    ax.legend(loc="upper left", fontsize=8, framealpha=0.85, reverse=True)
-
-
-def _gpus_label(v: float, _: Any = None) -> str:
+def _gpus_tick(v: float, _: Any = None) -> str:
+    """Tick label of log10 GPUs ``v``: ``100``, ``10k``, ``1M``."""
     g = 10.0 ** v
     for div, unit in ((1e6, "M"), (1e3, "k")):
         if g >= div:
@@ -313,158 +165,393 @@ def _gpus_label(v: float, _: Any = None) -> str:
     return f"{g:g}"
 
 
-def draw_sizes(ax: Axes, snap: Snapshot) -> None:
+# ---------------------------------------------------------------------------- base class
+class Chart:
+    """One chart in its own Figure, drawable whole or redrawn on a cached frame.
+
+    Subclasses set :attr:`key`, :attr:`title` and :attr:`margins` and implement
+    :meth:`layout`, :meth:`setup` and :meth:`update`.
+    """
+
+    key: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    margins: ClassVar[dict[str, float]] = {}
+
+    def __init__(self) -> None:
+        self.fig = Figure(figsize=FIGSIZE, dpi=DPI)
+        self.canvas = FigureCanvasAgg(self.fig)
+        self.ax: Axes | None = None
+        self._frame: Hashable | None = None
+        self._background: Any = None
+        self._data: list[Artist] = []  # this month's data artists (removed next month)
+
+    # -------------------------------------------------------------- subclass hooks
+    def layout(self, snap: Snapshot) -> Hashable:
+        """The static frame for ``snap`` (hashable); :data:`_EMPTY` before any data."""
+        raise NotImplementedError
+
+    def setup(self, ax: Axes, snap: Snapshot, frame: Any) -> None:
+        """Draw the static frame (axes ranges, ticks, labels, legend) into ``ax``."""
+        raise NotImplementedError
+
+    def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:
+        """Draw this month's data; return the new artists and the title text."""
+        raise NotImplementedError
+
+    def keeps(self, frame: Hashable, snap: Snapshot) -> bool:
+        """True if the drawn ``frame`` still shows ``snap`` well (default: it is the same).
+
+        Charts whose ranges follow the data accept a frame that holds the data without
+        much empty space, so that the frame is not redrawn every time a range moves a bit.
+        """
+        return frame == self.layout(snap)
+
+    # -------------------------------------------------------------- machinery
+    def _build(self, snap: Snapshot, frame: Hashable) -> None:
+        self.fig.clear()
+        self.fig.subplots_adjust(**{"left": 0.12, "right": 0.88, "bottom": 0.09, "top": 0.91,
+                                    **self.margins})
+        ax = self.ax = self.fig.add_subplot()
+        left = self.fig.subplotpars.left
+        self.heading = self.fig.text(left, 0.985, "", fontsize=11, ha="left", va="top")
+        self._data = []
+        if frame == _EMPTY:
+            ax.text(0.5, 0.5, "no data yet: press Step or \u25b6", ha="center", va="center",
+                    transform=ax.transAxes, color="0.45")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        else:
+            self.setup(ax, snap, frame)
+            for a in self.fig.axes:
+                a.set_autoscale_on(False)  # data drawn later must not move the frame
+        self._frame = frame
+
+    def _draw_data(self, snap: Snapshot) -> list[Artist]:
+        for artist in self._data:
+            artist.remove()
+        self._data = []
+        if self._frame == _EMPTY:
+            text = self.title
+        else:
+            self._data, text = self.update(self.ax, snap)
+        self.heading.set_text(text)
+        return [*self._data, self.heading]
+
+    def draw(self, snap: Snapshot) -> Figure:
+        """Draw the whole chart for ``snap`` and return its Figure."""
+        self._build(snap, self.layout(snap))
+        for artist in self._draw_data(snap):
+            artist.set_animated(False)
+        return self.fig
+
+    def png(self, snap: Snapshot) -> bytes:
+        """PNG of the chart for ``snap``, redrawing only the data while the frame holds."""
+        if self._background is None or not self.keeps(self._frame, snap):
+            self._build(snap, self.layout(snap))
+            for artist in self._draw_data(snap):
+                artist.set_animated(True)
+            self.canvas.draw()  # the frame only: animated artists are left out
+            self._background = self.canvas.copy_from_bbox(self.fig.bbox)
+            dynamic = [*self._data, self.heading]
+        else:
+            self.canvas.restore_region(self._background)
+            dynamic = self._draw_data(snap)
+        for artist in dynamic:
+            artist.set_animated(True)
+            self.fig.draw_artist(artist)
+        width, height = self.canvas.get_width_height()
+        buf = io.BytesIO()
+        Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA",
+                         0, 1).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------- the charts
+class SharesChart(Chart):
+    """Stacked area of each lab's share of inference revenue (largest labs, then the rest)."""
+
+    key, title = "shares", "Revenue market shares"
+    margins: ClassVar[dict[str, float]] = {"right": 0.76}
+
+    @override
+    def layout(self, snap: Snapshot) -> Hashable:
+        share = snap.shares
+        if share.empty:
+            return _EMPTY
+        top = sorted(share.max().sort_values(ascending=False).index[:TOP_LABS])
+        return (snap.x_range, tuple(top), share.shape[1] - len(top))
+
+    def _series(self, frame: Any) -> tuple[list[Any], list[str], list[str]]:
+        _, top, rest = frame
+        names = [lab_name(a, self._classes.get(a, "AILab")) for a in top]
+        colors = [PALETTE[i % len(PALETTE)] for i in range(len(top))]
+        if rest:
+            names.append(f"{rest} other labs")
+            colors.append("0.8")
+        return list(top), names, colors
+
+    @override
+    def setup(self, ax: Axes, snap: Snapshot, frame: Any) -> None:
+        self._classes = snap.lab_class
+        _, names, colors = self._series(frame)
+        _time_axis(ax, snap.x_range)
+        _percent(ax)
+        handles = [Patch(color=c, label=n) for n, c in zip(names, colors, strict=True)]
+        ax.legend(handles=handles[::-1], loc="upper left", bbox_to_anchor=(1.0, 1.02),
+                  fontsize=7, frameon=False, handlelength=1.0)
+
+    @override
+    def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:
+        share = snap.shares
+        top, names, colors = self._series(self._frame)
+        series = [share[a].to_numpy() for a in top]
+        rest = share.drop(columns=top)
+        if rest.shape[1]:
+            series.append(rest.sum(axis=1).to_numpy())
+        x, *series = _widen(snap.years[np.asarray(share.index, dtype=int) - 1], *series)
+        polys = [stacked_areas(ax, x, series, colors)]
+        now = share.iloc[-1]
+        leader = now.idxmax()
+        name = lab_name(leader, snap.lab_class.get(leader, "AILab"))
+        return polys, f"{self.title}: leader {name} {now.max():.0%}"
+
+
+class ConcentrationChart(Chart):
+    """HHI of revenue on the merger-guideline bands (left) and CR1, CR4 shares (right)."""
+
+    key, title = "concentration", "Concentration of revenue"
+
+    @override
+    def layout(self, snap: Snapshot) -> Hashable:
+        return _EMPTY if snap.df.empty else (snap.x_range, snap.hhi_concentrated)
+
+    @override
+    def setup(self, ax: Axes, snap: Snapshot, frame: Any) -> None:
+        high = snap.hhi_concentrated
+        ax.axhspan(high, 10_000, color="#f4cccc", alpha=0.45, linewidth=0)
+        ax.axhspan(1000, high, color=BAND_COLOR, alpha=0.6, linewidth=0)
+        ax.text(0.99, 0.97, f"HHI > {high:,.0f}: highly concentrated", transform=ax.transAxes,
+                fontsize=7, color="#990000", ha="right", va="top")
+        _time_axis(ax, snap.x_range)
+        ax.set_ylim(0, 10_000)
+        ax.yaxis.set_major_locator(FixedLocator([0, 2500, 5000, 7500, 10_000]))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        self.ax2 = ax2 = ax.twinx()
+        _percent(ax2)
+        style = {"hhi": ("black", "-", 1.8), "cr4": ("#1f77b4", "--", 1.4),
+                 "cr1": ("#ff7f0e", ":", 1.6)}
+        self._style = style
+        labels = {"hhi": "HHI (left)", "cr4": "CR4 (right)", "cr1": "CR1 (right)"}
+        handles = [Line2D([], [], color=c, linestyle=s, linewidth=w, label=labels[k])
+                   for k, (c, s, w) in style.items()]
+        ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.85, ncol=3,
+                  handlelength=1.6)
+
+    @override
+    def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:
+        df, x = snap.df, snap.years
+        mark = "o" if len(x) < 3 else None
+        lines = []
+        for key, col, axis in (("hhi", "hhi_revenue", ax), ("cr4", "cr4_revenue", self.ax2),
+                               ("cr1", "cr1_revenue", self.ax2)):
+            c, s, w = self._style[key]
+            lines += axis.plot(x, df[col].to_numpy(dtype=float), color=c, linestyle=s,
+                               linewidth=w, marker=mark, ms=3)
+        last = df.iloc[-1]
+        return lines, (f"{self.title}: HHI {last['hhi_revenue']:,.0f}, "
+                       f"CR4 {last['cr4_revenue']:.0%}")
+
+
+class PricesChart(Chart):
+    """Inference price ($/M tokens, log scale, left) and GPU rent ($/GPU-hour, right)."""
+
+    key, title = "prices", "Prices"
+
+    @override
+    def layout(self, snap: Snapshot) -> Hashable:
+        if snap.df.empty:
+            return _EMPTY
+        price = snap.df["price_per_mtok"].to_numpy(dtype=float)
+        rent = snap.df["rent_per_gpu_hour"].to_numpy(dtype=float)
+        ok = price[np.isfinite(price) & (price > 0)]
+        lo, hi = (float(ok.min()), float(ok.max())) if ok.size else (0.1, 10.0)
+        top = float(np.nanmax(rent)) if np.isfinite(rent).any() else 1.0
+        return (snap.x_range, nice_floor(lo / 1.2), nice_ceil(hi * 1.2),
+                nice_ceil(max(top * 1.2, 0.5)))
+
+    @override
+    def keeps(self, frame: Hashable, snap: Snapshot) -> bool:
+        new = self.layout(snap)
+        if frame == _EMPTY or new == _EMPTY:
+            return frame == new
+        _, lo, hi, rent_top = frame
+        _, new_lo, new_hi, new_top = new
+        return (frame[0] == new[0] and lo <= new_lo and hi >= new_hi
+                and hi / lo <= 4 * new_hi / new_lo and new_top <= rent_top <= 2.5 * new_top)
+
+    @override
+    def setup(self, ax: Axes, snap: Snapshot, frame: Any) -> None:
+        _, lo, hi, rent_top = frame
+        _time_axis(ax, snap.x_range)
+        ax.set_yscale("log")
+        ax.set_ylim(lo, hi)
+        ax.yaxis.set_major_locator(FixedLocator(_log_ticks(lo, hi)))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.set_ylabel("$ per M tokens", color="#d62728")
+        self.ax2 = ax2 = ax.twinx()
+        ax2.set_ylim(0, rent_top)
+        ax2.yaxis.set_major_locator(MaxNLocator(4))
+        ax2.set_ylabel("$ per GPU-hour", color="#2ca02c")
+        handles = [Line2D([], [], color="#d62728", linewidth=1.8,
+                          label="price $/M tokens (left, log)"),
+                   Line2D([], [], color="#2ca02c", linewidth=1.6, linestyle="--",
+                          label="rent $/GPU-hour (right)")]
+        ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
+
+    @override
+    def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:
+        x = snap.years
+        price = snap.df["price_per_mtok"].to_numpy(dtype=float)
+        rent = snap.df["rent_per_gpu_hour"].to_numpy(dtype=float)
+        mark = "o" if len(x) < 3 else None
+        lines = ax.plot(x, price, color="#d62728", linewidth=1.8, marker=mark, ms=3)
+        lines += self.ax2.plot(x, rent, color="#2ca02c", linewidth=1.6, linestyle="--",
+                               marker=mark, ms=3)
+        return lines, (f"{self.title}: \\${price[-1]:.2f}/M tokens, "
+                       f"\\${rent[-1]:.2f}/GPU-hour")
+
+
+class ComputeChart(Chart):
+    """Owned and rented GPUs of all active labs over time (millions, stacked)."""
+
+    key, title = "compute", "Compute of active labs"
+
+    @override
+    def layout(self, snap: Snapshot) -> Hashable:
+        if snap.df.empty:
+            return _EMPTY
+        top = float(np.nanmax(snap.df["total_gpus"].to_numpy(dtype=float))) / 1e6
+        return (snap.x_range, nice_ceil(max(top * 1.1, 1e-3), AXIS_TOPS))
+
+    @override
+    def keeps(self, frame: Hashable, snap: Snapshot) -> bool:
+        new = self.layout(snap)
+        if frame == _EMPTY or new == _EMPTY:
+            return frame == new
+        return frame[0] == new[0] and new[1] <= frame[1] <= 2.5 * new[1]
+
+    @override
+    def setup(self, ax: Axes, snap: Snapshot, frame: Any) -> None:
+        _time_axis(ax, snap.x_range)
+        ax.set_ylim(0, frame[1])
+        ax.yaxis.set_major_locator(MaxNLocator(4))
+        ax.set_ylabel("million GPUs")
+        ax.legend(handles=[Patch(color=RENTED_COLOR, label="rented"),
+                           Patch(color=OWNED_COLOR, label="owned")],
+                  loc="upper left", fontsize=8, framealpha=0.85)
+
+    @override
+    def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:
+        total = snap.df["total_gpus"].to_numpy(dtype=float) / 1e6
+        share = snap.df["owned_compute_share"].to_numpy(dtype=float)
+        owned = total * share
+        x, owned, rented = _widen(snap.years, owned, total - owned)
+        polys = [stacked_areas(ax, x, [owned, rented], [OWNED_COLOR, RENTED_COLOR])]
+        return polys, (f"{self.title}: {total[-1]:.2f} M GPUs, "
+                             f"{share[-1]:.0%} owned")
+
+
+class SizesChart(Chart):
     """Active labs by size now (GPUs, log scale): owners and renters, the middle band."""
-    title = "Lab sizes now"
-    if snap.sizes.size == 0:
-        _empty(ax, title)
-        return
-    size = np.log10(snap.sizes)
-    lo, hi = float(size.min()), float(size.max())
-    pad = max(0.3, 0.06 * (hi - lo))
-    bins = np.linspace(lo - pad, hi + pad, 15)
-    owners = snap.owned >= 0.5
-    if snap.middle_band is not None:
-        ax.axvspan(*snap.middle_band, color="#fff2cc", alpha=0.8, linewidth=0,
-                   label="middle third of sizes")
-    ax.hist([size[owners], size[~owners]], bins=bins, stacked=True,
-            color=[OWNED_COLOR, RENTED_COLOR], edgecolor="white", linewidth=0.5,
-            label=["owns most of its GPUs", "rents most of its GPUs"])
-    ax.set_xlim(bins[0], bins[-1])
-    ticks = np.arange(np.ceil(bins[0]), np.floor(bins[-1]) + 1)
-    if ticks.size < 2:
-        ticks = np.array([bins[0], bins[-1]])
-    ax.xaxis.set_major_locator(FixedLocator(list(ticks[:: max(1, int(np.ceil(ticks.size / 6)))])))
-    ax.xaxis.set_major_formatter(FuncFormatter(_gpus_label))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel("GPUs (H100-equivalent), log scale")
-    ax.set_ylabel("labs")
-    ax.yaxis.set_major_locator(MaxNLocator(4, integer=True))
-    bc, limit = snap.bimodality, snap.bimodality_limit
-    verdict = "bimodal" if bc > limit else "not bimodal"
-    ax.set_title(f"{title}: bimodality {bc:.2f} ({verdict} above {limit:.3g})", **_TITLE)
-    ax.legend(loc="upper right", fontsize=7, framealpha=0.85)
-    ax.grid(True, axis="y", color="0.9")
-    ax.set_axisbelow(True)
+
+    key, title = "sizes", "Lab sizes now"
+    margins: ClassVar[dict[str, float]] = {"bottom": 0.12}
+    #: Histogram bin width, log10 GPUs (a quarter of a decade).
+    BIN = 0.25
+
+    @override
+    def layout(self, snap: Snapshot) -> Hashable:
+        if snap.sizes.size == 0:
+            return _EMPTY
+        size = np.log10(snap.sizes)
+        lo, hi = math.floor(size.min() - 0.1), math.ceil(size.max() + 0.1)
+        counts, _ = np.histogram(size, bins=np.arange(lo, hi + 1e-9, self.BIN))
+        return (lo, hi, max(5 * math.ceil(counts.max() * 1.2 / 5), 5), snap.bimodality_limit)
+
+    @override
+    def keeps(self, frame: Hashable, snap: Snapshot) -> bool:
+        if frame == _EMPTY or snap.sizes.size == 0:
+            return frame == self.layout(snap)
+        lo, hi, top, limit = frame
+        size = np.log10(snap.sizes)
+        counts, _ = np.histogram(size, bins=np.arange(lo, hi + 1e-9, self.BIN))
+        return (lo <= size.min() - 0.05 and hi >= size.max() + 0.05
+                and hi - lo <= size.max() - size.min() + 3
+                and counts.max() <= top <= max(2.5 * counts.max(), 5)
+                and limit == snap.bimodality_limit)
+
+    @override
+    def setup(self, ax: Axes, snap: Snapshot, frame: Any) -> None:
+        lo, hi, top, _ = frame
+        ax.set_xlim(lo, hi)
+        ticks = list(range(lo, hi + 1))
+        ax.xaxis.set_major_locator(FixedLocator(ticks[:: max(1, math.ceil(len(ticks) / 6))]))
+        ax.xaxis.set_major_formatter(FuncFormatter(_gpus_tick))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xlabel("GPUs (H100-equivalent), log scale")
+        ax.set_ylim(0, top)
+        ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
+        ax.set_ylabel("labs")
+        ax.grid(True, axis="y", color="0.9")
+        ax.set_axisbelow(True)
+        ax.legend(handles=[Patch(color=BAND_COLOR, label="middle third of sizes"),
+                           Patch(color=OWNED_COLOR, label="owns most of its GPUs"),
+                           Patch(color=RENTED_COLOR, label="rents most of its GPUs")],
+                  loc="upper right", fontsize=7, framealpha=0.85)
+
+    @override
+    def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:
+        lo, hi, _, limit = self._frame
+        edges = np.arange(lo, hi + 1e-9, self.BIN)
+        size = np.log10(snap.sizes)
+        owners = snap.owned >= 0.5
+        n_own, _ = np.histogram(size[owners], bins=edges)
+        n_rent, _ = np.histogram(size[~owners], bins=edges)
+        artists: list[Artist] = []
+        if snap.middle_band is not None:
+            artists.append(ax.axvspan(*snap.middle_band, color=BAND_COLOR, alpha=0.8,
+                                      linewidth=0))
+        artists.append(ax.stairs(n_own, edges, fill=True, color=OWNED_COLOR))
+        artists.append(ax.stairs(n_own + n_rent, edges, baseline=n_own, fill=True,
+                                 color=RENTED_COLOR))
+        bc = snap.bimodality
+        verdict = "bimodal" if bc > limit else "not bimodal"
+        return artists, f"{self.title}: bimodality {bc:.2f} ({verdict} above {limit:.3g})"
 
 
-#: The charts in display order: (key, short title, draw function).
-CHARTS: tuple[tuple[str, str, Callable[[Axes, Snapshot], None]], ...] = (
-    ("shares", "Revenue market shares", draw_shares),
-    ("concentration", "Concentration (HHI, CR4)", draw_concentration),
-    ("prices", "Prices", draw_prices),
-    ("compute", "Owned vs rented compute", draw_compute),
-    ("sizes", "Lab-size distribution", draw_sizes),
-)
-_MARGINS = {"shares": {"right": 0.76}, "sizes": {"bottom": 0.12}}
+#: The charts in display order: (key, short title, class).
+CHARTS: tuple[tuple[str, str, type[Chart]], ...] = tuple(
+    (cls.key, cls.title, cls)
+    for cls in (SharesChart, ConcentrationChart, PricesChart, ComputeChart, SizesChart))
+_CLASSES: dict[str, type[Chart]] = {key: cls for key, _, cls in CHARTS}
 
 
 def figure(model: AIMarketModel, key: str) -> Figure:
-    """One chart (``key`` from :data:`CHARTS`) of ``model`` now, in its own Figure."""
-    draw = {k: f for k, _, f in CHARTS}[key]
-    fig = Figure(figsize=FIGSIZE, dpi=DPI)
-    ax = fig.add_subplot()
-    fig.subplots_adjust(**{"left": 0.12, "right": 0.88, "bottom": 0.09, "top": 0.92,
-                           **_MARGINS.get(key, {})})
-    draw(ax, snapshot(model))
-    return fig
+    """One chart (``key`` from :data:`CHARTS`) of ``model`` now, drawn whole in its Figure."""
+    return _CLASSES[key]().draw(snapshot(model))
 
 
-# ---------------------------------------------------------------------------- table
-def gpus_text(n: float) -> str:
-    """GPU count in few characters: ``950``, ``181k``, ``2.35M``."""
-    if n >= 1e6:
-        return f"{n / 1e6:.2f}M"
-    if n >= 1e3:
-        return f"{n / 1e3:.0f}k"
-    return f"{n:.0f}"
+_LIVE: weakref.WeakKeyDictionary[Any, dict[str, Chart]] = weakref.WeakKeyDictionary()
 
 
-#: Lab table columns: (column, header, format).
-TABLE_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
-    ("lab", "lab", str),
-    ("class", "class", str),
-    ("status", "status", str),
-    ("cash", "cash $bn", "{:,.1f}".format),
-    ("run_rate", "revenue $bn/yr", "{:,.2f}".format),
-    ("valuation", "value $bn", "{:,.0f}".format),
-    ("owned_gpus", "owned GPUs", gpus_text),
-    ("rented_gpus", "rented GPUs", gpus_text),
-    ("price", "$/M tok", "{:.2f}".format),
-)
+def live_png(model: AIMarketModel, key: str) -> bytes:
+    """PNG of chart ``key`` for ``model`` now, kept between calls so a step redraws only data.
 
-
-def lab_rows(model: AIMarketModel) -> pd.DataFrame:
-    """One row per lab now: active labs by revenue, then exited labs, latest exit first.
-
-    Columns: lab, class, status, cash ($bn), run_rate ($bn/yr: last month's revenue × 12),
-    valuation ($bn, last post-money), owned_gpus, rented_gpus (GPUs), price ($/M tokens).
+    One chart object per model and key; a model that is gone takes its charts with it.
     """
-    rows = [{
-        "lab": f"Lab {lab.unique_id}",
-        "class": type(lab).__name__,
-        "status": lab.status,
-        "cash": lab.cash,
-        "run_rate": lab.run_rate if lab.active else 0.0,
-        "valuation": lab.valuation,
-        "owned_gpus": lab.owned_gpus,
-        "rented_gpus": float(np.sum(lab.rented_gpus)),
-        "price": lab.price,
-        "_active": lab.active,
-        "_exit": -1 if lab.exit_tick is None else lab.exit_tick,
-    } for lab in model.labs]
-    df = pd.DataFrame(rows, columns=[c for c, _, _ in TABLE_COLUMNS] + ["_active", "_exit"])
-    df = df.sort_values(["_active", "run_rate", "_exit"], ascending=[False, False, False])
-    return df.drop(columns=["_active", "_exit"]).reset_index(drop=True)
-
-
-def lab_table_html(model: AIMarketModel, max_rows: int = 40) -> str:
-    """The lab table as an HTML ``<table>`` (exited labs greyed), at most ``max_rows`` rows."""
-    df = lab_rows(model)
-    head = "".join(f"<th>{escape(h)}</th>" for _, h, _ in TABLE_COLUMNS)
-    body = []
-    for rec in df.head(max_rows).to_dict("records"):
-        cls = "" if rec["status"] == "active" else ' class="exited"'
-        cells = "".join(
-            f"<td{' class=num' if i > 2 else ''}>{escape(fmt(rec[c]))}</td>"
-            for i, (c, _, fmt) in enumerate(TABLE_COLUMNS))
-        body.append(f"<tr{cls}>{cells}</tr>")
-    if len(df) > max_rows:
-        body.append(f'<tr><td colspan="{len(TABLE_COLUMNS)}">and {len(df) - max_rows} '
-                    "more labs</td></tr>")
-    return (f'<table class="marketsim-labs"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>")
-
-
-TABLE_CSS = """
-.marketsim-labs { border-collapse: collapse; font-size: 11px; width: 100%; }
-.marketsim-labs th { text-align: right; border-bottom: 1px solid #999; padding: 2px 4px;
-                     white-space: normal; vertical-align: bottom; }
-.marketsim-labs th:nth-child(-n+3) { text-align: left; }
-.marketsim-labs td { padding: 1px 4px; border-bottom: 1px solid #eee; white-space: nowrap; }
-.marketsim-labs td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.marketsim-labs tr.exited td { color: #999; }
-"""
-
-
-# ---------------------------------------------------------------------------- status line
-def month_name(date: str) -> str:
-    """``"2027-12"`` → ``"December 2027"``."""
-    year, month = (int(x) for x in date.split("-"))
-    return f"{calendar.month_name[month]} {year}"
-
-
-def status(model: AIMarketModel) -> dict[str, Any]:
-    """Headline facts: scenario, date, month, tick, horizon, regime, active labs, HHI, leader."""
-    stats = model.stats or {}
-    return {
-        "scenario": model.scenario_config.name,
-        "date": model.date,
-        "month": month_name(model.date),
-        "tick": model.steps,
-        "horizon": model.horizon,
-        "regime": model.regime,
-        "active_labs": len(model.active_labs()),
-        "hhi": stats.get("hhi_revenue"),
-        "leader_run_rate": stats.get("leader_run_rate"),
-    }
+    charts = _LIVE.setdefault(model, {})
+    chart = charts.get(key)
+    if chart is None:
+        chart = charts[key] = _CLASSES[key]()
+    return chart.png(snapshot(model))

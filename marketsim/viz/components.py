@@ -1,19 +1,20 @@
 """Solara components of the visualiser: charts as PNG images, the lab table, the status line.
 
 SolaraViz calls each entry of its ``components`` list with the model and re-renders it after
-every step; the chart functions here turn :mod:`marketsim.viz.charts` figures into PNG
-images, redrawn only when the model or its step count changes.
+every step; the chart components here show :mod:`marketsim.viz.charts` as PNG images,
+redrawn only when the model or its step count changes.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 import solara
 
 from marketsim.viz import charts
+from marketsim.viz.params import LABELS, SLIDER_KEYS
 
 if TYPE_CHECKING:
     from marketsim.model import AIMarketModel
@@ -35,9 +36,7 @@ REGIME_MEANING: dict[str, str] = {
 
 def chart_png(model: AIMarketModel, key: str) -> bytes:
     """PNG bytes of chart ``key`` (see :data:`marketsim.viz.charts.CHARTS`) for ``model`` now."""
-    buf = io.BytesIO()
-    charts.figure(model, key).savefig(buf, format="png")
-    return buf.getvalue()
+    return charts.live_png(model, key)
 
 
 @solara.component
@@ -67,19 +66,25 @@ def LabTable(model: AIMarketModel, steps: int) -> None:
                     style="overflow: auto; max-height: 330px; width: 100%")
 
 
+def _value(v: Any) -> str:
+    return f"{v:,}" if isinstance(v, int) else f"{v:g}" if isinstance(v, float) else str(v)
+
+
 @solara.component
 def StatusLine(model: AIMarketModel, steps: int) -> None:
-    """Date (month and year), tick, regime and three headline figures of the market now.
+    """Date (month and year), tick, regime, headline figures and the run's slider settings.
 
     ``steps`` is the model's step count; a new value redraws the line.
     """
-    s = charts.status(model)
+    s = charts.status(model, SLIDER_KEYS)
     color = REGIME_COLORS.get(s["regime"], "black")
     figures = [f"{s['active_labs']} active labs"]
     if s["hhi"] is not None:
         figures.append(f"revenue HHI {s['hhi']:,.0f}")
     if s["leader_run_rate"] is not None:
         figures.append(f"leader ${s['leader_run_rate']:,.1f}bn/yr")
+    settings = [f"{LABELS.get(k, 'seed' if k == 'rng' else k)} {_value(v)}"
+                for k, v in s["params"].items()]
     html = (
         f'<span class="marketsim-date" style="font-size:20px;font-weight:600">'
         f"{s['month']}</span>"
@@ -88,7 +93,9 @@ def StatusLine(model: AIMarketModel, steps: int) -> None:
         f'color:{color}">{s["regime"]}</span>'
         f' <span style="color:#666">({REGIME_MEANING.get(s["regime"], "")})</span>'
         f'<br><span style="color:#444">{" · ".join(figures)} · scenario '
-        f"<i>{s['scenario']}</i></span>"
+        f"<i>{escape(s['scenario'])}</i></span>"
+        f'<br><span class="marketsim-settings" style="color:#777;font-size:12px">'
+        f"this run: {escape(' · '.join(settings))} (sliders apply on Reset)</span>"
     )
     solara.HTML(tag="div", unsafe_innerHTML=html, classes=["marketsim-status"],
                 style="padding: 8px 16px")

@@ -1,0 +1,218 @@
+"""What the visualiser shows, gathered from the model: chart data, the lab table, the status.
+
+Nothing here draws: :mod:`marketsim.viz.charts` turns a :class:`Snapshot` into figures and
+:mod:`marketsim.viz.components` puts the table and status into the page.
+"""
+
+from __future__ import annotations
+
+import calendar
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from marketsim.reporters import lab_table
+
+if TYPE_CHECKING:
+    from marketsim.model import AIMarketModel
+
+# ---------------------------------------------------------------------------- data
+@dataclass(frozen=True)
+class Snapshot:
+    """What the charts read, gathered once per tick.
+
+    Attributes:
+        steps: Mesa steps run (months).
+        df: model reporters, one row per month, index = Mesa step (1 = first month).
+        years: calendar year (decimal) of each row of ``df``.
+        x_range: (first, last) calendar year of the whole horizon.
+        shares: share of inference revenue, one column per lab ever (AgentID), one row per
+            month (empty before the first step).
+        lab_class: class name of each lab (AgentID → name).
+        sizes: GPUs of each active lab with at least one GPU now.
+        owned: share of each active lab's GPUs it owns.
+        bimodality: Sarle's coefficient of log lab size now (NaN before the first step).
+        bimodality_limit: above it the size distribution counts as bimodal.
+        middle_band: (low, high) log10 GPUs of the middle third of the size range, or None.
+        hhi_concentrated: HHI above which the market is highly concentrated.
+    """
+
+    steps: int
+    df: pd.DataFrame
+    years: np.ndarray
+    x_range: tuple[float, float]
+    shares: pd.DataFrame
+    lab_class: dict[Any, str]
+    sizes: np.ndarray
+    owned: np.ndarray
+    bimodality: float
+    bimodality_limit: float
+    middle_band: tuple[float, float] | None
+    hhi_concentrated: float
+
+
+_CACHE: weakref.WeakKeyDictionary[Any, Snapshot] = weakref.WeakKeyDictionary()
+
+
+def _years(model: AIMarketModel, steps: Any) -> np.ndarray:
+    """Calendar year (decimal) of Mesa step ``s`` (1 = the first month, the start month)."""
+    year, month = (int(x) for x in model.scenario_config.start.split("-"))
+    return year + (month - 1 + np.asarray(steps, dtype=float) - 1.0) / 12.0
+
+
+def snapshot(model: AIMarketModel) -> Snapshot:
+    """The model's chart data now (cached per model until it steps again)."""
+    hit = _CACHE.get(model)
+    if hit is not None and hit.steps == model.steps:
+        return hit
+    df = model.datacollector.get_model_vars_dataframe()
+    if len(df):
+        df = df.reset_index(drop=True)
+        df.index = pd.RangeIndex(1, len(df) + 1, name="step")
+    labs = lab_table(model)
+    if len(labs) and model.steps > 0:
+        rev = labs.pivot(index="Step", columns="AgentID", values="revenue").fillna(0.0)
+        total = rev.sum(axis=1).replace(0.0, np.nan)
+        shares = rev.div(total, axis=0).fillna(0.0)
+        lab_class = labs.drop_duplicates("AgentID").set_index("AgentID")["lab_class"].to_dict()
+    else:
+        shares, lab_class = pd.DataFrame(), {}
+    active = [lab for lab in model.active_labs() if lab.total_gpus >= 1.0]
+    sizes = np.array([lab.total_gpus for lab in active], dtype=float)
+    owned = np.array([lab.owned_gpus for lab in active], dtype=float) / np.maximum(sizes, 1e-12)
+    band = None
+    if sizes.size >= 3:
+        lo, hi = np.log10(sizes.min()), np.log10(sizes.max())
+        if hi - lo > 1e-9:
+            band = (lo + (hi - lo) / 3.0, hi - (hi - lo) / 3.0)
+    cfg = model.scenario_config
+    snap = Snapshot(
+        steps=model.steps, df=df, years=_years(model, df.index),
+        x_range=(float(_years(model, 1)), float(_years(model, max(cfg.horizon, 2)))),
+        shares=shares, lab_class=lab_class, sizes=sizes, owned=owned,
+        bimodality=float((model.stats or {}).get("bimodality", np.nan)),
+        bimodality_limit=float(cfg.regime.bimodality), middle_band=band,
+        hhi_concentrated=float(cfg.regime.hhi_concentrated),
+    )
+    _CACHE[model] = snap
+    return snap
+
+
+def lab_name(lab_id: Any, lab_class: str) -> str:
+    """Display name of a lab: ``"Lab 3"``, or ``"Lab 3 (MyLab)"`` for a user's own class."""
+    name = f"Lab {lab_id}"
+    return name if lab_class == "AILab" else f"{name} ({lab_class})"
+
+
+# ---------------------------------------------------------------------------- table
+def gpus_text(n: float) -> str:
+    """GPU count in few characters: ``950``, ``181k``, ``2.35M``."""
+    if n >= 1e6:
+        return f"{n / 1e6:.2f}M"
+    if n >= 1e3:
+        return f"{n / 1e3:.0f}k"
+    return f"{n:.0f}"
+
+
+#: Lab table columns: (column, header, format).
+TABLE_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("lab", "lab", str),
+    ("class", "class", str),
+    ("status", "status", str),
+    ("cash", "cash $bn", "{:,.1f}".format),
+    ("run_rate", "revenue $bn/yr", "{:,.2f}".format),
+    ("valuation", "value $bn", "{:,.0f}".format),
+    ("owned_gpus", "owned GPUs", gpus_text),
+    ("rented_gpus", "rented GPUs", gpus_text),
+    ("price", "$/M tok", "{:.2f}".format),
+)
+
+
+def lab_rows(model: AIMarketModel) -> pd.DataFrame:
+    """One row per lab now: active labs by revenue, then exited labs, latest exit first.
+
+    Columns: lab, class, status, cash ($bn), run_rate ($bn/yr: last month's revenue × 12),
+    valuation ($bn, last post-money), owned_gpus, rented_gpus (GPUs), price ($/M tokens).
+    """
+    rows = [{
+        "lab": f"Lab {lab.unique_id}",
+        "class": type(lab).__name__,
+        "status": lab.status,
+        "cash": lab.cash,
+        "run_rate": lab.run_rate if lab.active else 0.0,
+        "valuation": lab.valuation,
+        "owned_gpus": lab.owned_gpus,
+        "rented_gpus": float(np.sum(lab.rented_gpus)),
+        "price": lab.price,
+        "_active": lab.active,
+        "_exit": -1 if lab.exit_tick is None else lab.exit_tick,
+    } for lab in model.labs]
+    df = pd.DataFrame(rows, columns=[c for c, _, _ in TABLE_COLUMNS] + ["_active", "_exit"])
+    df = df.sort_values(["_active", "run_rate", "_exit"], ascending=[False, False, False])
+    return df.drop(columns=["_active", "_exit"]).reset_index(drop=True)
+
+
+def lab_table_html(model: AIMarketModel, max_rows: int = 40) -> str:
+    """The lab table as an HTML ``<table>`` (exited labs greyed), at most ``max_rows`` rows."""
+    df = lab_rows(model)
+    head = "".join(f"<th>{escape(h)}</th>" for _, h, _ in TABLE_COLUMNS)
+    body = []
+    for rec in df.head(max_rows).to_dict("records"):
+        cls = "" if rec["status"] == "active" else ' class="exited"'
+        cells = "".join(
+            f"<td{' class=num' if i > 2 else ''}>{escape(fmt(rec[c]))}</td>"
+            for i, (c, _, fmt) in enumerate(TABLE_COLUMNS))
+        body.append(f"<tr{cls}>{cells}</tr>")
+    if len(df) > max_rows:
+        body.append(f'<tr><td colspan="{len(TABLE_COLUMNS)}">and {len(df) - max_rows} '
+                    "more labs</td></tr>")
+    return (f'<table class="marketsim-labs"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+TABLE_CSS = """
+.marketsim-labs { border-collapse: collapse; font-size: 11px; width: 100%; }
+.marketsim-labs th { text-align: right; border-bottom: 1px solid #999; padding: 2px 4px;
+                     white-space: normal; vertical-align: bottom; }
+.marketsim-labs th:nth-child(-n+3) { text-align: left; }
+.marketsim-labs td { padding: 1px 4px; border-bottom: 1px solid #eee; white-space: nowrap; }
+.marketsim-labs td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.marketsim-labs tr.exited td { color: #999; }
+"""
+
+
+# ---------------------------------------------------------------------------- status line
+def month_name(date: str) -> str:
+    """``"2027-12"`` → ``"December 2027"``."""
+    year, month = (int(x) for x in date.split("-"))
+    return f"{calendar.month_name[month]} {year}"
+
+
+def status(model: AIMarketModel, keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Headline facts now: scenario, date, month, tick, horizon, regime, labs, HHI, leader.
+
+    Args:
+        model: the model shown.
+        keys: dotted scenario keys whose values in force go into ``"params"`` (with the
+            seed under ``"rng"``): the run's settings, which the sliders change only on Reset.
+    """
+    stats = model.stats or {}
+    params: dict[str, Any] = {"rng": getattr(model, "seed", None)}
+    params.update({k: model.scenario_config.get(k) for k in keys})
+    return {
+        "params": params,
+        "scenario": model.scenario_config.name,
+        "date": model.date,
+        "month": month_name(model.date),
+        "tick": model.steps,
+        "horizon": model.horizon,
+        "regime": model.regime,
+        "active_labs": len(model.active_labs()),
+        "hhi": stats.get("hhi_revenue"),
+        "leader_run_rate": stats.get("leader_run_rate"),
+    }
