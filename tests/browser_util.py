@@ -34,7 +34,7 @@ def ensure_chromium(timeout: float = 900.0) -> str | None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     try:
         for cmd in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
+                    ["apt-get", "install", "-y", "-qq", "chromium"]):
             subprocess.run(cmd, env=env, check=True, timeout=timeout,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except (subprocess.SubprocessError, OSError):
@@ -97,7 +97,10 @@ def viz_server(scenario: str | None = None, *, env: dict[str, str] | None = None
 @contextlib.contextmanager
 def browser_page(executable: str = CHROMIUM, width: int = 1500,
                  height: int = 1250) -> Iterator[tuple[object, list[str]]]:
-    """A Playwright page in headless Chromium and the list of every URL it requested."""
+    """A Playwright page in headless Chromium and the list of every URL it requested.
+
+    The list holds every HTTP request's URL and every websocket's URL, as they happen.
+    """
     from playwright.sync_api import sync_playwright
 
     requests: list[str] = []
@@ -106,6 +109,7 @@ def browser_page(executable: str = CHROMIUM, width: int = 1500,
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
             page.on("request", lambda r: requests.append(r.url))
+            page.on("websocket", lambda ws: requests.append(ws.url))
             yield page, requests
         finally:
             browser.close()

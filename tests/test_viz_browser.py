@@ -147,3 +147,4 @@ def test_visualiser_in_headless_chromium(chromium, scenario, tmp_path):
     hosts = foreign_hosts(requests)
     assert not hosts, f"the page contacted {hosts}"
     assert any("/_solara/cdn/" in u for u in requests), "front-end assets not served locally"
+    assert any(u.startswith("ws://127.0.0.1:") for u in requests), "no websocket recorded"
