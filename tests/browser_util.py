@@ -25,7 +25,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 REPO = Path(__file__).resolve().parent.parent
 
 
-def ensure_chromium(timeout: float = 900.0) -> str | None:
+def ensure_chromium(timeout: float = 480.0) -> str | None:
     """Path of Debian's Chromium, installing it with apt-get if missing; None if impossible."""
     if os.access(CHROMIUM, os.X_OK):
         return CHROMIUM
