@@ -4,7 +4,7 @@ VENV       ?= .venv
 PY         := $(VENV)/bin/python
 STAMP      := $(VENV)/.installed
 
-.PHONY: run test test-fast bench calibrate docs lint clean
+.PHONY: run test test-fast bench calibrate results docs lint clean
 
 $(VENV)/bin/python:
 	@PYENV_VERSION=$(PY_VERSION) python3.12 -m venv $(VENV) 2>/dev/null || python3.12 -m venv $(VENV) \
@@ -30,6 +30,9 @@ bench: $(STAMP)  ## speed and memory figures, side by side, with their goals
 
 calibrate: $(STAMP)
 	$(VENV)/bin/marketsim calibrate --markdown docs/calibration.md
+
+results: $(STAMP)  ## regenerate docs/results.md and docs/figures (regimes, seed story)
+	$(PY) -m marketsim.results
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check marketsim tests examples bench
