@@ -82,6 +82,30 @@ class EnterpriseBuyer(mesa.Agent):
         hazard = demand.bass_hazard(adopted_share, cfg.bass_p, cfg.bass_q)
         return demand.bass_adopt(self.view("adopted"), hazard, uniforms)
 
+    def adopters(self, adopted_share: float, rng: np.random.Generator) -> np.ndarray:
+        """Positions (within this population) of the buyers who adopt this month.
+
+        The fast path for :meth:`adopt`: with the built-in Bass rule it draws how many of the
+        not-yet-adopted buyers adopt and which (:func:`~marketsim.mechanisms.demand.
+        sample_adopters`) instead of one uniform per buyer; same distribution. A subclass
+        that overrides :meth:`adopt` is honoured: its mask is computed from one uniform per
+        buyer, as before.
+
+        Args:
+            adopted_share: share of all buyers already adopted (imitation).
+            rng: the model's random generator.
+
+        Returns:
+            Increasing int indices into this population's slice; none already adopted.
+        """
+        if type(self).adopt is not EnterpriseBuyer.adopt:
+            return np.flatnonzero(self.adopt(adopted_share, rng.random(self.n)))
+        cfg = self.model.scenario_config.buyers
+        hazard = demand.bass_hazard(adopted_share, cfg.bass_p, cfg.bass_q)
+        if hazard <= 0.0:
+            return np.zeros(0, dtype=np.intp)
+        return demand.sample_adopters(np.flatnonzero(~self.view("adopted")), hazard, rng)
+
     def choose_suppliers(
         self, current: np.ndarray, probs: np.ndarray, u_stay: np.ndarray, u_pick: np.ndarray
     ) -> np.ndarray:
@@ -90,7 +114,8 @@ class EnterpriseBuyer(mesa.Agent):
         Args:
             current: their current supplier lab index (-1 none).
             probs: base logit probabilities over labs (quality and price).
-            u_stay, u_pick: uniforms, one per re-choosing buyer.
+            u_stay: uniforms in [0, 1), one per re-choosing buyer (stay or not).
+            u_pick: uniforms in [0, 1), one per re-choosing buyer (which lab).
 
         Returns:
             Supplier index per re-choosing buyer (-1 when no lab is available).
