@@ -71,8 +71,9 @@ def measure(quick: bool = False) -> list[dict[str, Any]]:
 
     Returns:
         Rows ``{"figure", "value", "goal", "ok"}``: serial runs/s; runs/s on 2 and all
-        local workers and on a local Dask cluster (2 workers) as multiples of serial; storage
-        time as % of run time.
+        local workers and on a local Dask cluster (2 workers) as multiples of serial; CPU
+        time per run on 2 workers as a multiple of serial (overhead check, independent of
+        other load on the machine); storage time as % of run time.
     """
     from dask.distributed import Client, LocalCluster
 
@@ -83,16 +84,20 @@ def measure(quick: bool = False) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="marketsim-sweep-bench-") as tmp:
         folder = Path(tmp)
         exp = _experiment(folder, quick)
+        load = os.getloadavg()[0]
         serial = run_sweep(exp, folder / "serial", workers=1, progress=False)
         base = serial.runs_per_second
         per_run = serial.run_seconds / max(1, serial.done_now)
-        rows.append(_row(f"sweep: serial runs/s ({serial.done_now} runs of "
-                         f"{per_run:.2f} s)", base, "baseline", base > 0))
+        rows.append(_row(f"sweep: serial runs/s ({serial.done_now} runs of {per_run:.2f} s; "
+                         f"load average {load:.1f} on {cores} cores at start)", base,
+                         "baseline", base > 0))
         rates: dict[int, float] = {}
+        cpu: dict[int, float] = {}
         for n in sorted({2, cores}):
             _warm_pool(folder, n)
             res = run_sweep(exp, folder / f"pool{n}", workers=n, progress=False)
             rates[n] = res.runs_per_second / base
+            cpu[n] = res.run_cpu_seconds / serial.run_cpu_seconds
         rows.append(_row("sweep: 2 local workers, runs/s vs serial (x)", rates[2], ">= 1.8",
                          rates[2] >= 1.8))
         goal_all = 0.9 * cores
@@ -106,6 +111,10 @@ def measure(quick: bool = False) -> list[dict[str, Any]]:
             dask_ratio = res.runs_per_second / base
         rows.append(_row("sweep: local Dask cluster (2 workers), runs/s vs serial (x)",
                          dask_ratio, ">= 1.8", dask_ratio >= 1.8))
+        # CPU time per run on workers vs serial: ~1 means no per-run cost of parallelism (a low
+        # speed-up with it ~1 means the cores were busy with other work, not overhead)
+        rows.append(_row("sweep: CPU time per run, 2 local workers vs serial (x)", cpu[2],
+                         "<= 1.1", cpu[2] <= 1.1))
         overhead = 100.0 * serial.storage_overhead
         rows.append(_row("sweep: storage time, % of run time", overhead, "< 5",
                          overhead < 5.0))

@@ -57,19 +57,20 @@ class RunTask:
 
 @dataclass
 class RunResult:
-    """What a run returns: one-row frame of final values, its tick table, its run time (s)."""
+    """What a run returns: final values (one row), tick table, wall and CPU time (s)."""
 
     run_id: int
     final: pd.DataFrame
     ticks: pd.DataFrame
     seconds: float
+    cpu_seconds: float = float("nan")
 
 
 def run_one(task: RunTask) -> RunResult:
     """Run one model to the scenario's horizon (runs in a worker process)."""
     from marketsim.model import AIMarketModel
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     model = AIMarketModel(task.scenario, rng=task.seed)
     model.run()
     df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
@@ -79,7 +80,8 @@ def run_one(task: RunTask) -> RunResult:
     tick_cols = ["tick", *[c for c in cols if c != "tick"]]
     ticks = df[tick_cols].copy()
     ticks.insert(0, "run_id", np.int64(task.run_id))
-    return RunResult(task.run_id, final, ticks, time.perf_counter() - t0)
+    return RunResult(task.run_id, final, ticks, time.perf_counter() - t0,
+                     time.thread_time() - c0)
 
 
 def plan(experiment: Experiment) -> pd.DataFrame:
@@ -106,7 +108,8 @@ class SweepResult:
         done_now: runs finished and stored by this call.
         failed: ``(run_id, error)`` of runs that raised (not stored; run again on resume).
         wall_seconds: wall time of the call, s.
-        run_seconds: summed run time of the runs done, s (as timed inside each run).
+        run_seconds: summed run time of the runs done, s (wall time inside each run).
+        run_cpu_seconds: summed CPU time of the runs done, s (of the thread running each).
         store_seconds: time this process spent storing results (rows, journal, Parquet), s.
     """
 
@@ -117,6 +120,7 @@ class SweepResult:
     failed: list[tuple[int, str]] = field(default_factory=list)
     wall_seconds: float = 0.0
     run_seconds: float = 0.0
+    run_cpu_seconds: float = 0.0
     store_seconds: float = 0.0
 
     @property
@@ -329,6 +333,7 @@ def run_sweep(
             store.add(row, res.ticks)
             result.done_now += 1
             result.run_seconds += res.seconds
+            result.run_cpu_seconds += res.cpu_seconds
             bar.update(1)
 
         if executor is None and scheduler is None and n == 1:
