@@ -380,6 +380,7 @@ def _drive(executor: cf.Executor | None, pool: dict[str, cf.ProcessPoolExecutor]
     pending: dict[cf.Future[RunResult], RunTask] = {}
     retry: list[RunTask] = []
     restarts = 0
+    stalled = 0  # pool breaks in a row without a single finished run
     exhausted = False
 
     def refill() -> None:
@@ -418,7 +419,14 @@ def _drive(executor: cf.Executor | None, pool: dict[str, cf.ProcessPoolExecutor]
                     result.failed.append((task.run_id, _describe(exc)))
                     continue
                 on_result(res)
+                stalled = 0
             if broken:
+                stalled += 1
+                if stalled >= 2:
+                    raise RuntimeError(
+                        "local worker processes die before finishing a run: a script that "
+                        "calls run_sweep needs `if __name__ == \"__main__\":`, or a run needs "
+                        "more memory than there is; finished runs are stored")
                 if not pool or restarts >= MAX_POOL_RESTARTS:
                     raise RuntimeError("a worker process died and the pool cannot be "
                                        "restarted; run the same command again to resume")
