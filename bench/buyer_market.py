@@ -137,7 +137,7 @@ class VectorBuyerMarket:
         """One month: adoption, contract ageing, re-choice, tokens demanded per lab."""
         b, cfg, rng = self.buyers, self.cfg, self.rng
         terms = tick_terms(self.labs, cfg, self.adoption, self.tick)
-        new = demand.sample_adopters(np.flatnonzero(~b.adopted), terms.hazard, rng)
+        new = demand.sample_adopters(b.adopted, terms.hazard, rng)
         b.adopted[new] = True
         np.add(b.contract_age, 1, out=b.contract_age)
         np.minimum(b.contract_age, cfg.contract_months, out=b.contract_age)

@@ -187,3 +187,43 @@ def test_demand_per_lab_is_size_times_tokens_per_size(kind):
         sizes = demand.size_by_supplier(m.buyers.supplier, m.buyers.size, LABS.n)
     np.testing.assert_allclose(m.lab_demand, terms.tokens_per_size * sizes, rtol=1e-9)
     assert sum(m.lab_demand) > 0
+
+
+@pytest.mark.parametrize("hazard", [0.0, 0.002, 0.03, 0.09, 0.3, 1.0])
+def test_sample_adopters_is_a_bernoulli_draw_among_non_adopters(hazard):
+    rng = np.random.default_rng(11)
+    n = 200_000
+    adopted = rng.random(n) < 0.4
+    new = demand.sample_adopters(adopted, hazard, rng)
+    assert new.dtype.kind == "i"
+    assert np.all(np.diff(new) > 0)
+    assert not adopted[new].any()
+    free = int((~adopted).sum())
+    mean, sd = free * hazard, math.sqrt(free * hazard * (1 - hazard))
+    assert abs(new.size - mean) <= 5 * sd + 1e-9
+    if 0 < hazard < 1:  # spread evenly: as many in the first half as in the second
+        first = int((new < n // 2).sum())
+        assert abs(first - new.size / 2) < 5 * math.sqrt(new.size / 4) + 1
+        # and the same law as one uniform per buyer
+        ref = np.flatnonzero(demand.bass_adopt(adopted, hazard, rng.random(n)))
+        assert abs(new.size - ref.size) < 5 * math.sqrt(2) * sd + 1
+        assert abs(new.mean() - ref.mean()) < 0.01 * n
+
+
+def test_buyer_adopters_fast_path_and_overridden_adopt():
+    from marketsim.agents import EnterpriseBuyer
+    from marketsim.model import AIMarketModel
+
+    m = AIMarketModel(rng=4, **{"buyers.count": 50_000})
+    pop = m.buyer_groups[0]
+    share = float(m.buyers.adopted.mean())
+    new = pop.adopters(share, m.rng)
+    assert not m.buyers.adopted[new].any() and new.size > 0
+
+    class EveryoneAdopts(EnterpriseBuyer):
+        def adopt(self, adopted_share, uniforms):
+            return ~self.view("adopted")
+
+    pop.__class__ = EveryoneAdopts
+    np.testing.assert_array_equal(pop.adopters(share, m.rng),
+                                  np.flatnonzero(~m.buyers.adopted))

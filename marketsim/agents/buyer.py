@@ -85,9 +85,10 @@ class EnterpriseBuyer(mesa.Agent):
     def adopters(self, adopted_share: float, rng: np.random.Generator) -> np.ndarray:
         """Positions (within this population) of the buyers who adopt this month.
 
-        The fast path for :meth:`adopt`: with the built-in Bass rule it draws how many of the
-        not-yet-adopted buyers adopt and which (:func:`~marketsim.mechanisms.demand.
-        sample_adopters`) instead of one uniform per buyer; same distribution. A subclass
+        The fast path for :meth:`adopt`: with the built-in Bass rule it draws the adopters
+        as a Bernoulli(hazard) process of geometric gaps
+        (:func:`~marketsim.mechanisms.demand.sample_adopters`), about ``n × hazard`` draws
+        instead of one uniform per buyer; same distribution. A subclass
         that overrides :meth:`adopt` is honoured: its mask is computed from one uniform per
         buyer, as before.
 
@@ -104,7 +105,7 @@ class EnterpriseBuyer(mesa.Agent):
         hazard = demand.bass_hazard(adopted_share, cfg.bass_p, cfg.bass_q)
         if hazard <= 0.0:
             return np.zeros(0, dtype=np.intp)
-        return demand.sample_adopters(np.flatnonzero(~self.view("adopted")), hazard, rng)
+        return demand.sample_adopters(self.view("adopted"), hazard, rng)
 
     def choose_suppliers(
         self, current: np.ndarray, probs: np.ndarray, u_stay: np.ndarray, u_pick: np.ndarray

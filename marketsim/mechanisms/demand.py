@@ -32,30 +32,41 @@ def bass_adopt(adopted: np.ndarray, hazard: float, uniforms: np.ndarray) -> np.n
     return np.greater(new, adopted, out=new)  # new and not adopted, in one pass
 
 
-def sample_adopters(
-    candidates: np.ndarray, hazard: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Each candidate adopts independently with probability ``hazard``; the adopters.
+#: Above this hazard one uniform per buyer is cheaper than geometric gaps.
+_GAP_SAMPLING_MAX_HAZARD = 0.1
 
-    Same distribution as ``candidates[rng.random(n) < hazard]`` but draws only the number of
-    adopters (binomial) and which ones (uniform without replacement), not one uniform per
-    candidate: cheap when few adopt in a month, as in Bass diffusion.
+
+def sample_adopters(
+    adopted: np.ndarray, hazard: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Buyers adopting this month: each who has not adopted does so with probability ``hazard``.
+
+    Same distribution as ``np.flatnonzero(bass_adopt(adopted, hazard, rng.random(n)))``, but
+    for the small monthly hazards of Bass diffusion without one uniform per buyer: the
+    positions of a Bernoulli(``hazard``) process over all ``n`` buyers are drawn as
+    cumulative sums of geometric gaps (about ``n × hazard`` draws), and the positions already
+    adopted are dropped. Above a hazard of 0.1 it draws one uniform per buyer.
 
     Args:
-        candidates: indices of buyers who have not adopted.
-        hazard: monthly adoption probability (:func:`bass_hazard`), in [0, 1].
+        adopted: True for buyers who have adopted.
+        hazard: monthly adoption probability (:func:`bass_hazard`), clipped to [0, 1].
         rng: the model's random generator.
 
     Returns:
-        The adopting subset of ``candidates``, in increasing position order.
+        Increasing int indices of the buyers adopting now (none of them already adopted).
     """
-    n = candidates.size
-    k = int(rng.binomial(n, min(max(hazard, 0.0), 1.0))) if n else 0
-    if k == 0:
-        return candidates[:0]
-    chosen = rng.choice(n, size=k, replace=False)
-    chosen.sort()
-    return candidates[chosen]
+    n = adopted.size
+    h = min(max(float(hazard), 0.0), 1.0)
+    if n == 0 or h == 0.0:
+        return np.zeros(0, dtype=np.intp)
+    if h >= _GAP_SAMPLING_MAX_HAZARD:
+        return np.flatnonzero(bass_adopt(adopted, h, rng.random(n)))
+    batch = int(n * h + 6.0 * np.sqrt(n * h) + 16)  # enough to pass n almost always
+    pos = np.cumsum(rng.geometric(h, size=batch)) - 1
+    while pos[-1] < n:
+        pos = np.concatenate([pos, pos[-1] + np.cumsum(rng.geometric(h, size=batch))])
+    pos = pos[: np.searchsorted(pos, n)]
+    return pos[~adopted[pos]]
 
 
 def logit_shares(
