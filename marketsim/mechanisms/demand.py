@@ -138,18 +138,18 @@ def choose_suppliers(
     stay_num = np.append(bonus * probs, 0.0)                    # e^s p_c (0: never stay)
     keep_tab = np.append(1.0 - probs, 1.0)                      # mass outside c
     before_tab = np.append(cum - probs, np.inf)                 # start of c's interval
-    stay = u_stay * stay_den[current] < stay_num[current]
-    # Draw from probs excluding c: scale u into the mass outside c, then skip c's interval.
-    target = u_pick * keep_tab[current]
-    np.add(target, p_tab[current], out=target, where=target >= before_tab[current])
+    c = current.astype(np.intp, copy=False)  # one conversion for the five gathers
+    stay = u_stay * stay_den.take(c) < stay_num.take(c)
+    # Draw from probs excluding c: scale u into the mass outside c, then skip c's interval
+    # (adding p_c × 0 or p_c × 1: the same floats as a conditional add, without a mask loop).
+    target = u_pick * keep_tab.take(c)
+    target += p_tab.take(c) * (target >= before_tab.take(c))
     np.minimum(target, np.nextafter(1.0, 0.0), out=target)
     pick = _inverse_cdf(cum, target)
     # Rounding can carry a draw past the last lab with positive probability (cum[-1] is
     # forced to 1): give it to that lab, never to an unavailable one.
     np.minimum(pick, np.flatnonzero(probs > 0)[-1], out=pick)
-    out = pick.astype(current.dtype, copy=False)
-    np.copyto(out, current, where=stay)
-    return out
+    return np.where(stay, current, pick.astype(current.dtype, copy=False))
 
 
 #: Buckets of the inverse-CDF lookup table (a power of two, so bucket edges are exact floats).
@@ -167,16 +167,14 @@ def _inverse_cdf(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
     the binary search for every draw, because the bucket edges ``i / 2^k`` are exact floats
     and the answer is monotone in ``u``.
     """
-    if u.size < _TABLE_MIN_DRAWS or not (u.size and u.min() >= 0.0):
+    if u.size < _TABLE_MIN_DRAWS or not (u.min() >= 0.0 and u.max() < 1.0):
         return np.searchsorted(cum, u, side="right")
     edges = np.arange(_BUCKETS + 1, dtype=float) / _BUCKETS
-    at = np.searchsorted(cum, edges, side="right")
-    lo = at[:-1]                                       # answer at a bucket's lower edge
-    hi = np.searchsorted(cum, np.nextafter(edges[1:], 0.0), side="right")  # at its top
-    bucket = (u * _BUCKETS).astype(np.intp)
-    np.minimum(bucket, _BUCKETS - 1, out=bucket)
-    pick = lo[bucket]
-    unsure = np.flatnonzero((lo != hi)[bucket])
+    lo = np.searchsorted(cum, edges[:-1], side="right")  # answer at a bucket's lower edge
+    hi = np.searchsorted(cum, np.nextafter(edges[1:], 0.0), side="right")  # and at its top
+    table = np.where(lo == hi, lo, -1)  # -1: a CDF step inside the bucket, search the draw
+    pick = table.take((u * _BUCKETS).astype(np.intp))
+    unsure = np.flatnonzero(pick < 0)
     if unsure.size:
         pick[unsure] = np.searchsorted(cum, u[unsure], side="right")
     return pick
