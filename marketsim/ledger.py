@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 OUTSIDE_ACCOUNTS: tuple[str, ...] = (
-    "limited_partners",  # money into VC funds, and distributions back
+    "limited_partners",  # money into VC funds
     "founders",  # founders' and employees' equity proceeds
     "suppliers",  # hardware, construction, power and upkeep; buys fire-sold GPUs
     "economy",  # the enterprise buyers' budgets come from (and go back to) here

@@ -54,22 +54,19 @@ def bimodality_coefficient(x: np.ndarray) -> float:
     return float(np.clip((G1**2 + 1.0) / denom, 0.0, 1.0)) if denom > 0 else 0.0
 
 
-def middle_share(sizes: np.ndarray) -> float:
-    """Share of labs in the middle third of the log-size range (0 with fewer than 3 labs).
+def middle_share(sizes: np.ndarray, low: float = 0.1, high: float = 0.5) -> float:
+    """Share of labs in the middle size band: from ``low`` to ``high`` of the largest lab.
 
-    Log10 sizes are split into three equal bands between the smallest and the largest lab; a
-    bifurcated market has giants in the top band, renters in the bottom one and few between.
+    In a bifurcated market labs are either giants (at least half the largest) or small (under
+    a tenth of it); challengers in between are what a bifurcated market lacks. 0 with fewer
+    than 3 labs.
     """
     s = np.asarray(sizes, dtype=float)
     s = s[s > 0]
     if s.size < 3:
         return 0.0
-    x = np.log10(s)
-    lo, hi = x.min(), x.max()
-    if hi - lo < 1e-9:
-        return 1.0
-    third = (hi - lo) / 3.0
-    return float(np.mean((x > lo + third) & (x < hi - third)))
+    rel = s / s.max()
+    return float(np.mean((rel >= low) & (rel < high)))
 
 
 def classify_regime(

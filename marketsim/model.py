@@ -45,6 +45,8 @@ class MarketView:
         tokens_per_size: M tokens per unit of buyer size at the reference price, tick 0.
         usage_trend: growth of tokens per adopted buyer since tick 0 (multiplier).
         market_growth: yearly growth of all enterprise spend (1.0 = doubling).
+        min_efficient_scale: smallest data centre that can be built this month, GPUs
+            (``compute.min_efficient_scale`` growing by ``compute.scale_growth`` a year).
     """
 
     tick: int = 0
@@ -59,6 +61,7 @@ class MarketView:
     tokens_per_size: float = 1.0
     usage_trend: float = 1.0
     market_growth: float = 1.0
+    min_efficient_scale: float = 0.0
 
 
 def _class_plan(section: Any, base: type, file: str | None, kind: str) -> list[type]:
@@ -145,6 +148,7 @@ class AIMarketModel(mesa.Model):
         self._setup_buyers()
         self.stats: dict[str, Any] = {}
         self.regime_window: list[dict[str, Any]] = []
+        self.spend_history: list[float] = []
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _reporter(name) for name in MODEL_REPORTERS},
             agenttype_reporters={cls: dict(LAB_REPORTERS) for cls in self._lab_classes()},
@@ -160,6 +164,7 @@ class AIMarketModel(mesa.Model):
         m.tokens_per_gpu_month = inference.tokens_per_gpu_month(
             c.tokens_per_gpu_hour, c.throughput_growth, 0)
         m.reference_price = self.scenario_config.labs.initial_price
+        m.min_efficient_scale = c.min_efficient_scale
 
     def _setup_hyperscalers(self) -> None:
         cfg = self.scenario_config
@@ -202,6 +207,7 @@ class AIMarketModel(mesa.Model):
             rented_total *= capacity.sum() / rented_total.sum()
         split = capacity / capacity.sum() if capacity.sum() > 0 else np.zeros_like(capacity)
         m = self.market
+        cash_months = lc.cash_months * self.rng.lognormal(0.0, lc.cash_months_sigma, size=n)
         for i, cls in enumerate(classes):
             lab = self._new_lab(cls, price=lc.initial_price)
             lab.owned_gpus = float(gpus[i] * owned_share[i])
@@ -209,7 +215,7 @@ class AIMarketModel(mesa.Model):
             monthly = (lab.owned_gpus * m.owned_cost_per_gpu_month
                        + float(lab.rented_gpus @ m.rent_per_gpu_month)) * 1e-9
             self.ledger.transfer(self.ledger["founders"], lab.account,
-                                 lc.cash_months * (monthly + lc.fixed_cost), "founding")
+                                 cash_months[i] * (monthly + lc.fixed_cost), "founding")
             lab.cap_table = {self.ledger["founders"]: 1.0}
             lab.train_share = 1.0 - lc.min_train_share
             lab.effective_compute = lab.total_gpus / (1.0 - cfg.capability.retention * 0.999)
@@ -253,7 +259,7 @@ class AIMarketModel(mesa.Model):
         # Scale tokens per unit size so that tick-0 spend is the scenario's initial spend.
         self.market.tokens_per_size = 1.0
         lab_demand = self._lab_demand(self._prices())
-        spend = float(lab_demand @ self._prices()) * 1e-3
+        spend = float(lab_demand @ self._prices()) * 1e-9  # M tokens × $/M tokens = $
         self.market.tokens_per_size = bc.initial_spend / spend if spend > 0 else 0.0
         lab_demand *= self.market.tokens_per_size
         for lab, d in zip(self.labs, lab_demand, strict=True):
@@ -342,6 +348,7 @@ class AIMarketModel(mesa.Model):
         m.tokens_per_gpu_month = inference.tokens_per_gpu_month(
             c.tokens_per_gpu_hour, c.throughput_growth, t)
         m.usage_trend = demand.usage_trend(t, bc.usage_growth, bc.usage_growth_halflife)
+        m.min_efficient_scale = c.min_efficient_scale * c.scale_growth ** (t / 12.0)
         recent = [x for (tick, x) in self.recent_multiples if tick >= t - 6]
         m.peer_multiple = float(np.median(recent)) if recent else None
 
@@ -391,7 +398,7 @@ class AIMarketModel(mesa.Model):
         frac_served = np.divide(served, self._demand, out=np.zeros_like(served),
                                 where=self._demand > 0)
         for pop, d in zip(self.buyer_groups, self._pop_demand, strict=True):
-            pay = d * frac_served * price * 1e-3
+            pay = d * frac_served * price * 1e-9
             led.transfer(led["economy"], pop.account, float(pay.sum()), "enterprise_budget")
             for lab in self.labs:
                 if pay[lab.index] > 0:
@@ -448,7 +455,7 @@ class AIMarketModel(mesa.Model):
                          allow_debt=True)
             self._advance_projects(lab)
             size = max(float(lab.plan_data_centre()), 0.0)
-            if 0 < size < cfg.compute.min_efficient_scale:
+            if 0 < size < m.min_efficient_scale:
                 size = 0.0  # no data centre below the minimum efficient scale
             if size > 0:
                 lead = cfg.compute.lead_time
@@ -525,11 +532,13 @@ class AIMarketModel(mesa.Model):
             vc.sentiment = float(vc.update_sentiment(growth, loss_rate))
 
     def _market_growth(self) -> float:
-        rows = self.stats_history if hasattr(self, "stats_history") else []
-        if len(rows) < 2:
+        """Yearly growth of enterprise spend: this month against up to 12 months back."""
+        rows = self.spend_history  # spend of ticks 0 .. t-1
+        if not rows:
             return 1.0
-        past = rows[max(len(rows) - 13, 0)]
-        span = min(12, len(rows) - 1)
+        back = min(12, len(rows))
+        past = rows[len(rows) - back]
+        span = back
         now = self.counts["enterprise_spend"]
         if past <= 0 or now <= 0:
             return 0.0
@@ -574,11 +583,30 @@ class AIMarketModel(mesa.Model):
         led.transfer(hs.account, lab.account, amount, "strategic")
 
     def consolidation_step(self, t: int) -> None:
-        """Mechanism 6: distressed labs acquired or bankrupt; VCs fund entrants."""
+        """Mechanism 6: debts resolved; distressed labs acquired or bankrupt; entrants funded.
+
+        A lab with negative cash whose revenue covers its commitments gets a bridge loan from
+        creditors (repaid from later cash) up to ``labs.credit_months`` of revenue; any other
+        is acquired by the richest willing bidder or goes bankrupt.
+        """
+        led = self.ledger
+        for lab in self.active_labs():
+            if lab.debt > 0 and lab.cash > 0:  # repay bridge loans from spare cash
+                paid = led.transfer(lab.account, led["creditors"], min(lab.debt, 0.5 * lab.cash),
+                                    "loan_repayment")
+                lab.debt -= paid
         distressed = sorted((lab for lab in self.active_labs() if lab.cash < 0),
                             key=lambda lab: lab.cash)
         for target in distressed:
             if not target.active or target.cash >= 0:
+                continue
+            limit = self.scenario_config.labs.credit_months * target.revenue
+            if not math.isfinite(target.runway()) and target.debt - target.cash <= limit:
+                # Revenue covers its commitments and the debt stays within the credit limit:
+                # creditors bridge the gap, a recorded debt repaid from later cash.
+                lent = led.transfer(led["creditors"], target.account, -target.cash,
+                                    "bridge_loan")
+                target.debt += lent
                 continue
             bidders: list[Any] = [lab for lab in self.active_labs()
                                   if lab is not target and lab.cash > 0]
@@ -642,6 +670,7 @@ class AIMarketModel(mesa.Model):
                      "fire_sale")
         if lab.cash < 0:
             led.transfer(led["creditors"], lab.account, -lab.cash, "write_off")
+        lab.debt = 0.0  # what was not repaid is written off
         self._pay_out(lab, "liquidation")
         self._release_customers(lab)
         self._close(lab, BANKRUPT, t)
@@ -650,7 +679,7 @@ class AIMarketModel(mesa.Model):
     def _entry(self, t: int) -> None:
         vcfg = self.scenario_config.vcs
         dry = np.array([max(vc.dry_powder, 0.0) for vc in self.vcs])
-        ref = vcfg.initial_dry_powder * max(vcfg.capital_abundance, 1e-9)
+        ref = max(vcfg.initial_dry_powder, 1e-9)  # abundance raises dry powder, so entry
         sentiment = float(np.mean([vc.sentiment for vc in self.vcs]))
         lam = capital.entry_rate(vcfg.entry_rate, dry.sum(), ref, sentiment)
         n_new = int(self.rng.poisson(lam)) if lam > 0 else 0
@@ -681,9 +710,7 @@ class AIMarketModel(mesa.Model):
         self.stats = tick_stats(self, t)
         self.regime_window.append(self.stats)
         del self.regime_window[:-REGIME_WINDOW]
-        if not hasattr(self, "stats_history"):
-            self.stats_history: list[float] = []
-        self.stats_history.append(self.counts["enterprise_spend"])
+        self.spend_history.append(self.counts["enterprise_spend"])
         self.datacollector.collect(self)
         if self.steps >= self.horizon:
             self.running = False

@@ -55,7 +55,12 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
     gpus = np.array([lab.total_gpus for lab in labs])
     owned = np.array([lab.owned_gpus for lab in labs])
     price = np.array([lab.price for lab in labs])
-    log_size = np.log10(gpus[gpus > 0]) if gpus.size else np.zeros(0)
+    # Size structure of established labs: those of tick 0 and entrants at least
+    # ``regime.min_age`` months old (a start-up has not yet reached its scale).
+    min_age = model.scenario_config.regime.min_age
+    est = np.array([lab.founded == 0 or t - lab.founded >= min_age for lab in labs], dtype=bool)
+    est_gpus = gpus[est] if gpus.size else gpus
+    log_size = np.log10(est_gpus[est_gpus > 0])
     hs_rented = np.array([hs.utilisation * hs.capacity for hs in model.hyperscalers])
     rents = model.market.rent_per_gpu_month / 730.0
     rent = (float(hs_rented @ rents / hs_rented.sum()) if hs_rented.sum() > 0
@@ -86,7 +91,7 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
         "cr4_revenue": metrics.concentration_ratio(revenue, 4),
         "hhi_compute": metrics.hhi(gpus),
         "bimodality": metrics.bimodality_coefficient(log_size),
-        "middle_share": metrics.middle_share(gpus),
+        "middle_share": metrics.middle_share(est_gpus),
         "price_per_mtok": ppm,
         "rent_per_gpu_hour": rent,
         "owned_compute_share": float(owned.sum() / gpus.sum()) if gpus.sum() > 0 else 0.0,

@@ -89,10 +89,14 @@ class LabsConfig(_AgentSection):
     )
     initial_price: float = _f(4.0, "$/M tokens", "list price at tick 0", gt=0, le=1000)
     cash_months: float = _f(
-        18.0, "months", "initial cash as months of initial compute spend", ge=0, le=240
+        15.0, "months", "initial cash as months of initial compute spend (median)", ge=0, le=240
+    )
+    cash_months_sigma: float = _f(
+        0.7, "-", "log-normal spread of initial cash months across labs (0: all equal)",
+        ge=0, le=5,
     )
     fixed_cost: float = _f(
-        0.03, "$bn/month", "staff and overheads per lab (a returns-to-scale force)", ge=0, le=10
+        0.05, "$bn/month", "staff and overheads per lab (a returns-to-scale force)", ge=0, le=10
     )
     min_train_share: float = _f(
         0.2, "share", "least share of compute kept for training", ge=0, le=1
@@ -116,7 +120,13 @@ class LabsConfig(_AgentSection):
         24.0, "months", "runway above which a lab needs no outside money", ge=0, le=240
     )
     build_share: float = _f(
-        0.5, "share", "share of rented compute a data-centre project replaces", gt=0, le=5
+        1.0, "share", "share of rented compute a data-centre project replaces", gt=0, le=5
+    )
+    credit_months: float = _f(
+        3.0, "months of revenue", "most a lab may owe creditors in bridge loans", ge=0, le=120
+    )
+    capex_share: float = _f(
+        0.5, "share", "most of the compute budget data-centre instalments may take", ge=0, le=1
     )
     internal_multiple: float = _f(
         25.0, "x run rate", "a lab's own valuation of itself per $ of annual revenue", gt=0, le=1000
@@ -236,6 +246,10 @@ class ComputeConfig(_Section):
     min_efficient_scale: float = _f(
         50_000, "GPUs", "smallest data centre that can be built", ge=0, le=1e8
     )
+    scale_growth: float = _f(
+        1.6, "x per year", "growth of the minimum efficient scale (frontier clusters grow)",
+        ge=1, le=100,
+    )
     gpu_life: int = _f(60, "months", "life over which a GPU's capital is counted", ge=1, le=240)
     power_kw: float = _f(1.5, "kW/GPU", "all-in power draw", ge=0, le=100)
     power_price: float = _f(0.075, "$/kWh", "electricity price", ge=0, le=10)
@@ -278,12 +292,16 @@ class RegimeConfig(_Section):
     )
     consolidated_labs: int = _f(4, "labs", "at most this many active labs: consolidated", ge=1)
     bimodality: float = _f(
-        0.555, "-", "Sarle's coefficient above this: bimodal (uniform = 5/9)", ge=0, le=1
+        5 / 9, "-", "Sarle's coefficient above this: bimodal (uniform = 5/9)", ge=0, le=1
     )
     middle_share: float = _f(
         0.25, "share", "at most this share of labs in the middle size band", ge=0, le=1
     )
     min_labs_bifurcated: int = _f(5, "labs", "least active labs for a bifurcated market", ge=2)
+    min_age: int = _f(
+        24, "months", "entrants younger than this are left out of bimodality and middle share",
+        ge=0, le=1200,
+    )
     giant_owned_share: float = _f(
         0.3, "share", "least share of its compute the revenue leader owns in a bifurcated market",
         ge=0, le=1,

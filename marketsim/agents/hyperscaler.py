@@ -56,7 +56,7 @@ class Hyperscaler(mesa.Agent):
                             cfg.utilisation_premium, self.utilisation)
 
     def order_capacity(self) -> float:
-        """GPUs to order now (online after ``compute.lead_time``). Called monthly.
+        """GPUs to order now (online after ``hyperscalers.lead_time``). Called monthly.
 
         Default: ``hyperscalers.order_share`` of capacity when utilisation is above target.
         """

@@ -25,7 +25,8 @@ class AILab(mesa.Agent):
     ``rented_gpus`` [GPUs, by hyperscaler], ``price`` [$/M tokens],
     ``train_share`` [share of GPUs training],
     ``revenue_history`` [$bn per month], ``valuation`` [$bn, last post-money], ``status``
-    ("active", "acquired", "bankrupt"), ``credits`` [$bn of compute credits by hyperscaler].
+    ("active", "acquired", "bankrupt"), ``credits`` [$bn of compute credits by hyperscaler],
+    ``debt`` [$bn of bridge loans owed to creditors].
 
     Every decision is a method a subclass may override; each says when it is called and what
     it must return. The model reads ``self.model.market`` (a :class:`~marketsim.model.MarketView`)
@@ -56,6 +57,7 @@ class AILab(mesa.Agent):
         self.exit_tick: int | None = None
         self.raised = 0.0
         self.refused = 0.0
+        self.debt = 0.0
 
     # ------------------------------------------------------------------ derived state
     @property
@@ -107,6 +109,13 @@ class AILab(mesa.Agent):
         opex = self.owned_gpus * m.opex_per_gpu_month * 1e-9
         capex = sum(p[2] for p in self.projects)
         return rent + opex + capex + self.model.scenario_config.labs.fixed_cost
+
+    def operating_costs(self) -> float:
+        """Rent, power, upkeep and staff this month, $bn (capex instalments left out)."""
+        m = self.model.market
+        return (float(self.rented_gpus @ m.rent_per_gpu_month) * 1e-9
+                + self.owned_gpus * m.opex_per_gpu_month * 1e-9
+                + self.model.scenario_config.labs.fixed_cost)
 
     def runway(self) -> float:
         """Months until cash runs out if the lab spent only what it is committed to, net of revenue.
@@ -195,19 +204,22 @@ class AILab(mesa.Agent):
     def request_compute(self) -> float:
         """GPUs to rent this month (total across hyperscalers). Called in the compute market.
 
-        Default: spend :meth:`compute_budget`; what is left after owned compute's costs rents
-        GPUs at the cheapest posted price. (The model keeps at least the share of last
-        month's rentals that contracts still commit: ``1 − 1/compute.rental_term``.)
+        Default: spend :meth:`compute_budget` on owned compute's power and upkeep, staff,
+        data-centre instalments and, if the lab can build (:meth:`can_build`), a reserve of
+        ``labs.capex_share`` of the budget for new data centres; the rest rents GPUs at the
+        cheapest posted price. (The model keeps at least the share of last month's rentals
+        that contracts still commit: ``1 − 1/compute.rental_term``.)
+
+        Returns:
+            GPUs wanted (≥ 0).
         """
         cfg = self.model.scenario_config.labs
         m = self.model.market
         budget = self.compute_budget()
-        committed = (
-            self.owned_gpus * m.opex_per_gpu_month * 1e-9
-            + sum(p[2] for p in self.projects)
-            + cfg.fixed_cost
-        )
-        rent_budget = max(budget - committed, 0.0)
+        instalments = sum(p[2] for p in self.projects)
+        reserve = max(cfg.capex_share * budget - instalments, 0.0) if self.can_build() else 0.0
+        committed = self.owned_gpus * m.opex_per_gpu_month * 1e-9 + instalments + cfg.fixed_cost
+        rent_budget = max(budget - committed - reserve, 0.0)
         gpus = rent_budget / (float(m.rent_per_gpu_month.min()) * 1e-9)
         return float(max(gpus, 0.0))
 
@@ -220,23 +232,44 @@ class AILab(mesa.Agent):
         cfg = self.model.scenario_config.labs
         return cfg.reinvest_share * self.revenue + max(self.cash, 0.0) / cfg.burn_months
 
-    def plan_data_centre(self) -> float:
-        """GPUs of a new data-centre project to start now (0 for none). Called monthly.
-
-        Default: build when owning is cheaper than renting and no project is under way. The
-        project replaces ``labs.build_share`` of rented GPUs, but its capex instalments
-        (paid over ``compute.lead_time``) may take at most half the compute budget; if that
-        affords fewer than ``compute.min_efficient_scale`` GPUs, the lab keeps renting. This
-        is where size pays: only big budgets can build.
+    def can_build(self) -> bool:
+        """Is owning cheaper than renting, and can the lab afford a data centre of at least the
+        minimum efficient scale with ``labs.capex_share`` of its budget over the lead time?
         """
         cfg = self.model.scenario_config
         m = self.model.market
-        if self.projects or m.owned_cost_per_gpu_month >= float(m.rent_per_gpu_month.min()):
+        if m.owned_cost_per_gpu_month >= float(m.rent_per_gpu_month.min()):
+            return False
+        lead = max(cfg.compute.lead_time, 1)
+        affordable = cfg.labs.capex_share * self.compute_budget() * lead / (
+            cfg.compute.capex_per_gpu * 1e-9)
+        return affordable >= max(m.min_efficient_scale, 1.0)
+
+    def plan_data_centre(self) -> float:
+        """GPUs of a new data-centre project to start now (0 for none). Called monthly.
+
+        Default: build when :meth:`can_build`. Projects replace ``labs.build_share`` of the
+        GPUs the lab rents (less what is already being built), and all capex instalments
+        together (paid over ``compute.lead_time``) may take at most ``labs.capex_share`` of
+        the compute budget (:meth:`request_compute` holds that back from renting). The model
+        builds nothing below the minimum efficient scale (``market.min_efficient_scale``:
+        ``compute.min_efficient_scale`` growing by ``compute.scale_growth`` a year): this is
+        where size pays, as only big budgets can afford a data centre.
+
+        Returns:
+            GPUs to start building (0 for no project).
+        """
+        if not self.can_build():
             return 0.0
-        per_gpu = cfg.compute.capex_per_gpu * 1e-9
-        affordable = 0.5 * self.compute_budget() * max(cfg.compute.lead_time, 1) / per_gpu
-        size = min(cfg.labs.build_share * float(self.rented_gpus.sum()), affordable)
-        if size < max(cfg.compute.min_efficient_scale, 1.0):
+        cfg = self.model.scenario_config
+        m = self.model.market
+        per_gpu_month = cfg.compute.capex_per_gpu * 1e-9 / max(cfg.compute.lead_time, 1)
+        room = cfg.labs.capex_share * self.compute_budget() - sum(p[2] for p in self.projects)
+        affordable = max(room, 0.0) / per_gpu_month
+        building = sum(p[0] for p in self.projects)
+        wanted = cfg.labs.build_share * float(self.rented_gpus.sum()) - building
+        size = min(wanted, affordable)
+        if size < max(m.min_efficient_scale, 1.0):
             return 0.0
         return float(size)
 
@@ -263,10 +296,7 @@ class AILab(mesa.Agent):
         urgency = 0.0 if not np.isfinite(runway) else max(comfort - runway, 0.0) / max(comfort, 1)
         # Cash that can become owned compute is worth the saving of owning over renting.
         rent = float(m.rent_per_gpu_month.min())
-        can_build = (m.owned_cost_per_gpu_month < rent and self.compute_budget() * 0.5
-                     * max(cfg.compute.lead_time, 1) / (cfg.compute.capex_per_gpu * 1e-9)
-                     >= max(cfg.compute.min_efficient_scale, 1.0))
-        build_value = (rent - m.owned_cost_per_gpu_month) / rent if can_build else 0.0
+        build_value = (rent - m.owned_cost_per_gpu_month) / rent if self.can_build() else 0.0
         cash_value = 1.0 + 3.0 * urgency + build_value
         return dilution_worth_it(self.internal_valuation(), offer.pre_money, offer.amount,
                                  cash_value)
@@ -274,11 +304,19 @@ class AILab(mesa.Agent):
     def bid_for(self, target: AILab) -> float:
         """Price in $bn this lab offers for a distressed lab's equity (0: no bid).
 
-        Called in consolidation for each distressed lab. The acquirer also pays the target's
-        debt. Default: value its customers (3× run rate), its owned GPUs at half capex and
-        its capability if above ours; bid half of what exceeds the debt.
+        Called in consolidation for each distressed lab; among labs and hyperscalers that bid,
+        the richest that can pay its bid plus the debt wins. The acquirer also pays the
+        target's debt. Default: only for a target whose run rate is at least 5% of ours (a
+        deal must matter) or whose capability is above ours; value its customers (3× run
+        rate), its owned GPUs at half capex and any capability above ours; bid half of what
+        exceeds the debt, if our runway is at least 12 months.
+
+        Returns:
+            $bn offered for the equity (0 for no bid).
         """
         cfg = self.model.scenario_config
+        if target.run_rate < 0.05 * self.run_rate and target.capability <= self.capability:
+            return 0.0
         value = 3.0 * target.run_rate + target.owned_gpus * cfg.compute.capex_per_gpu * 0.5e-9
         if target.capability > self.capability:
             value += cfg.vcs.pre_revenue_value * (target.capability - self.capability)

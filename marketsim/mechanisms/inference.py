@@ -25,5 +25,5 @@ def clear_inference(
     """
     served = np.minimum(demand, np.maximum(capacity, 0.0))
     unmet = demand - served
-    revenue = served * price * 1e-3  # M tokens × $/M tokens = $M; 1e-3 → $bn
+    revenue = served * price * 1e-9  # M tokens × $/M tokens = $; 1e-9 → $bn
     return served, unmet, revenue
