@@ -233,8 +233,10 @@ class AILab(mesa.Agent):
         return cfg.reinvest_share * self.revenue + max(self.cash, 0.0) / cfg.burn_months
 
     def can_build(self) -> bool:
-        """Is owning cheaper than renting, and can the lab afford a data centre of at least the
-        minimum efficient scale with ``labs.capex_share`` of its budget over the lead time?
+        """Can the lab build: is owning cheaper than renting, and is it big enough?
+
+        Big enough: ``labs.capex_share`` of its compute budget over the lead time pays for a
+        data centre of at least the minimum efficient scale.
         """
         cfg = self.model.scenario_config
         m = self.model.market
