@@ -319,7 +319,7 @@ def test_dask_worker_killed_mid_sweep_loses_nothing(tmp_path):
         assert not t.is_alive()
     assert "err" not in box, box.get("err")
     res = box["res"]
-    assert res.complete and not res.failed  # type: ignore[attr-defined]
+    assert res.complete and not res.failed, res  # type: ignore[attr-defined]
     assert finished_runs(out) == 24
     ref = run_sweep(exp, tmp_path / "ref", workers=1, progress=False)
     _same_results(tmp_path / "ref", out)
