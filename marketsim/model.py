@@ -67,8 +67,9 @@ class MarketView:
 def _class_plan(section: Any, base: type, file: str | None, kind: str) -> list[type]:
     """Class of each agent of a kind, by initial rank (0 = largest).
 
-    Mix entries take their explicit ranks first; the rest of each entry's count fills the
-    free ranks from the smallest up (validation already rejected clashing ranks).
+    Mix entries take their explicit ranks first; the rest of each entry's count takes the
+    free ranks of the smallest labs (highest rank numbers) first. Validation already
+    rejected clashing ranks.
     """
     default = (load_class(section.class_, base, key=f"{kind}.class", file=file)
                if section.class_ else base)
@@ -613,7 +614,7 @@ class AIMarketModel(mesa.Model):
             bidders += self.hyperscalers
             bids = np.array([max(float(b.bid_for(target)), 0.0) for b in bidders])
             cash = np.array([b.cash for b in bidders])
-            k = consolidation.pick_acquirer(bids, cash, -target.cash)
+            k = consolidation.pick_acquirer(bids, cash, target.liabilities)
             if k >= 0:
                 self._acquire(bidders[k], target, float(bids[k]), t)
             else:
@@ -642,7 +643,8 @@ class AIMarketModel(mesa.Model):
 
     def _acquire(self, buyer: AILab | Hyperscaler, target: AILab, price: float, t: int) -> None:
         led = self.ledger
-        led.transfer(buyer.account, target.account, -target.cash + price, "acquisition")
+        led.transfer(buyer.account, target.account, target.liabilities + price, "acquisition")
+        self._repay(target)
         self._pay_out(target, "exit_proceeds")
         b = self.buyers
         if isinstance(buyer, AILab):
@@ -660,6 +662,13 @@ class AIMarketModel(mesa.Model):
         b = self.buyers
         b.supplier[b.supplier == lab.index] = -1
 
+    def _repay(self, lab: AILab) -> None:
+        """Repay a lab's bridge loans to creditors from its cash, as far as it goes."""
+        led = self.ledger
+        if lab.debt > 0 and lab.cash > 0:
+            lab.debt -= led.transfer(lab.account, led["creditors"], min(lab.debt, lab.cash),
+                                     "loan_repayment")
+
     def _bankrupt(self, lab: AILab, t: int) -> None:
         led = self.ledger
         c = self.scenario_config.compute
@@ -670,6 +679,7 @@ class AIMarketModel(mesa.Model):
                      "fire_sale")
         if lab.cash < 0:
             led.transfer(led["creditors"], lab.account, -lab.cash, "write_off")
+        self._repay(lab)  # creditors before shareholders
         lab.debt = 0.0  # what was not repaid is written off
         self._pay_out(lab, "liquidation")
         self._release_customers(lab)
@@ -743,8 +753,8 @@ class AIMarketModel(mesa.Model):
     def regime(self) -> str:
         """Regime label: competitive, concentrated, bifurcated or consolidated.
 
-        From the active labs now and HHI, bimodality and middle share averaged over the last 12
-        months (thresholds in the scenario's ``[regime]`` section; docs/model.md).
+        From the active labs now and HHI, bimodality, middle share and the revenue leader's
+        owned share of compute averaged over the last 12 months (thresholds in the scenario's ``[regime]`` section; docs/model.md).
         """
         if not self.stats:
             self.stats = tick_stats(self, self.steps)

@@ -96,5 +96,5 @@ class Hyperscaler(mesa.Agent):
             return 0.0
         value = (cfg.vcs.pre_revenue_value * max(target.capability - m.open_weight_floor, 0.0)
                  + target.owned_gpus * cfg.compute.capex_per_gpu * 0.5e-9)
-        surplus = value - max(-target.cash, 0.0)
+        surplus = value - target.liabilities
         return float(0.25 * surplus) if surplus > 0 else 0.0

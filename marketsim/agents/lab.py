@@ -110,6 +110,11 @@ class AILab(mesa.Agent):
         capex = sum(p[2] for p in self.projects)
         return rent + opex + capex + self.model.scenario_config.labs.fixed_cost
 
+    @property
+    def liabilities(self) -> float:
+        """What an acquirer must pay off, $bn: negative cash plus bridge loans."""
+        return max(-self.cash, 0.0) + self.debt
+
     def operating_costs(self) -> float:
         """Rent, power, upkeep and staff this month, $bn (capex instalments left out)."""
         m = self.model.market
@@ -322,7 +327,7 @@ class AILab(mesa.Agent):
         value = 3.0 * target.run_rate + target.owned_gpus * cfg.compute.capex_per_gpu * 0.5e-9
         if target.capability > self.capability:
             value += cfg.vcs.pre_revenue_value * (target.capability - self.capability)
-        debt = max(-target.cash, 0.0)
+        debt = target.liabilities
         surplus = value - debt
         if surplus <= 0 or self.cash < debt + 0.5 * surplus or self.runway() < 12:
             return 0.0
