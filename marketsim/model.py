@@ -754,7 +754,8 @@ class AIMarketModel(mesa.Model):
         """Regime label: competitive, concentrated, bifurcated or consolidated.
 
         From the active labs now and HHI, bimodality, middle share and the revenue leader's
-        owned share of compute averaged over the last 12 months (thresholds in the scenario's ``[regime]`` section; docs/model.md).
+        owned share of compute averaged over the last 12 months (thresholds in the scenario's
+        ``[regime]`` section; docs/model.md).
         """
         if not self.stats:
             self.stats = tick_stats(self, self.steps)
