@@ -8,6 +8,7 @@ read-only view of their balance.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -84,7 +85,7 @@ class Ledger:
             LedgerError: negative or non-finite amount, or an overdraft not allowed as debt.
         """
         amount = float(amount)
-        if not np.isfinite(amount) or amount < 0:
+        if not math.isfinite(amount) or amount < 0:
             raise LedgerError(f"bad amount {amount!r} for {kind}")
         if amount == 0.0 or src == dst:
             return 0.0

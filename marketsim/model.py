@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,11 @@ class MarketView:
     usage_trend: float = 1.0
     market_growth: float = 1.0
     min_efficient_scale: float = 0.0
+
+    @property
+    def cheapest_rent(self) -> float:
+        """Lowest posted rent this month, $ per GPU-month."""
+        return float(self.rent_per_gpu_month.min())
 
 
 def _class_plan(section: Any, base: type, file: str | None, kind: str) -> list[type]:
@@ -351,7 +357,7 @@ class AIMarketModel(mesa.Model):
         m.usage_trend = demand.usage_trend(t, bc.usage_growth, bc.usage_growth_halflife)
         m.min_efficient_scale = c.min_efficient_scale * c.scale_growth ** (t / 12.0)
         recent = [x for (tick, x) in self.recent_multiples if tick >= t - 6]
-        m.peer_multiple = float(np.median(recent)) if recent else None
+        m.peer_multiple = float(statistics.median(recent)) if recent else None
 
     def demand_step(self, t: int) -> None:
         """Mechanism 1: prices, adoption, supplier re-choice, tokens demanded per lab."""
@@ -361,19 +367,20 @@ class AIMarketModel(mesa.Model):
                 raise ValueError(f"{type(lab).__name__}.set_price returned {lab.price!r}")
         b = self.buyers
         bc = self.scenario_config.buyers
-        share = float(b.adopted.mean()) if len(b) else 0.0
-        u = self.rng.random(len(b))
+        share = np.count_nonzero(b.adopted) / len(b) if len(b) else 0.0
         for pop in self.buyer_groups:
-            new = pop.adopt(share, u[pop.sl])
-            b.adopted[pop.sl] |= new
-        np.minimum(b.contract_age + 1, bc.contract_months, out=b.contract_age,
-                   casting="unsafe")
+            b.adopted[pop.sl][pop.adopters(share, self.rng)] = True
+        np.add(b.contract_age, 1, out=b.contract_age)
+        np.minimum(b.contract_age, bc.contract_months, out=b.contract_age)
         probs = self._choice_probs()
         for pop in self.buyer_groups:
             sl = pop.sl
             sup = b.supplier[sl]
-            idx = np.flatnonzero(b.adopted[sl] & ((b.contract_age[sl] >= bc.contract_months)
-                                                  | (sup < 0)))
+            age = b.contract_age[sl]
+            rechoose = age >= bc.contract_months
+            rechoose |= sup < 0
+            rechoose &= b.adopted[sl]
+            idx = np.flatnonzero(rechoose)
             if idx.size == 0:
                 continue
             new = np.asarray(pop.choose_suppliers(sup[idx], probs, self.rng.random(idx.size),
@@ -383,7 +390,7 @@ class AIMarketModel(mesa.Model):
                                  f"index (or -1) per re-choosing buyer, shape {idx.shape}")
             new = np.where((new >= 0) & (probs[np.maximum(new, 0)] > 0), new, -1)
             sup[idx] = new
-            b.contract_age[sl][idx] = 0
+            age[idx] = 0
         self._demand = self._lab_demand(self._prices())
         for lab, d in zip(self.labs, self._demand, strict=True):
             lab.demand_tokens = float(d) if lab.active else 0.0
@@ -466,7 +473,7 @@ class AIMarketModel(mesa.Model):
                     lab.owned_gpus += size
                 else:
                     lab.projects.append([size, float(lead), capex / lead])
-            lab.train_share = float(np.clip(lab.split_compute(), 0.0, 1.0))
+            lab.train_share = min(max(float(lab.split_compute()), 0.0), 1.0)
             lab.inference_gpus = lab.total_gpus * (1.0 - lab.train_share)
         rented = alloc.sum(axis=0) if len(labs) else np.zeros(H)
         for hs in self.hyperscalers:

@@ -106,7 +106,8 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
         "enterprise_spend": float(c["enterprise_spend"]),
         "unmet_share": (float(c["unmet_tokens"] / c["demand_tokens"])
                         if c["demand_tokens"] > 0 else 0.0),
-        "adoption": float(model.buyers.adopted.mean()) if len(model.buyers) else 0.0,
+        "adoption": (np.count_nonzero(model.buyers.adopted) / len(model.buyers)
+                     if len(model.buyers) else 0.0),
         "frontier_capability": frontier,
         "open_weight_floor": model.market.open_weight_floor,
         "price_per_capability": ppm / 10.0 ** (frontier - model.frontier_history[0]),

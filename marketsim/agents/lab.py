@@ -100,7 +100,7 @@ class AILab(mesa.Agent):
         span = min(months, len(h) - 1)
         if past <= 0:
             return 3.0
-        return float(np.clip((h[-1] / past) ** (12.0 / max(span, 6)) - 1.0, -0.9, 4.0))
+        return float(min(max((h[-1] / past) ** (12.0 / max(span, 6)) - 1.0, -0.9), 4.0))
 
     def monthly_costs(self) -> float:
         """Committed spend this month, $bn: rent, owned opex, capex instalments, fixed cost."""
@@ -186,7 +186,7 @@ class AILab(mesa.Agent):
         m = self.model.market
         total = self.total_gpus
         if total <= 1.0:
-            per_gpu = float(m.rent_per_gpu_month.min())
+            per_gpu = m.cheapest_rent
         else:
             rent = float(self.rented_gpus @ m.rent_per_gpu_month)
             per_gpu = (rent + self.owned_gpus * m.owned_cost_per_gpu_month) / total
@@ -225,7 +225,7 @@ class AILab(mesa.Agent):
         reserve = max(cfg.capex_share * budget - instalments, 0.0) if self.can_build() else 0.0
         committed = self.owned_gpus * m.opex_per_gpu_month * 1e-9 + instalments + cfg.fixed_cost
         rent_budget = max(budget - committed - reserve, 0.0)
-        gpus = rent_budget / (float(m.rent_per_gpu_month.min()) * 1e-9)
+        gpus = rent_budget / (m.cheapest_rent * 1e-9)
         return float(max(gpus, 0.0))
 
     def compute_budget(self) -> float:
@@ -245,7 +245,7 @@ class AILab(mesa.Agent):
         """
         cfg = self.model.scenario_config
         m = self.model.market
-        if m.owned_cost_per_gpu_month >= float(m.rent_per_gpu_month.min()):
+        if m.owned_cost_per_gpu_month >= m.cheapest_rent:
             return False
         lead = max(cfg.compute.lead_time, 1)
         affordable = cfg.labs.capex_share * self.compute_budget() * lead / (
@@ -302,7 +302,7 @@ class AILab(mesa.Agent):
         comfort = cfg.labs.runway_comfort
         urgency = 0.0 if not np.isfinite(runway) else max(comfort - runway, 0.0) / max(comfort, 1)
         # Cash that can become owned compute is worth the saving of owning over renting.
-        rent = float(m.rent_per_gpu_month.min())
+        rent = m.cheapest_rent
         build_value = (rent - m.owned_cost_per_gpu_month) / rent if self.can_build() else 0.0
         cash_value = 1.0 + 3.0 * urgency + build_value
         return dilution_worth_it(self.internal_valuation(), offer.pre_money, offer.amount,

@@ -48,7 +48,9 @@ class VentureCapitalist(mesa.Agent):
             return []
         rev = np.array([lab.revenue for lab in labs])
         w = rev + 0.05 * max(rev.mean(), 1e-6)
-        idx = self.model.rng.choice(len(labs), size=k, replace=False, p=w / w.sum())
+        # Weighted sampling without replacement by the Gumbel-top-k trick (one draw per lab).
+        keys = np.log(w) + self.model.rng.gumbel(size=len(labs))
+        idx = np.argsort(-keys, kind="stable")[:k]
         return [labs[i] for i in idx]
 
     def value_lab(self, lab: AILab) -> float:
@@ -98,6 +100,6 @@ class VentureCapitalist(mesa.Agent):
         Called once a tick. Default: an exponential average of ``(1 + growth) × (1 − losses)``
         relative to a doubling a year, kept between 0.2 and 2.
         """
-        signal = np.clip((1.0 + np.clip(market_growth, -0.9, 10.0)) / 2.0 * (1.0 - loss_rate),
-                         0.25, 2.0)
-        return float(np.clip(0.9 * self.sentiment + 0.1 * signal, 0.2, 2.0))
+        growth = min(max(market_growth, -0.9), 10.0)
+        signal = min(max((1.0 + growth) / 2.0 * (1.0 - loss_rate), 0.25), 2.0)
+        return float(min(max(0.9 * self.sentiment + 0.1 * signal, 0.2), 2.0))

@@ -61,7 +61,7 @@ def revenue_multiple(
     own = base * (1.0 + growth_weight * max(growth, -0.9))
     if peer_multiple is not None and np.isfinite(peer_multiple):
         own = (1.0 - herding) * own + herding * peer_multiple
-    return float(np.clip(own, 1.0, cap))
+    return float(min(max(own, 1.0), cap))
 
 
 def dilute(cap_table: dict[int, float], investor: int, stake: float) -> dict[int, float]:
