@@ -424,7 +424,7 @@ def _plot_regime_bars(res: SweepResults, regimes: list[str], path: Path, plt: An
                label=r)
         bottom += share[r].to_numpy()
     ax.set_xticks(range(len(share)), labels, fontsize=8)
-    ax.set_xlabel(key)
+    ax.set_xlabel(key if res.method == "grid" else f"{key} (middle of each decile bin)")
     ax.set_ylabel("share of seeds")
     ax.legend(fontsize=8)
     ax.set_title(f"{res.name}: regime shares against {key}", fontsize=11)
