@@ -76,15 +76,16 @@ def classify_regime(
     middle: float,
     thresholds: Any,
     leader_owned: float = 1.0,
+    small_rented: float = 1.0,
 ) -> str:
     """Label a market state: consolidated, bifurcated, concentrated or competitive.
 
     - consolidated: at most ``consolidated_labs`` active labs and HHI above
       ``hhi_concentrated``;
     - bifurcated: at least ``min_labs_bifurcated`` labs, log sizes bimodal (Sarle above
-      ``bimodality``), few in the middle band (share at most ``middle_share``) and the
-      revenue leader owning at least ``giant_owned_share`` of its compute (giants own, the
-      rest rent);
+      ``bimodality``), few in the middle band (share at most ``middle_share``), the
+      revenue leader owning at least ``giant_owned_share`` of its compute and the small labs
+      renting at least ``small_rented_share`` of theirs (giants own, the many rent);
     - concentrated: HHI above ``hhi_concentrated``;
     - competitive: otherwise.
     """
@@ -96,6 +97,7 @@ def classify_regime(
         and bimodality > t.bimodality
         and middle <= t.middle_share
         and leader_owned >= t.giant_owned_share
+        and small_rented >= t.small_rented_share
     ):
         return "bifurcated"
     if hhi_revenue > t.hhi_concentrated:

@@ -428,10 +428,11 @@ class AIMarketModel(mesa.Model):
         cfg = self.scenario_config
         m = self.market
         led = self.ledger
+        retire = 1.0 - 1.0 / cfg.compute.gpu_life  # GPUs wear out over their life
         for hs in self.hyperscalers:
             arrived = sum(p[0] for p in hs.pipeline if p[1] <= 1)
             hs.pipeline = [[g, mo - 1] for g, mo in hs.pipeline if mo > 1]
-            hs.capacity += arrived
+            hs.capacity = hs.capacity * retire + arrived
             hs.rent = float(hs.set_rent())
         m.rent_per_gpu_month = np.array([hs.rent for hs in self.hyperscalers])
         labs = self.active_labs()
@@ -461,6 +462,7 @@ class AIMarketModel(mesa.Model):
                          allow_debt=True)
             led.transfer(lab.account, led["suppliers"], cfg.labs.fixed_cost, "fixed_cost",
                          allow_debt=True)
+            lab.owned_gpus *= retire
             self._advance_projects(lab)
             size = max(float(lab.plan_data_centre()), 0.0)
             if 0 < size < m.min_efficient_scale:
@@ -493,6 +495,7 @@ class AIMarketModel(mesa.Model):
         led.transfer(hs.account, led["suppliers"], amount, kind)
 
     def _advance_projects(self, lab: AILab) -> None:
+        """Pay this month's capex instalments; finished projects come online."""
         led = self.ledger
         still = []
         for gpus, months, per_month in lab.projects:

@@ -25,7 +25,8 @@ CONTRACT_REPORTERS: tuple[str, ...] = (
 )
 EXTRA_REPORTERS: tuple[str, ...] = (
     "tick", "date", "regime", "frontier_capability", "open_weight_floor",
-    "price_per_capability", "strategic_deployed", "leader_owned_share", "total_gpus",
+    "price_per_capability", "strategic_deployed", "leader_owned_share", "small_rented_share",
+    "total_gpus",
     "cash_active_labs",
 )
 MODEL_REPORTERS: tuple[str, ...] = CONTRACT_REPORTERS + EXTRA_REPORTERS
@@ -113,16 +114,28 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
         "price_per_capability": ppm / 10.0 ** (frontier - model.frontier_history[0]),
         "strategic_deployed": float(c["strategic_deployed"]),
         "leader_owned_share": leader_owned,
+        "small_rented_share": _small_rented_share(gpus[est], owned[est]) if gpus.size else 1.0,
         "total_gpus": float(gpus.sum()),
         "cash_active_labs": float(sum(lab.cash for lab in labs)),
     }
     window = [*model.regime_window[-(REGIME_WINDOW - 1):], stats]
     avg = {k: float(np.mean([w[k] for w in window]))
-           for k in ("hhi_revenue", "bimodality", "middle_share", "leader_owned_share")}
+           for k in ("hhi_revenue", "bimodality", "middle_share", "leader_owned_share",
+                     "small_rented_share")}
     stats["regime"] = metrics.classify_regime(
         stats["active_labs"], avg["hhi_revenue"], avg["bimodality"], avg["middle_share"],
-        model.scenario_config.regime, leader_owned=avg["leader_owned_share"])
+        model.scenario_config.regime, leader_owned=avg["leader_owned_share"],
+        small_rented=avg["small_rented_share"])
     return stats
+
+
+def _small_rented_share(gpus: np.ndarray, owned: np.ndarray) -> float:
+    """Share of the small labs' compute that is rented (small: under 10% of the largest lab)."""
+    if gpus.size == 0 or gpus.max() <= 0:
+        return 1.0
+    small = gpus < 0.1 * gpus.max()
+    total = gpus[small].sum()
+    return float(1.0 - owned[small].sum() / total) if total > 0 else 1.0
 
 
 def lab_table(model: AIMarketModel) -> Any:

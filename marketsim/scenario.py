@@ -302,6 +302,10 @@ class RegimeConfig(_Section):
         24, "months", "entrants younger than this are left out of bimodality and middle share",
         ge=0, le=1200,
     )
+    small_rented_share: float = _f(
+        0.5, "share", "least share of their compute small labs rent in a bifurcated market",
+        ge=0, le=1,
+    )
     giant_owned_share: float = _f(
         0.3, "share", "least share of its compute the revenue leader owns in a bifurcated market",
         ge=0, le=1,
