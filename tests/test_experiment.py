@@ -14,6 +14,7 @@ from marketsim import ScenarioError, load_experiment
 from marketsim.cli import main
 from marketsim.design import design_size
 from marketsim.experiment import Range
+from marketsim.scenario import SCENARIO_DIR
 
 
 def _error(tmp_path: Path, text: str) -> str:
@@ -185,7 +186,7 @@ def test_scenario_found_beside_file_in_cwd_and_by_name(tmp_path, monkeypatch):
     from_cwd = write_experiment(sub, "b.toml", scenario="mine.toml")
     assert load_experiment(from_cwd).scenario.name == "mine"
     by_name = write_experiment(sub, "c.toml", scenario="small")
-    assert load_experiment(by_name).scenario_path == str(REPO / "scenarios" / "small.toml")
+    assert load_experiment(by_name).scenario_path == str(SCENARIO_DIR / "small.toml")
     monkeypatch.chdir(REPO)
     by_repo_path = write_experiment(sub, "d.toml", scenario="scenarios/null.toml")
     assert load_experiment(by_repo_path).scenario.name == "null"
