@@ -73,7 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``marketsim`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, one line already printed)
+        return exc.code if isinstance(exc.code, int) else 2
+    args.argv = ["marketsim", *argv]  # the command line as given, for manifests
     if args.version:
         from marketsim import __version__
 
@@ -98,12 +103,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_command(args.scenario, seed=args.seed, ticks=args.ticks,
                            overrides=parse_sets(args.sets), out=args.out,
-                           progress=not args.quiet, argv=sys.argv)
+                           progress=not args.quiet, argv=args.argv)
     if args.command == "sweep":
         from marketsim.commands.sweep import sweep_command
 
         return sweep_command(args.experiment, out=args.out, workers=args.workers,
-                             scheduler=args.scheduler, progress=not args.quiet, argv=sys.argv)
+                             scheduler=args.scheduler, progress=not args.quiet, argv=args.argv)
     if args.command == "report":
         from marketsim.commands.report import report_command
 

@@ -40,7 +40,18 @@ def _f(default: Any, unit: str, description: str, **bounds: Any) -> Any:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True)
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, validate_assignment=True, allow_inf_nan=False
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value: Any, info: Any) -> Any:
+        """TOML ``true``/``false`` is not a count or an amount (pydantic would read it as 1/0)."""
+        fld = cls.model_fields.get(info.field_name) if info.field_name else None
+        if isinstance(value, bool) and fld is not None and fld.annotation in (int, float):
+            raise ValueError("must be a number, not true/false")
+        return value
 
 
 class ClassMix(_Section):
@@ -373,10 +384,13 @@ def _attr(name: str) -> str:
 def _section_model(dotted_prefix: list[str]) -> type[BaseModel] | None:
     model: type[BaseModel] = MarketScenario
     for part in dotted_prefix:
-        fld = model.model_fields.get(_attr(part))
+        fld = model.model_fields.get(_attr(part.split("[")[0]))
         if fld is None:
             return None
         ann = fld.annotation
+        args = getattr(ann, "__args__", ())
+        if getattr(ann, "__origin__", None) is list and args:  # e.g. mix: list[ClassMix]
+            ann = args[0]
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             model = ann
         else:
@@ -504,8 +518,14 @@ def apply_overrides(
 
 def _explain(exc: ValidationError, raw: dict[str, Any], file: str | None) -> ScenarioError:
     err = exc.errors()[0]
-    loc = [str(x) for x in err["loc"] if not isinstance(x, int)]
+    loc: list[str] = []
+    for x in err["loc"]:
+        if isinstance(x, int) and loc:
+            loc[-1] += f"[{x}]"  # labs.mix[0].count
+        else:
+            loc.append(str(x))
     key = ".".join(loc)
+    plain = ".".join(part.split("[")[0] for part in loc)  # labs.mix.count, for the schema
     given: Any = raw
     for part in err["loc"]:
         try:
@@ -519,11 +539,28 @@ def _explain(exc: ValidationError, raw: dict[str, Any], file: str | None) -> Sce
         return ScenarioError("unknown key", file=file, key=key, allowed=_suggest(key, choices))
     if err["type"] == "missing":
         return ScenarioError("required key missing", file=file, key=key)
-    try:
-        allowed = _allowed(field_spec(key))
-    except ScenarioError:
-        allowed = err["msg"]
-    return ScenarioError(err["msg"].split(",")[0].lower(), file=file, key=key, given=given,
+    msg = str(err["msg"])
+    if msg.startswith("Value error, "):  # our own validators say what is wrong
+        msg = msg[len("Value error, "):]
+    elif err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        msg = "must be a table"
+    else:
+        msg = msg.split(",")[0]
+    section = _section_model(plain.split("."))
+    if section is not None:  # a whole table (or list of tables) given as something else
+        many = isinstance(given, list) or plain.endswith(".mix")
+        brackets = f"[[{plain}]]" if many else f"[{plain}]"
+        allowed = f"{'tables' if many else 'a table'} {brackets} with keys " + ", ".join(
+            _keys_of(section))
+    else:
+        try:
+            spec = field_spec(plain)
+            allowed = _allowed(spec)
+            if spec["type"] == "str" and spec["description"]:
+                allowed = f"text: {spec['description']}"
+        except ScenarioError:
+            allowed = str(err["msg"])
+    return ScenarioError(msg[:1].lower() + msg[1:], file=file, key=key, given=given,
                          allowed=allowed)
 
 

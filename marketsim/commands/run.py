@@ -48,6 +48,36 @@ def summary_table(df: pd.DataFrame, regime: str, title: str) -> str:
     return "\n".join(lines)
 
 
+def check_out_dir(out: Path) -> None:
+    """Refuse an ``--out`` that is a file, or a folder of other things (it would be replaced).
+
+    Allowed: a path that does not exist yet, an empty folder, or a folder an earlier
+    ``marketsim run --out`` wrote (it holds ``manifest.json`` of kind "run").
+
+    Raises:
+        ScenarioError: ``out`` is a file or a non-empty folder not written by ``marketsim run``.
+    """
+    import json
+
+    from marketsim.errors import ScenarioError
+
+    allowed = "a new or empty folder, or one written by 'marketsim run --out'"
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ScenarioError("exists and is not a folder", key="--out", given=str(out),
+                            allowed=allowed)
+    if not any(out.iterdir()):
+        return
+    try:
+        kind = json.loads((out / "manifest.json").read_text()).get("kind")
+    except (OSError, ValueError, AttributeError):
+        kind = None
+    if kind != "run":
+        raise ScenarioError("folder holds other files; it would be replaced", key="--out",
+                            given=str(out), allowed=allowed)
+
+
 def run_command(
     scenario: str | None,
     *,
@@ -59,15 +89,19 @@ def run_command(
     argv: Sequence[str] | None = None,
 ) -> int:
     """Run the scenario and print its summary; with ``out``, write ticks, labs and manifest."""
+    from marketsim.errors import ScenarioError
     from marketsim.manifest import build_manifest, file_hash, write_json_atomic
     from marketsim.model import AIMarketModel
     from marketsim.scenario import load_scenario
 
     if ticks is not None and ticks < 1:
-        from marketsim.errors import ScenarioError
-
         raise ScenarioError("must be a positive number of months", key="--ticks", given=ticks,
                             allowed="integer >= 1")
+    if seed < 0:
+        raise ScenarioError("must not be negative", key="--seed", given=seed,
+                            allowed="integer >= 0")
+    if out is not None:
+        check_out_dir(Path(out))
     sc = load_scenario(scenario, overrides=overrides)
     model = AIMarketModel(sc, rng=seed)
     n = ticks if ticks is not None else sc.horizon
@@ -87,9 +121,19 @@ def run_command(
                 argv=argv, kind="run", seed=seed, ticks=n, overrides=overrides,
                 scenario_file=sc.source, scenario_file_hash=file_hash(sc.source),
                 scenario_hash=sc.content_hash(), scenario=sc.to_toml_dict()))
-            if out.exists():
-                shutil.rmtree(out)
-            os.replace(tmp, out)
+            old = None
+            if out.exists():  # an earlier run's folder (check_out_dir): swap, then delete
+                old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+                os.replace(out, old / "previous")
+            try:
+                os.replace(tmp, out)
+            except OSError:
+                if old is not None:
+                    os.replace(old / "previous", out)
+                raise
+            finally:
+                if old is not None:
+                    shutil.rmtree(old, ignore_errors=True)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         print(f"wrote {out}/ticks.parquet, labs.parquet, manifest.json")

@@ -86,10 +86,20 @@ def dilution_worth_it(
     return (internal_value + cash_value * amount) * offer_pre_money / post >= internal_value
 
 
+#: Most that abundant dry powder can multiply the base entry rate by (keeps entry finite when
+#: the reference dry powder is near zero, e.g. ``vcs.initial_dry_powder = 0``).
+MAX_ENTRY_BOOST = 20.0
+
+
 def entry_rate(
     base_rate: float, dry_powder: float, reference_dry_powder: float, sentiment: float
 ) -> float:
-    """Expected new labs funded per month: rises with dry powder and sentiment."""
+    """Expected new labs funded per month: rises with dry powder and sentiment.
+
+    ``base_rate × min(dry_powder / reference_dry_powder, MAX_ENTRY_BOOST) × sentiment``
+    (entrants per month; dry powder in $bn; 0 when the reference is not positive).
+    """
     if reference_dry_powder <= 0:
         return 0.0
-    return float(base_rate * max(dry_powder, 0.0) / reference_dry_powder * max(sentiment, 0.0))
+    boost = min(max(dry_powder, 0.0) / reference_dry_powder, MAX_ENTRY_BOOST)
+    return float(base_rate * boost * max(sentiment, 0.0))

@@ -61,14 +61,15 @@ def allocate_rentals(
     col = ask.sum(axis=0)
     scale = np.where(col > 0, np.minimum(1.0, left / np.where(col > 0, col, 1.0)), 0.0)
     alloc += ask * scale[None, :]
-    need -= alloc.sum(axis=1)
-    left -= alloc.sum(axis=0)
+    # Clamp: float rounding must never leave a negative need or capacity (negative grants).
+    need = np.maximum(need - alloc.sum(axis=1), 0.0)
+    left = np.maximum(left - alloc.sum(axis=0), 0.0)
     for h in np.argsort(price, kind="stable"):
         total = need.sum()
         if total <= 0:
             break
         give = need * min(1.0, left[h] / total)
         alloc[:, h] += give
-        need -= give
-        left[h] -= give.sum()
+        need = np.maximum(need - give, 0.0)
+        left[h] = max(left[h] - give.sum(), 0.0)
     return alloc
