@@ -697,12 +697,13 @@ class AIMarketModel(mesa.Model):
         self.counts["exits_bankrupt"] += 1
 
     def _entry(self, t: int) -> None:
+        """VCs found new labs: Poisson(rate) a month, at most ``vcs.max_entrants``."""
         vcfg = self.scenario_config.vcs
         dry = np.array([max(vc.dry_powder, 0.0) for vc in self.vcs])
         ref = max(vcfg.initial_dry_powder, 1e-9)  # abundance raises dry powder, so entry
         sentiment = float(np.mean([vc.sentiment for vc in self.vcs]))
         lam = capital.entry_rate(vcfg.entry_rate, dry.sum(), ref, sentiment)
-        n_new = int(self.rng.poisson(lam)) if lam > 0 else 0
+        n_new = min(int(self.rng.poisson(lam)) if lam > 0 else 0, vcfg.max_entrants)
         if n_new == 0 or dry.sum() <= 0:
             return
         cls = (load_class(self.scenario_config.labs.class_, AILab)

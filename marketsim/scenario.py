@@ -40,8 +40,11 @@ def _f(default: Any, unit: str, description: str, **bounds: Any) -> Any:
 
 
 class _Section(BaseModel):
+    # validate_default: a default written as 50_000 for a float field is stored as 50000.0, so
+    # a value left at its default and the same value written in a file hash alike.
     model_config = ConfigDict(
-        extra="forbid", populate_by_name=True, validate_assignment=True, allow_inf_nan=False
+        extra="forbid", populate_by_name=True, validate_assignment=True, allow_inf_nan=False,
+        validate_default=True,
     )
 
     @field_validator("*", mode="before")
@@ -56,6 +59,8 @@ class _Section(BaseModel):
 
 class ClassMix(_Section):
     """Some agents of a kind drawn from another class (e.g. one custom lab among ordinary ones)."""
+
+    model_config = ConfigDict(validate_default=False)  # count: None means len(ranks) or 1
 
     class_: str = Field(alias="class", description="import path 'package.module:ClassName'")
     count: int = _f(
@@ -172,6 +177,9 @@ class VCsConfig(_AgentSection):
     looks_per_month: int = _f(1, "labs", "labs each VC looks at per month", ge=0, le=100)
     entry_rate: float = _f(
         0.15, "entrants/month", "new labs funded per month at reference dry powder", ge=0, le=50
+    )
+    max_entrants: int = _f(
+        5, "entrants/month", "most new labs founded in one month", ge=0, le=1000
     )
     seed_round: float = _f(1.0, "$bn", "cash a new entrant starts with", gt=0, le=1e3)
     pre_revenue_value: float = _f(
@@ -661,8 +669,9 @@ def load_class(path: str, base: type, *, key: str = "class", file: str | None = 
         ) from None
     cls = getattr(module, cls_name, None)
     if not (isinstance(cls, type) and issubclass(cls, base)):
-        what = "not found" if cls is None else "not a subclass"
-        raise ScenarioError(f"class {what}", file=file, key=key, given=path, allowed=allowed)
+        what = ("class not found" if cls is None else
+                "not a class" if not isinstance(cls, type) else "class not a subclass")
+        raise ScenarioError(what, file=file, key=key, given=path, allowed=allowed)
     return cls
 
 
