@@ -83,8 +83,10 @@ class AILab(mesa.Agent):
 
     @property
     def revenue(self) -> float:
-        """Revenue in the last month, $bn."""
-        return self.revenue_history[-1] if self.revenue_history else 0.0
+        """Revenue in the last month, $bn (0 once the lab has exited)."""
+        if not self.active or not self.revenue_history:
+            return 0.0
+        return self.revenue_history[-1]
 
     @property
     def run_rate(self) -> float:
