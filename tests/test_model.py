@@ -309,9 +309,6 @@ def test_lab_table_has_the_contract_columns_for_every_lab_and_tick():
         assert row["status"] == lab.status
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "AILab.revenue returns revenue_history[-1] for ever after a lab exits (inference_step "
-    "appends only for active labs), so lab_table shows a closed lab still earning"))
 def test_closed_labs_report_no_revenue():
     m = small_model(1, **{"labs.count": 10, "labs.fixed_cost": 0.4, "labs.cash_months": 2})
     m.run(ticks=18)

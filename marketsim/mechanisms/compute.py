@@ -59,7 +59,8 @@ def allocate_rentals(
     n_partners = partner.sum(axis=1)
     ask = np.where(partner, (need / np.maximum(n_partners, 1))[:, None], 0.0)
     col = ask.sum(axis=0)
-    scale = np.where(col > 0, np.minimum(1.0, left / np.where(col > 0, col, 1.0)), 0.0)
+    with np.errstate(over="ignore"):  # a tiny ask over ample capacity: scale is 1
+        scale = np.where(col > 0, np.minimum(1.0, left / np.where(col > 0, col, 1.0)), 0.0)
     alloc += ask * scale[None, :]
     # Clamp: float rounding must never leave a negative need or capacity (negative grants).
     need = np.maximum(need - alloc.sum(axis=1), 0.0)
@@ -68,7 +69,7 @@ def allocate_rentals(
         total = need.sum()
         if total <= 0:
             break
-        give = need * min(1.0, left[h] / total)
+        give = need * (1.0 if left[h] >= total else left[h] / total)
         alloc[:, h] += give
         need = np.maximum(need - give, 0.0)
         left[h] = max(left[h] - give.sum(), 0.0)
