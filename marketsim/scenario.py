@@ -599,6 +599,9 @@ def read_toml(path: str | Path, what: str = "scenario") -> dict[str, Any]:
         raise ScenarioError(f"not valid TOML ({exc})", file=str(path)) from None
     except UnicodeDecodeError:
         raise ScenarioError("not a UTF-8 text file", file=str(path)) from None
+    except OSError as exc:  # e.g. no permission to read it
+        raise ScenarioError(f"cannot read ({type(exc).__name__}: {exc.strerror or exc})",
+                            file=str(path)) from None
 
 
 def resolve_scenario_path(name: str | Path | None) -> Path:

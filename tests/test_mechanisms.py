@@ -313,6 +313,12 @@ def test_dilute_keeps_shares_summing_to_one(shares, investor, stake):
             assert out[k] == pytest.approx(v * (1 - stake))
 
 
+@pytest.mark.parametrize("stake", [-0.1, 1.5, math.nan])
+def test_dilute_rejects_a_stake_that_is_not_a_share(stake):
+    with pytest.raises(ValueError, match="stake"):
+        capital.dilute({1: 1.0}, 2, stake)
+
+
 def test_offer_stake_and_post_money():
     o = capital.Offer(investor=None, lab=None, amount=10.0, pre_money=90.0)
     assert o.post_money == 100.0

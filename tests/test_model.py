@@ -320,7 +320,7 @@ def test_closed_labs_report_no_revenue():
 # ----------------------------------------------------------------------------- subclasses
 CUSTOM = '''
 import math
-from marketsim import AILab
+from marketsim import AILab, Offer, VentureCapitalist
 
 FIXED = 7.25
 
@@ -339,6 +339,19 @@ class {prefix}RefusingLab(AILab):
 class {prefix}BadPriceLab(AILab):
     def set_price(self):
         return math.nan
+
+
+class {prefix}AcceptingLab(AILab):
+    def consider_offer(self, offer):
+        return True
+
+
+class {prefix}NegativeValuationVC(VentureCapitalist):
+    def screen(self, labs):
+        return labs[:1]
+
+    def make_offer(self, lab):
+        return Offer(investor=self, lab=lab, amount=0.5, pre_money=-0.25)
 
 
 class NotALab:
@@ -454,3 +467,21 @@ def test_a_price_that_is_not_positive_and_finite_is_rejected(custom):
     m = AIMarketModel(path, rng=0)
     with pytest.raises(ValueError, match="set_price"):
         m.run(ticks=1)
+
+
+def test_an_offer_with_a_negative_valuation_is_an_error_not_negative_shares(custom):
+    path = custom("""
+        horizon = 3
+        [labs]
+        count = 3
+        class = "MOD:AcceptingLab"
+        [vcs]
+        count = 1
+        class = "MOD:NegativeValuationVC"
+        [buyers]
+        count = 50
+    """)
+    m = AIMarketModel(path, rng=0)
+    with pytest.raises(ValueError, match="stake"):
+        m.run(ticks=1)
+    assert all(min(lab.cap_table.values()) >= 0 for lab in m.labs)

@@ -151,6 +151,14 @@ def test_missing_file(tmp_path):
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
+def test_a_folder_is_not_a_scenario_file(tmp_path):
+    folder = tmp_path / "dir.toml"
+    folder.mkdir()
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(folder)
+    assert str(folder) in str(info.value)
+
+
 def test_unknown_shipped_name():
     with pytest.raises(ScenarioError, match="not found") as info:
         load_scenario("no_such_scenario_xyz")

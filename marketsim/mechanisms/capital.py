@@ -65,7 +65,15 @@ def revenue_multiple(
 
 
 def dilute(cap_table: dict[int, float], investor: int, stake: float) -> dict[int, float]:
-    """Cap table after selling ``stake`` of the lab to ``investor`` (all others diluted)."""
+    """Cap table after selling ``stake`` of the lab to ``investor`` (all others diluted).
+
+    Raises:
+        ValueError: ``stake`` is not in [0, 1] (e.g. an offer with a pre-money valuation that
+            is not positive), which would give holders negative or NaN shares.
+    """
+    if not 0.0 <= stake <= 1.0:
+        raise ValueError(f"stake must be a share in [0, 1], got {stake!r} (an offer needs a "
+                         "positive amount and pre-money valuation)")
     out = {k: v * (1.0 - stake) for k, v in cap_table.items()}
     out[investor] = out.get(investor, 0.0) + stake
     return out
