@@ -747,7 +747,7 @@ class AIMarketModel(mesa.Model):
         Returns:
             The model itself, so ``AIMarketModel(sc, rng=1).run().regime`` reads well.
         """
-        n = self.horizon - self.steps if ticks is None else int(ticks)
+        n = max(self.horizon - self.steps, 0) if ticks is None else int(ticks)
         if n < 0:
             raise ValueError(f"ticks must be >= 0, got {n}")
         iterator = range(n)

@@ -143,6 +143,8 @@ def lab_table(model: AIMarketModel) -> Any:
     import pandas as pd
 
     dc = model.datacollector
+    if model.steps == 0:  # nothing collected yet
+        return pd.DataFrame(columns=["Step", "AgentID", *LAB_REPORTERS])
     frames = [dc.get_agenttype_vars_dataframe(cls).reset_index()
               for cls in dc.agenttype_reporters]
     frames = [f for f in frames if len(f)]
