@@ -181,7 +181,7 @@ scenario_overrides = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(overrides=scenario_overrides, ticks=st.integers(1, 24), seed=st.integers(0, 2**31))
 def test_money_conserved_and_states_possible_every_tick(overrides, ticks, seed):
     m = AIMarketModel("small", rng=seed, **{"horizon": 24, **overrides})

@@ -399,7 +399,7 @@ def malformed_file(draw) -> bytes:
     return _render(data).encode()
 
 
-@settings(max_examples=120, deadline=None,
+@settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(content=malformed_file())
 def test_malformed_files_exit_2_with_one_line(tmp_path, capsys, content):
