@@ -347,6 +347,8 @@ def run_sweep(
         else:
             if scheduler is not None:
                 client = _connect(scheduler)
+                if progress:
+                    _warn_allocator(client)
                 executor = client.get_executor(pure=False)
             elif executor is None:
                 pool["pool"] = _make_pool(n)
@@ -447,6 +449,26 @@ def _drive(executor: cf.Executor | None, pool: dict[str, cf.ProcessPoolExecutor]
 def _describe(exc: BaseException) -> str:
     last = traceback.format_exception_only(type(exc), exc)[-1].strip()
     return " ".join(last.split())
+
+
+def _trim_setting() -> str | None:
+    """This process's MALLOC_TRIM_THRESHOLD_ (run on Dask workers)."""
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def _warn_allocator(client: Any) -> None:
+    """Say so when Dask workers run with the nannies' MALLOC_TRIM_THRESHOLD_ (slow runs)."""
+    try:
+        values = {v for v in client.run(_trim_setting).values() if v is not None}
+    except Exception:  # noqa: BLE001 - a check only: never stop a sweep for it
+        return
+    if values:
+        from tqdm.auto import tqdm
+
+        given = ", ".join(sorted(values))
+        tqdm.write(f"note: Dask workers run with MALLOC_TRIM_THRESHOLD_={given} "
+                   "(a Dask nanny default): marketsim runs take up to ~1.8x the CPU time; see "
+                   "docs/sweeps.md, 'Allocator setting'", file=sys.stderr)
 
 
 def _connect(address: str) -> Any:
