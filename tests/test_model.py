@@ -290,9 +290,6 @@ def test_run_ticks_runs_that_many_more_and_run_goes_to_horizon():
         m.run(ticks=-1)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "model.py AIMarketModel.run: ticks=None computes n = horizon - steps, negative once "
-    "run(ticks=k) went past the horizon, and raises; should be max(horizon - steps, 0)"))
 def test_run_to_horizon_after_passing_it_is_a_no_op():
     m = small_model(4, horizon=3)
     m.run(ticks=5)
@@ -340,9 +337,6 @@ def test_lab_table_has_the_contract_columns_for_every_lab_and_tick():
         assert row["status"] == lab.status
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "reporters.lab_table before the first tick returns one junk row (Mesa gives a NaN frame "
-    "indexed by 'Step'/'AgentID' when nothing was collected); should be an empty table"))
 def test_lab_table_before_any_tick_is_empty_with_the_columns():
     t = lab_table(small_model(1))
     assert len(t) == 0
