@@ -700,7 +700,9 @@ class AIMarketModel(mesa.Model):
         """VCs found new labs: Poisson(rate) a month, at most ``vcs.max_entrants``."""
         vcfg = self.scenario_config.vcs
         dry = np.array([max(vc.dry_powder, 0.0) for vc in self.vcs])
-        ref = max(vcfg.initial_dry_powder, 1e-9)  # abundance raises dry powder, so entry
+        # Reference dry powder (not scaled by abundance, so abundance raises entry): the
+        # initial dry powder, or a year of LP inflow if that is larger.
+        ref = max(vcfg.initial_dry_powder, 12.0 * vcfg.lp_inflow, 1e-9)
         sentiment = float(np.mean([vc.sentiment for vc in self.vcs]))
         lam = capital.entry_rate(vcfg.entry_rate, dry.sum(), ref, sentiment)
         n_new = min(int(self.rng.poisson(lam)) if lam > 0 else 0, vcfg.max_entrants)

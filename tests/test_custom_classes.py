@@ -314,10 +314,11 @@ def test_plan_data_centre_is_obeyed(scen, agents) -> None:
                       compute={"lead_time": 2, "min_efficient_scale": 10_000}))
     lab = m.labs[4]
     owned0 = lab.owned_gpus
+    keep = 1.0 - 1.0 / m.scenario_config.compute.gpu_life  # owned GPUs retire over their life
     m.run(ticks=1)
     assert [p[0] for p in lab.projects] == [agents.BUILD_GPUS]
     m.run(ticks=2)  # built after the lead time, and a new project started
-    assert lab.owned_gpus == pytest.approx(owned0 + agents.BUILD_GPUS)
+    assert lab.owned_gpus == pytest.approx(owned0 * keep**3 + agents.BUILD_GPUS)
     assert [p[0] for p in lab.projects] == [agents.BUILD_GPUS]
 
 
@@ -433,8 +434,9 @@ def test_set_rent_is_obeyed(scen, agents) -> None:
 def test_order_capacity_is_obeyed(scen, agents) -> None:
     m = model_of(scen(hyperscalers={"class": c("BuildingHyperscaler"), "lead_time": 1}))
     caps = [np.array([hs.capacity for hs in mm.hyperscalers]) for mm in steps(m, 4)]
+    keep = 1.0 - 1.0 / m.scenario_config.compute.gpu_life  # GPUs retire over their life
     # ordered every month, each order online one month later
-    assert np.allclose(np.diff(caps, axis=0), agents.ORDER_GPUS)
+    assert np.allclose(np.array(caps[1:]) - keep * np.array(caps[:-1]), agents.ORDER_GPUS)
 
 
 def test_strategic_offer_is_obeyed(scen, agents) -> None:
