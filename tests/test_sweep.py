@@ -174,7 +174,7 @@ def test_resume_after_a_crash_mid_write(reference, tmp_path):
 
 
 def test_sweep_killed_midway_resumes_to_the_full_unique_set(tmp_path):
-    exp = write_experiment(tmp_path, replications=8, buyers=2000, horizon=24)  # 32 runs
+    exp = write_experiment(tmp_path, replications=8, buyers=2000, horizon=60)  # 32 runs
     out = tmp_path / "killed"
     cmd = [str(BIN / "marketsim"), "sweep", str(exp), "--out", str(out), "--workers", "1",
            "--quiet"]
@@ -199,7 +199,7 @@ def test_sweep_killed_midway_resumes_to_the_full_unique_set(tmp_path):
 
 
 def test_ctrl_c_stores_finished_runs_and_exits_130(tmp_path):
-    exp = write_experiment(tmp_path, replications=8, buyers=2000, horizon=24)  # 32 runs
+    exp = write_experiment(tmp_path, replications=8, buyers=2000, horizon=60)  # 32 runs
     out = tmp_path / "interrupted"
     cmd = [str(BIN / "marketsim"), "sweep", str(exp), "--out", str(out), "--workers", "1",
            "--quiet"]
@@ -297,7 +297,7 @@ def test_dask_cluster_gives_the_serial_rows_with_a_user_class(tmp_path):
 
 @pytest.mark.slow
 def test_dask_worker_killed_mid_sweep_loses_nothing(tmp_path):
-    exp = write_experiment(tmp_path, replications=6, buyers=2000, horizon=24)  # 24 runs
+    exp = write_experiment(tmp_path, replications=6, buyers=2000, horizon=120)  # 24 runs
     out = tmp_path / "dask"
     with dask_cluster(2, log_dir=tmp_path) as cluster:
         box: dict[str, object] = {}
@@ -315,6 +315,7 @@ def test_dask_worker_killed_mid_sweep_loses_nothing(tmp_path):
         victim = cluster.workers[0]
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait(timeout=30)
+        assert finished_runs(out) < 24, "the worker was not killed mid-sweep"
         t.join(timeout=300)
         assert not t.is_alive()
     assert "err" not in box, box.get("err")
