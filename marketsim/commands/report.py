@@ -11,7 +11,14 @@ def report_command(dir: Path) -> int:  # noqa: A002 - the CLI's argument name
     Returns:
         0 on success; a bad DIR raises :class:`~marketsim.ScenarioError` (exit 2).
     """
+    import os
+    import sys
+
     from marketsim.report import make_report
 
-    make_report(dir)
+    try:
+        make_report(dir)
+    except BrokenPipeError:  # output piped into `head` and cut short: not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 0
