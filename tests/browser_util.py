@@ -128,9 +128,13 @@ def click_button(page, label: str) -> None:  # noqa: ANN001 - Playwright Page
 
 
 def wait_loaded(page, timeout_ms: float = 90_000) -> None:  # noqa: ANN001
-    """Wait until the SolaraViz page shows its Step button and chart images."""
+    """Wait until the SolaraViz page shows its Step button and all five chart images.
+
+    Charts render one by one, slowly on a busy machine, so wait for all of them.
+    """
     page.get_by_role("button", name="Step", exact=True).wait_for(timeout=timeout_ms)
-    page.locator("img.marketsim-chart").first.wait_for(timeout=timeout_ms)
+    page.wait_for_function(
+        "document.querySelectorAll('img.marketsim-chart').length >= 5", timeout=timeout_ms)
 
 
 def status_text(page) -> str:  # noqa: ANN001
