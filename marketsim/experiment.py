@@ -45,6 +45,7 @@ from marketsim.scenario import (
     parse_value,
     read_toml,
     validate_scenario,
+    value_at,
 )
 
 if TYPE_CHECKING:
@@ -299,13 +300,7 @@ def _explain(exc: ValidationError, raw: dict[str, Any], file: str | None) -> Sce
     elif loc and loc[0] == "outputs":
         loc = ["outputs"]
     key = ".".join(loc)
-    given: Any = raw
-    for part in loc:
-        try:
-            given = given[part]
-        except (KeyError, IndexError, TypeError):
-            given = err.get("input")
-            break
+    given = value_at(raw, loc, err.get("input"))
     if err["type"] == "extra_forbidden":
         choices = list(DESIGN_KEYS) if loc[0] == "design" else list(TOP_KEYS)
         return ScenarioError("unknown key", file=file, key=key, given=None,

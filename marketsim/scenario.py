@@ -524,6 +524,16 @@ def apply_overrides(
     return out
 
 
+def value_at(data: Any, path: Any, default: Any = None) -> Any:
+    """The value at a key path in nested dicts and lists (``default`` if it is not there)."""
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return default
+    return data
+
+
 def _explain(exc: ValidationError, raw: dict[str, Any], file: str | None) -> ScenarioError:
     err = exc.errors()[0]
     loc: list[str] = []
@@ -534,13 +544,7 @@ def _explain(exc: ValidationError, raw: dict[str, Any], file: str | None) -> Sce
             loc.append(str(x))
     key = ".".join(loc)
     plain = ".".join(part.split("[")[0] for part in loc)  # labs.mix.count, for the schema
-    given: Any = raw
-    for part in err["loc"]:
-        try:
-            given = given[part]
-        except (KeyError, IndexError, TypeError):
-            given = err.get("input")
-            break
+    given = value_at(raw, err["loc"], err.get("input"))
     if err["type"] == "extra_forbidden":
         section = _section_model(loc[:-1])
         choices = [".".join([*loc[:-1], k]) for k in _keys_of(section)] if section else None
