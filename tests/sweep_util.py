@@ -92,17 +92,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def stop(proc: subprocess.Popen[Any]) -> None:
-    """Stop one process we started, by its PID: SIGTERM, then SIGKILL."""
-    if proc.poll() is None:
+def stop(proc: subprocess.Popen[Any], *, group: bool = False, timeout: float = 10) -> None:
+    """Stop a process we started, by its PID (or its process group): SIGTERM, then SIGKILL."""
+    kill = os.killpg if group else os.kill
+    if group or proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGTERM)
+            kill(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+                kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=timeout)
 
 
 class DaskCluster:
