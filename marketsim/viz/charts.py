@@ -505,7 +505,7 @@ class SizesChart(Chart):
         ax.set_ylabel("labs")
         ax.grid(True, axis="y", color="0.9")
         ax.set_axisbelow(True)
-        ax.legend(handles=[Patch(color=BAND_COLOR, label="middle third of sizes"),
+        ax.legend(handles=[Patch(color=BAND_COLOR, label="middle band (10-50% of largest)"),
                            Patch(color=OWNED_COLOR, label="owns most of its GPUs"),
                            Patch(color=RENTED_COLOR, label="rents most of its GPUs")],
                   loc="upper right", fontsize=7, framealpha=0.85)

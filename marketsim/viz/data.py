@@ -38,7 +38,8 @@ class Snapshot:
         owned: share of each active lab's GPUs it owns.
         bimodality: Sarle's coefficient of log lab size now (NaN before the first step).
         bimodality_limit: above it the size distribution counts as bimodal.
-        middle_band: (low, high) log10 GPUs of the middle third of the size range, or None.
+        middle_band: (low, high) log10 GPUs of the middle size band (10%–50% of the largest
+            lab, as in ``metrics.middle_share``), or None.
         hhi_concentrated: HHI above which the market is highly concentrated.
     """
 
@@ -86,10 +87,9 @@ def snapshot(model: AIMarketModel) -> Snapshot:
     sizes = np.array([lab.total_gpus for lab in active], dtype=float)
     owned = np.array([lab.owned_gpus for lab in active], dtype=float) / np.maximum(sizes, 1e-12)
     band = None
-    if sizes.size >= 3:
-        lo, hi = np.log10(sizes.min()), np.log10(sizes.max())
-        if hi - lo > 1e-9:
-            band = (lo + (hi - lo) / 3.0, hi - (hi - lo) / 3.0)
+    if sizes.size >= 3:  # the middle size band of metrics.middle_share: 10%-50% of the largest
+        top = float(np.log10(sizes.max()))
+        band = (top + np.log10(0.1), top + np.log10(0.5))
     cfg = model.scenario_config
     snap = Snapshot(
         steps=model.steps, df=df, years=_years(model, df.index),
