@@ -7,19 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from toml_util import toml_value
 
 #: Overrides that make any scenario tiny and fast (few buyers, short horizon).
 TINY: dict[str, Any] = {"buyers.count": 200, "horizon": 12}
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return repr(value)
 
 
 def dotted_to_toml(values: dict[str, Any]) -> str:
@@ -29,9 +20,9 @@ def dotted_to_toml(values: dict[str, Any]) -> str:
     for key, value in values.items():
         if "." in key:
             section, _, leaf = key.rpartition(".")
-            sections.setdefault(section, []).append(f"{leaf} = {_toml_value(value)}")
+            sections.setdefault(section, []).append(f"{leaf} = {toml_value(value)}")
         else:
-            top.append(f"{key} = {_toml_value(value)}")
+            top.append(f"{key} = {toml_value(value)}")
     parts = ["\n".join(top)]
     parts += [f"[{s}]\n" + "\n".join(lines) for s, lines in sections.items()]
     return "\n\n".join(parts) + "\n"

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from toml_util import toml_value
 
 from marketsim import AILab, AIMarketModel, ScenarioError, load_scenario
 from marketsim.cli import main as cli_main
@@ -198,16 +199,6 @@ def c(name: str) -> str:
     return f"{MOD}:{name}"
 
 
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, list):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    return repr(v)
-
-
 def scenario_text(horizon: int = 6, **sections: dict[str, Any]) -> str:
     """TOML of BASE updated by ``sections`` (section → keys; ``mix`` → list of tables)."""
     merged = {k: dict(v) for k, v in BASE.items()}
@@ -216,10 +207,10 @@ def scenario_text(horizon: int = 6, **sections: dict[str, Any]) -> str:
     lines = [f"horizon = {horizon}"]
     for name, keys in merged.items():
         lines.append(f"\n[{name}]")
-        lines += [f"{k} = {_value(v)}" for k, v in keys.items() if k != "mix"]
+        lines += [f"{k} = {toml_value(v)}" for k, v in keys.items() if k != "mix"]
         for mix in keys.get("mix", []):
             lines.append(f"\n[[{name}.mix]]")
-            lines += [f"{k} = {_value(v)}" for k, v in mix.items()]
+            lines += [f"{k} = {toml_value(v)}" for k, v in mix.items()]
     return "\n".join(lines) + "\n"
 
 
