@@ -1,16 +1,20 @@
 """The ledger: the only way money moves.
 
 Every account (each agent, plus outside accounts such as limited partners and suppliers) is a
-slot in one float64 array of balances in $bn. A transfer moves an amount from one account to
-another and records its kind, so the sum over all accounts never changes. Agents' ``cash`` is a
-read-only view of their balance.
+slot of balances in $bn. A transfer moves an amount from one account to another and records
+its kind, so the sum over all accounts never changes. Agents' ``cash`` is a read-only view of
+their balance.
+
+Balances live in a plain Python list: the ledger is touched a hundred times a month one
+account at a time, and a list reads and writes one float several times faster than a NumPy
+array does. :attr:`Ledger.balances` gives them as an array.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -23,34 +27,44 @@ OUTSIDE_ACCOUNTS: tuple[str, ...] = (
     "creditors",  # absorb debts written off in bankruptcy
 )
 
+#: Rounding of float sums may leave an account short by far less than a dollar ($bn).
+OVERDRAFT_TOLERANCE = 1e-9
+
 
 class LedgerError(RuntimeError):
     """A transfer that the rules forbid (negative amount, overdraft without debt)."""
 
 
-@dataclass
 class Ledger:
     """One ledger of accounts with recorded, kind-labelled transfers.
 
+    Args:
+        keep_log: keep every transfer in :attr:`log` (tick, source, destination, $bn, kind).
+
     Attributes:
-        balances: balance of each account, $bn.
-        names: account names, same order.
+        names: account names, in account order.
         outside: True for outside accounts (which may go negative: they are sources and sinks).
+        tick: the month transfers are recorded under (the model sets it each step).
+        flows: $bn moved per (tick, kind).
+        log: every transfer, when ``keep_log``.
     """
 
-    balances: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    names: list[str] = field(default_factory=list)
-    outside: list[bool] = field(default_factory=list)
-    tick: int = 0
-    flows: dict[tuple[int, str], float] = field(default_factory=lambda: defaultdict(float))
-    log: list[tuple[int, int, int, float, str]] = field(default_factory=list)
-    keep_log: bool = True
+    def __init__(self, *, keep_log: bool = True) -> None:
+        self.names: list[str] = []
+        self.outside: list[bool] = []
+        self.index: dict[str, int] = {}
+        self.tick = 0
+        self.flows: dict[tuple[int, str], float] = defaultdict(float)
+        self.log: list[tuple[int, int, int, float, str]] = []
+        self.keep_log = keep_log
+        self._bal: list[float] = []
+        for name in OUTSIDE_ACCOUNTS:
+            self.open(name, outside=True)
 
-    def __post_init__(self) -> None:
-        self.index: dict[str, int] = {n: i for i, n in enumerate(self.names)}
-        if not self.names:
-            for name in OUTSIDE_ACCOUNTS:
-                self.open(name, outside=True)
+    @property
+    def balances(self) -> np.ndarray:
+        """Balance of every account, $bn (a copy, in account order)."""
+        return np.array(self._bal, dtype=float)
 
     def open(self, name: str, *, outside: bool = False) -> int:
         """Open an account with zero balance and return its index."""
@@ -59,7 +73,7 @@ class Ledger:
         self.index[name] = len(self.names)
         self.names.append(name)
         self.outside.append(outside)
-        self.balances = np.append(self.balances, 0.0)
+        self._bal.append(0.0)
         return self.index[name]
 
     def __getitem__(self, name: str) -> int:
@@ -67,7 +81,7 @@ class Ledger:
 
     def balance(self, account: int) -> float:
         """Balance of an account, $bn."""
-        return float(self.balances[account])
+        return self._bal[account]
 
     def transfer(
         self, src: int, dst: int, amount: float, kind: str, *, allow_debt: bool = False
@@ -85,28 +99,46 @@ class Ledger:
             LedgerError: negative or non-finite amount, or an overdraft not allowed as debt.
         """
         amount = float(amount)
-        if not math.isfinite(amount) or amount < 0:
+        if not 0.0 <= amount < math.inf:  # also rejects NaN
             raise LedgerError(f"bad amount {amount!r} for {kind}")
         if amount == 0.0 or src == dst:
             return 0.0
-        bal = self.balances
-        # Rounding of float sums may leave an account short by far less than a dollar.
-        if not self.outside[src] and not allow_debt and bal[src] < amount - 1e-9:
+        bal = self._bal
+        inside = not self.outside[src]
+        if inside and not allow_debt and bal[src] < amount - OVERDRAFT_TOLERANCE:
             raise LedgerError(
                 f"{self.names[src]} cannot pay {amount:.6g} $bn ({kind}); has {bal[src]:.6g}"
             )
-        bal[src] -= amount
+        left = bal[src] = bal[src] - amount
         bal[dst] += amount
-        self.flows[(self.tick, kind)] += amount
-        if allow_debt and not self.outside[src] and bal[src] < 0:
-            self.flows[(self.tick, "debt_incurred")] += min(amount, -bal[src])
+        tick = self.tick
+        self.flows[(tick, kind)] += amount
+        if allow_debt and inside and left < 0:
+            self.flows[(tick, "debt_incurred")] += min(amount, -left)
         if self.keep_log:
-            self.log.append((self.tick, src, dst, amount, kind))
+            self.log.append((tick, src, dst, amount, kind))
         return amount
+
+    def pay_many(
+        self, src: int, payments: Iterable[tuple[int, float]], kind: str, *,
+        allow_debt: bool = False,
+    ) -> float:
+        """Several transfers from one account under one kind, in order; zero amounts skipped.
+
+        The same as calling :meth:`transfer` for each ``(destination, $bn)`` pair.
+
+        Returns:
+            The total moved, $bn.
+        """
+        total = 0.0
+        for dst, amount in payments:
+            if amount != 0.0:
+                total += self.transfer(src, dst, amount, kind, allow_debt=allow_debt)
+        return total
 
     def total(self) -> float:
         """Sum over every account, $bn: constant for the life of the model."""
-        return float(self.balances.sum())
+        return float(np.sum(self._bal))
 
     def flow(self, kind: str, tick: int | None = None) -> float:
         """Money moved under ``kind`` in ``tick`` (default: the current tick), $bn."""

@@ -5,6 +5,8 @@ Thresholds live in the scenario's ``[regime]`` section; docs/model.md states the
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,61 +14,73 @@ import numpy as np
 REGIMES: tuple[str, ...] = ("competitive", "concentrated", "bifurcated", "consolidated")
 
 
-def shares(values: np.ndarray) -> np.ndarray:
-    """Shares of a total (zeros if the total is 0)."""
-    v = np.maximum(np.asarray(values, dtype=float), 0.0)
-    total = v.sum()
-    return v / total if total > 0 else np.zeros_like(v)
+#: Values: a NumPy array or any sequence of numbers (the model passes one value per lab).
+Values = np.ndarray | Sequence[float]
 
 
-def hhi(values: np.ndarray) -> float:
+def _floats(values: Values) -> list[float]:
+    """The values as a list of Python floats.
+
+    The measures below are computed in plain Python: they run every month on one value per
+    lab (a few dozen), where a Python loop costs less than the set-up of a NumPy call.
+    """
+    if isinstance(values, np.ndarray):
+        return values.astype(float, copy=False).ravel().tolist()
+    return [float(v) for v in values]
+
+
+def _positive_shares(values: Values) -> list[float]:
+    v = [x if x > 0.0 else 0.0 for x in _floats(values)]
+    total = math.fsum(v)
+    return [x / total for x in v] if total > 0 else [0.0] * len(v)
+
+
+def hhi(values: Values) -> float:
     """Herfindahl–Hirschman index on the 0–10,000 scale (0 when nothing is sold)."""
-    s = shares(values)
-    return float(10_000.0 * np.sum(s * s))
+    return 10_000.0 * math.fsum(x * x for x in _positive_shares(values))
 
 
-def concentration_ratio(values: np.ndarray, k: int) -> float:
+def concentration_ratio(values: Values, k: int) -> float:
     """Share of the ``k`` largest (CR_k), 0–1."""
-    s = np.sort(shares(values))[::-1]
-    return float(s[:k].sum())
+    return math.fsum(sorted(_positive_shares(values), reverse=True)[:k])
 
 
-def bimodality_coefficient(x: np.ndarray) -> float:
+def bimodality_coefficient(x: Values) -> float:
     """Sarle's bimodality coefficient with small-sample correction (0 if fewer than 4 values).
 
     ``b = (g² + 1) / (k + 3(n−1)² / ((n−2)(n−3)))`` with g the sample skewness and k the sample
     excess kurtosis; above 5/9 ≈ 0.555 (the uniform's value) suggests bimodality.
     """
-    x = np.asarray(x, dtype=float)
-    n = x.size
-    if n < 4 or np.ptp(x) == 0:
+    v = _floats(x)
+    n = len(v)
+    if n < 4 or max(v) == min(v):
         return 0.0
-    m = x.mean()
-    d = x - m
-    m2 = np.mean(d**2)
-    m3 = np.mean(d**3)
-    m4 = np.mean(d**4)
+    mean = math.fsum(v) / n
+    d = [xi - mean for xi in v]
+    d2 = [di * di for di in d]
+    m2 = math.fsum(d2) / n
+    m3 = math.fsum([di * d2i for di, d2i in zip(d, d2, strict=True)]) / n
+    m4 = math.fsum([d2i * d2i for d2i in d2]) / n
     g1 = m3 / m2**1.5
     g2 = m4 / m2**2 - 3.0
-    G1 = g1 * np.sqrt(n * (n - 1)) / (n - 2)
+    G1 = g1 * math.sqrt(n * (n - 1)) / (n - 2)
     G2 = ((n + 1) * g2 + 6) * (n - 1) / ((n - 2) * (n - 3))
     denom = G2 + 3.0 * (n - 1) ** 2 / ((n - 2) * (n - 3))
-    return float(np.clip((G1**2 + 1.0) / denom, 0.0, 1.0)) if denom > 0 else 0.0
+    return min(max((G1**2 + 1.0) / denom, 0.0), 1.0) if denom > 0 else 0.0
 
 
-def middle_share(sizes: np.ndarray, low: float = 0.1, high: float = 0.5) -> float:
+def middle_share(sizes: Values, low: float = 0.1, high: float = 0.5) -> float:
     """Share of labs in the middle size band: from ``low`` to ``high`` of the largest lab.
 
     In a bifurcated market labs are either giants (at least half the largest) or small (under
     a tenth of it); challengers in between are what a bifurcated market lacks. 0 with fewer
     than 3 labs.
     """
-    s = np.asarray(sizes, dtype=float)
-    s = s[s > 0]
-    if s.size < 3:
+    s = [x for x in _floats(sizes) if x > 0]
+    if len(s) < 3:
         return 0.0
-    rel = s / s.max()
-    return float(np.mean((rel >= low) & (rel < high)))
+    top = max(s)
+    return sum(1 for x in s if low <= x / top < high) / len(s)
 
 
 def classify_regime(

@@ -14,6 +14,7 @@ from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from marketsim.agents import (
     ACQUIRED,
+    ACTIVE,
     BANKRUPT,
     AILab,
     BuyerArrays,
@@ -64,10 +65,20 @@ class MarketView:
     market_growth: float = 1.0
     min_efficient_scale: float = 0.0
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "rent_per_gpu_month":
+            # Posted rents are read-only for the month (assign a new array to change them), so
+            # the cheapest rent and the labs' rent bills computed from them stay true.
+            value = np.array(value, dtype=float)
+            value.flags.writeable = False
+            object.__setattr__(self, "_cheapest_rent", float(value.min()) if value.size
+                               else float("inf"))
+        object.__setattr__(self, name, value)
+
     @property
     def cheapest_rent(self) -> float:
         """Lowest posted rent this month, $ per GPU-month."""
-        return float(self.rent_per_gpu_month.min())
+        return self._cheapest_rent
 
 
 def _class_plan(section: Any, base: type, file: str | None, kind: str) -> list[type]:
@@ -144,6 +155,8 @@ class AIMarketModel(mesa.Model):
         self.ledger = Ledger()
         self.market = MarketView()
         self.labs: list[AILab] = []
+        self._trading: list[AILab] = []  # labs not yet closed, in creation order
+        self._leaving: list[AILab] = []  # labs closed this month, deregistered next month
         self.frontier_history: list[float] = []
         self.recent_multiples: list[tuple[int, float]] = []
         self.counts: dict[str, float] = {}
@@ -233,6 +246,7 @@ class AIMarketModel(mesa.Model):
         lab = cls(self, account=acct, price=price)
         lab.index = len(self.labs)
         self.labs.append(lab)
+        self._trading.append(lab)
         return lab
 
     def _setup_buyers(self) -> None:
@@ -259,14 +273,15 @@ class AIMarketModel(mesa.Model):
         n = len(b)
         b.adopted[:] = self.rng.random(n) < bc.initial_adoption
         b.contract_age[:] = self.rng.integers(0, bc.contract_months, size=n)
-        probs = self._choice_probs()
+        price, quality = self._prices(), self._quality()
+        probs = self._choice_probs(quality, price)
         idx = np.flatnonzero(b.adopted)
         b.supplier[idx] = demand.choose_suppliers(
             b.supplier[idx], probs, 0.0, self.rng.random(idx.size), self.rng.random(idx.size))
         # Scale tokens per unit size so that tick-0 spend is the scenario's initial spend.
         self.market.tokens_per_size = 1.0
-        lab_demand = self._lab_demand(self._prices())
-        spend = float(lab_demand @ self._prices()) * 1e-9  # M tokens × $/M tokens = $
+        lab_demand = self._lab_demand(price, quality)
+        spend = float(lab_demand @ price) * 1e-9  # M tokens × $/M tokens = $
         self.market.tokens_per_size = bc.initial_spend / spend if spend > 0 else 0.0
         lab_demand *= self.market.tokens_per_size
         for lab, d in zip(self.labs, lab_demand, strict=True):
@@ -292,8 +307,8 @@ class AIMarketModel(mesa.Model):
         return self.steps
 
     def active_labs(self) -> list[AILab]:
-        """Labs still trading, in creation order."""
-        return [lab for lab in self.labs if lab.active]
+        """Labs still trading, in creation order (a new list each call)."""
+        return [lab for lab in self._trading if lab.status == ACTIVE]
 
     def _prices(self) -> np.ndarray:
         return np.array([lab.price for lab in self.labs])
@@ -301,21 +316,21 @@ class AIMarketModel(mesa.Model):
     def _quality(self) -> np.ndarray:
         return np.array([lab.capability for lab in self.labs])
 
-    def _choice_probs(self) -> np.ndarray:
+    def _choice_probs(self, quality: np.ndarray, price: np.ndarray) -> np.ndarray:
         bc = self.scenario_config.buyers
         active = np.array([lab.active for lab in self.labs])
-        return demand.logit_shares(self._quality(), self._prices(), active,
-                                   bc.quality_weight, bc.price_weight)
+        return demand.logit_shares(quality, price, active, bc.quality_weight, bc.price_weight)
 
-    def _lab_demand(self, price: np.ndarray) -> np.ndarray:
+    def _lab_demand(self, price: np.ndarray, quality: np.ndarray) -> np.ndarray:
         """M tokens demanded from each lab this month, all buyer populations together."""
         n_labs = len(self.labs)
-        gap = self._quality() - self.market.open_weight_floor
+        gap = quality - self.market.open_weight_floor
         total = np.zeros(n_labs)
         self._pop_demand: list[np.ndarray] = []
         for pop in self.buyer_groups:
             sl = pop.sl
-            sizes = demand.size_by_supplier(self.buyers.supplier[sl], self.buyers.size[sl], n_labs)
+            sizes = demand.size_by_supplier(self.buyers.supplier[sl], self.buyers.size[sl],
+                                            n_labs, work=self.buyers.scratch_index(sl))
             d = pop.demand_per_size(price, gap) * sizes
             self._pop_demand.append(d)
             total += d
@@ -337,6 +352,9 @@ class AIMarketModel(mesa.Model):
         """One month, mechanisms in the design's order."""
         t = self.steps - 1  # Mesa counts steps from 1; tick 0 is the first month
         self.ledger.tick = t
+        for lab in self._leaving:  # exited last month: its last agent-reporter row is recorded
+            lab.remove()
+        self._leaving.clear()
         self._reset_counts()
         self._market_view(t)
         self.demand_step(t)
@@ -372,28 +390,33 @@ class AIMarketModel(mesa.Model):
             b.adopted[pop.sl][pop.adopters(share, self.rng)] = True
         np.add(b.contract_age, 1, out=b.contract_age)
         np.minimum(b.contract_age, bc.contract_months, out=b.contract_age)
-        probs = self._choice_probs()
+        price, quality = self._prices(), self._quality()
+        probs = self._choice_probs(quality, price)
         for pop in self.buyer_groups:
             sl = pop.sl
             sup = b.supplier[sl]
             age = b.contract_age[sl]
-            rechoose = age >= bc.contract_months
-            rechoose |= sup < 0
+            rechoose, other = b.scratch_masks(sl)  # no fresh buyer-sized arrays each month
+            np.greater_equal(age, bc.contract_months, out=rechoose)
+            rechoose |= np.less(sup, 0, out=other)
             rechoose &= b.adopted[sl]
             idx = np.flatnonzero(rechoose)
             if idx.size == 0:
                 continue
             new = np.asarray(pop.choose_suppliers(sup[idx], probs, self.rng.random(idx.size),
                                                   self.rng.random(idx.size)))
-            if new.shape != idx.shape or ((new < -1) | (new >= len(self.labs))).any():
-                raise ValueError(f"{type(pop).__name__}.choose_suppliers must return one lab "
-                                 f"index (or -1) per re-choosing buyer, shape {idx.shape}")
-            new = np.where((new >= 0) & (probs[np.maximum(new, 0)] > 0), new, -1)
+            if type(pop).choose_suppliers is not EnterpriseBuyer.choose_suppliers:
+                # An override's answer is checked; the built-in one is valid by construction.
+                if new.shape != idx.shape or ((new < -1) | (new >= len(self.labs))).any():
+                    raise ValueError(f"{type(pop).__name__}.choose_suppliers must return one "
+                                     f"lab index (or -1) per re-choosing buyer, shape "
+                                     f"{idx.shape}")
+                new = np.where((new >= 0) & (probs[np.maximum(new, 0)] > 0), new, -1)
             sup[idx] = new
             age[idx] = 0
-        self._demand = self._lab_demand(self._prices())
-        for lab, d in zip(self.labs, self._demand, strict=True):
-            lab.demand_tokens = float(d) if lab.active else 0.0
+        self._demand = self._lab_demand(price, quality)
+        for lab, d in zip(self.labs, self._demand.tolist(), strict=True):
+            lab.demand_tokens = d if lab.active else 0.0
 
     def inference_step(self) -> None:
         """Mechanism 2: serve up to capacity, ration the rest; buyers pay labs."""
@@ -408,15 +431,15 @@ class AIMarketModel(mesa.Model):
         for pop, d in zip(self.buyer_groups, self._pop_demand, strict=True):
             pay = d * frac_served * price * 1e-9
             led.transfer(led["economy"], pop.account, float(pay.sum()), "enterprise_budget")
-            for lab in self.labs:
-                if pay[lab.index] > 0:
-                    led.transfer(pop.account, lab.account, float(pay[lab.index]), "inference")
+            for lab, amount in zip(self.labs, pay.tolist(), strict=True):
+                if amount > 0:
+                    led.transfer(pop.account, lab.account, amount, "inference")
         total_revenue = float(revenue.sum())
-        for lab in self.labs:
-            lab.revenue_share = float(revenue[lab.index] / total_revenue) if total_revenue else 0.0
+        for lab, rev, tokens in zip(self.labs, revenue.tolist(), served.tolist(), strict=True):
+            lab.revenue_share = rev / total_revenue if total_revenue else 0.0
             if lab.active:
-                lab.served_tokens = float(served[lab.index])
-                lab.revenue_history.append(float(revenue[lab.index]))
+                lab.served_tokens = tokens
+                lab.revenue_history.append(rev)
             else:
                 lab.served_tokens = 0.0
         self.counts["enterprise_spend"] = float(revenue.sum())
@@ -437,33 +460,40 @@ class AIMarketModel(mesa.Model):
         m.rent_per_gpu_month = np.array([hs.rent for hs in self.hyperscalers])
         labs = self.active_labs()
         H = len(self.hyperscalers)
-        committed = np.zeros((len(labs), H))
-        requests = np.zeros(len(labs))
         keep = 1.0 - 1.0 / cfg.compute.rental_term  # contracts are staggered over the term
-        for i, lab in enumerate(labs):
-            requests[i] = max(float(lab.request_compute()), 0.0)
-            committed[i] = lab.rented_gpus * keep
+        requests = np.array([max(float(lab.request_compute()), 0.0) for lab in labs])
+        committed = np.array([lab.rented_gpus for lab in labs]).reshape(len(labs), H) * keep
         free = np.array([hs.capacity for hs in self.hyperscalers]) - committed.sum(axis=0)
         free = np.maximum(free, 0.0)
         extra = np.maximum(requests - committed.sum(axis=1), 0.0)
-        partner = np.array([[lab.unique_id in hs.partners for hs in self.hyperscalers]
-                            for lab in labs]).reshape(len(labs), H)
+        if any(hs.partners for hs in self.hyperscalers):
+            partner = np.array([[lab.unique_id in hs.partners for hs in self.hyperscalers]
+                                for lab in labs]).reshape(len(labs), H)
+        else:
+            partner = np.zeros((len(labs), H), dtype=bool)
         alloc = np.maximum(committed + compute.allocate_rentals(extra, free, partner,
                                                                 m.rent_per_gpu_month), 0.0)
-        for i, lab in enumerate(labs):
-            lab.rented_gpus = alloc[i]
-            for hs in self.hyperscalers:
-                due = alloc[i, hs.index] * hs.rent * 1e-9
-                credit = min(lab.credits[hs.index], due)
-                lab.credits[hs.index] -= credit
-                led.transfer(lab.account, hs.account, due - credit, "rent", allow_debt=True)
-            led.transfer(lab.account, led["suppliers"],
-                         lab.owned_gpus * m.opex_per_gpu_month * 1e-9, "power_upkeep",
-                         allow_debt=True)
-            led.transfer(lab.account, led["suppliers"], cfg.labs.fixed_cost, "fixed_cost",
-                         allow_debt=True)
+        transfer, suppliers = led.transfer, led["suppliers"]
+        opex, fixed_cost = m.opex_per_gpu_month, cfg.labs.fixed_cost
+        landlords = [(hs.account, hs.rent) for hs in self.hyperscalers]
+        for lab, row in zip(labs, alloc, strict=True):
+            lab.rented_gpus = row
+            acct = lab.account
+            if lab.credits.any():
+                for hs in self.hyperscalers:
+                    due = row[hs.index] * hs.rent * 1e-9
+                    credit = min(lab.credits[hs.index], due)
+                    lab.credits[hs.index] -= credit
+                    transfer(acct, hs.account, due - credit, "rent", allow_debt=True)
+            else:
+                for (hs_acct, rent), gpus in zip(landlords, row.tolist(), strict=True):
+                    transfer(acct, hs_acct, gpus * rent * 1e-9, "rent", allow_debt=True)
+            transfer(acct, suppliers, lab.owned_gpus * opex * 1e-9, "power_upkeep",
+                     allow_debt=True)
+            transfer(acct, suppliers, fixed_cost, "fixed_cost", allow_debt=True)
             lab.owned_gpus *= retire
-            self._advance_projects(lab)
+            if lab.projects:
+                self._advance_projects(lab)
             size = max(float(lab.plan_data_centre()), 0.0)
             if 0 < size < m.min_efficient_scale:
                 size = 0.0  # no data centre below the minimum efficient scale
@@ -496,6 +526,8 @@ class AIMarketModel(mesa.Model):
 
     def _advance_projects(self, lab: AILab) -> None:
         """Pay this month's capex instalments; finished projects come online."""
+        if not lab.projects:
+            return
         led = self.ledger
         still = []
         for gpus, months, per_month in lab.projects:
@@ -510,10 +542,12 @@ class AIMarketModel(mesa.Model):
         """Mechanism 4: training compute becomes effective compute; the frontier moves."""
         cc = self.scenario_config.capability
         mult = cap_mech.algorithmic_multiplier(t, cc.algorithmic_progress)
-        for lab in self.active_labs():
-            lab.effective_compute = float(cap_mech.update_effective_compute(
-                np.array(lab.effective_compute), np.array(lab.total_gpus * lab.train_share),
-                mult, cc.retention))
+        labs = self.active_labs()
+        effective = cap_mech.update_effective_compute(
+            np.array([lab.effective_compute for lab in labs]),
+            np.array([lab.total_gpus * lab.train_share for lab in labs]), mult, cc.retention)
+        for lab, value in zip(labs, effective.tolist(), strict=True):
+            lab.effective_compute = value
         self._update_frontier()
 
     def capital_step(self, t: int) -> None:
@@ -524,10 +558,10 @@ class AIMarketModel(mesa.Model):
             inflow = vcfg.lp_inflow * vcfg.capital_abundance * vc.sentiment / len(self.vcs)
             led.transfer(led["limited_partners"], vc.account, inflow, "lp_commitment")
         labs = self.active_labs()
-        order = self.rng.permutation(len(self.vcs))
-        for i in order:
-            vc = self.vcs[i]
-            for lab in vc.screen(labs):
+        order = [self.vcs[i] for i in self.rng.permutation(len(self.vcs))]
+        screened = self._screen_built_in(order, labs)
+        for vc in order:
+            for lab in screened[id(vc)] if id(vc) in screened else vc.screen(labs):
                 offer = vc.make_offer(lab)
                 if offer is not None and 0 < offer.amount <= vc.dry_powder:
                     self._negotiate(offer)
@@ -541,6 +575,27 @@ class AIMarketModel(mesa.Model):
         loss_rate = losses / max(len(labs), 1)
         for vc in self.vcs:
             vc.sentiment = float(vc.update_sentiment(growth, loss_rate))
+
+    def _screen_built_in(self, vcs: list[VentureCapitalist], labs: list[AILab],
+                         ) -> dict[int, list[AILab]]:
+        """The labs each VC with the built-in ``screen`` looks at this month, by ``id(vc)``.
+
+        Those VCs are screened together, as :meth:`VentureCapitalist.screen` would one by one:
+        one Gumbel draw of shape (VCs, labs) gives the numbers of one draw per VC in turn
+        (nothing the built-in agents do between two screens draws random numbers), and the
+        weights, last month's revenue, are computed once. A VC class that overrides
+        ``screen`` is not here: its ``screen`` is called at its turn.
+        """
+        k = min(self.scenario_config.vcs.looks_per_month, len(labs))
+        built_in = [vc for vc in vcs if type(vc).screen is VentureCapitalist.screen]
+        if not built_in:
+            return {}
+        if k == 0:
+            return {id(vc): [] for vc in built_in}
+        rev = np.array([lab.revenue for lab in labs])
+        keys = capital.screening_keys(rev, self.rng.gumbel(size=(len(built_in), len(labs))))
+        return {id(vc): [labs[i] for i in row]
+                for vc, row in zip(built_in, capital.top_k(keys, k).tolist(), strict=True)}
 
     def _market_growth(self) -> float:
         """Yearly growth of enterprise spend: this month against up to 12 months back."""
@@ -641,8 +696,13 @@ class AIMarketModel(mesa.Model):
                 vcs[holder].returns.append((self.market.tick, lab.unique_id, amount))
 
     def _close(self, lab: AILab, status: str, t: int) -> None:
+        """The lab stops trading. It stays in ``self.labs`` (buyers' supplier indices point
+        there) and in the Mesa agent set until the next month, so the DataCollector records
+        its exit once; then it is removed."""
         lab.status = status
         lab.exit_tick = t
+        self._trading.remove(lab)
+        self._leaving.append(lab)
         lab.rented_gpus = np.zeros(len(self.hyperscalers))
         lab.owned_gpus = 0.0
         lab.projects = []
@@ -717,7 +777,7 @@ class AIMarketModel(mesa.Model):
             seed = max(float(vc.fund_entrant()), 0.0)
             if seed <= 0 or seed > vc.dry_powder:
                 continue
-            lab = self._new_lab(cls, price=float(np.median(prices)))
+            lab = self._new_lab(cls, price=float(statistics.median(prices)))
             self.ledger.transfer(vc.account, lab.account, seed, "venture")
             lab.cap_table = {self.ledger["founders"]: 0.75, vc.account: 0.25}
             lab.valuation = seed / 0.25

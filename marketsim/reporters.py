@@ -6,6 +6,7 @@ labs and hyperscalers; the DataCollector's reporters read them by name.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,7 +40,7 @@ LAB_REPORTERS: dict[str, Any] = {
     "cash": "cash",
     "revenue": "revenue",
     "owned_gpus": "owned_gpus",
-    "rented_gpus": lambda a: float(a.rented_gpus.sum()),
+    "rented_gpus": "rented_total",
     "capability": "capability",
     "price": "price",
     "valuation": "valuation",
@@ -49,37 +50,47 @@ LAB_REPORTERS: dict[str, Any] = {
 
 
 def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
-    """Every model-level figure for tick ``t`` (units in docs/model.md)."""
+    """Every model-level figure for tick ``t`` (units in docs/model.md).
+
+    One pass over the active labs gathers plain Python lists: a month has a few dozen labs,
+    where Python arithmetic costs less than setting up NumPy calls.
+    """
     c = model.counts
     labs = model.active_labs()
-    revenue = np.array([lab.revenue for lab in labs])
-    gpus = np.array([lab.total_gpus for lab in labs])
-    owned = np.array([lab.owned_gpus for lab in labs])
-    price = np.array([lab.price for lab in labs])
+    revenue = [lab.revenue for lab in labs]
+    gpus = [lab.total_gpus for lab in labs]
+    owned = [lab.owned_gpus for lab in labs]
     # Size structure of established labs: those of tick 0 and entrants at least
     # ``regime.min_age`` months old (a start-up has not yet reached its scale).
     min_age = model.scenario_config.regime.min_age
-    est = np.array([lab.founded == 0 or t - lab.founded >= min_age for lab in labs], dtype=bool)
-    est_gpus = gpus[est] if gpus.size else gpus
-    log_size = np.log10(est_gpus[est_gpus > 0])
-    hs_rented = np.array([hs.utilisation * hs.capacity for hs in model.hyperscalers])
-    rents = model.market.rent_per_gpu_month / 730.0
-    rent = (float(hs_rented @ rents / hs_rented.sum()) if hs_rented.sum() > 0
-            else float(rents.mean()))
-    ppm = float(revenue @ price / revenue.sum()) if revenue.sum() > 0 else (
-        float(price.mean()) if price.size else float("nan"))
-    if labs:
-        vals = np.array([lab.valuation for lab in labs])
-        top = int(np.argmax(vals))
-        top_val = float(vals[top])
-        rr = labs[top].run_rate
-        top_mult = top_val / rr if rr > 0 and top_val > 0 else float("nan")
-        lead = int(np.argmax(revenue))
-        leader_rr = float(labs[lead].run_rate)
-        leader_owned = float(owned[lead] / gpus[lead]) if gpus[lead] > 0 else 0.0
+    est = [i for i, lab in enumerate(labs) if lab.founded == 0 or t - lab.founded >= min_age]
+    est_gpus = [gpus[i] for i in est]
+    est_owned = [owned[i] for i in est]
+    log_size = [math.log10(g) for g in est_gpus if g > 0]
+    rents = (model.market.rent_per_gpu_month / 730.0).tolist()
+    hs_rented = [hs.utilisation * hs.capacity for hs in model.hyperscalers]
+    rented_total = math.fsum(hs_rented)
+    rent = (_dot(hs_rented, rents) / rented_total if rented_total > 0
+            else math.fsum(rents) / len(rents))
+    total_revenue = math.fsum(revenue)
+    if total_revenue > 0:
+        ppm = _dot(revenue, [lab.price for lab in labs]) / total_revenue
     else:
-        top_val, top_mult, leader_rr, leader_owned = 0.0, float("nan"), 0.0, 0.0
+        ppm = math.fsum(lab.price for lab in labs) / len(labs) if labs else math.nan
+    total_gpus = math.fsum(gpus)
+    if labs:
+        vals = [lab.valuation for lab in labs]
+        top = vals.index(max(vals))  # the first of equals, as argmax
+        top_val = vals[top]
+        rr = labs[top].run_rate
+        top_mult = top_val / rr if rr > 0 and top_val > 0 else math.nan
+        lead = revenue.index(max(revenue))
+        leader_rr = labs[lead].run_rate
+        leader_owned = owned[lead] / gpus[lead] if gpus[lead] > 0 else 0.0
+    else:
+        top_val, top_mult, leader_rr, leader_owned = 0.0, math.nan, 0.0, 0.0
     frontier = model.market.frontier
+    n_buyers = len(model.buyers)
     stats: dict[str, Any] = {
         "tick": t,
         "date": model.date,
@@ -95,7 +106,7 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
         "middle_share": metrics.middle_share(est_gpus),
         "price_per_mtok": ppm,
         "rent_per_gpu_hour": rent,
-        "owned_compute_share": float(owned.sum() / gpus.sum()) if gpus.sum() > 0 else 0.0,
+        "owned_compute_share": math.fsum(owned) / total_gpus if total_gpus > 0 else 0.0,
         "vc_deployed": float(c["vc_deployed"]),
         "offers_made": int(c["offers_made"]),
         "offers_accepted": int(c["offers_accepted"]),
@@ -107,19 +118,19 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
         "enterprise_spend": float(c["enterprise_spend"]),
         "unmet_share": (float(c["unmet_tokens"] / c["demand_tokens"])
                         if c["demand_tokens"] > 0 else 0.0),
-        "adoption": (np.count_nonzero(model.buyers.adopted) / len(model.buyers)
-                     if len(model.buyers) else 0.0),
+        "adoption": (int(np.count_nonzero(model.buyers.adopted)) / n_buyers
+                     if n_buyers else 0.0),
         "frontier_capability": frontier,
         "open_weight_floor": model.market.open_weight_floor,
         "price_per_capability": ppm / 10.0 ** (frontier - model.frontier_history[0]),
         "strategic_deployed": float(c["strategic_deployed"]),
         "leader_owned_share": leader_owned,
-        "small_rented_share": _small_rented_share(gpus[est], owned[est]) if gpus.size else 1.0,
-        "total_gpus": float(gpus.sum()),
-        "cash_active_labs": float(sum(lab.cash for lab in labs)),
+        "small_rented_share": _small_rented_share(est_gpus, est_owned) if labs else 1.0,
+        "total_gpus": total_gpus,
+        "cash_active_labs": math.fsum(lab.cash for lab in labs),
     }
     window = [*model.regime_window[-(REGIME_WINDOW - 1):], stats]
-    avg = {k: float(np.mean([w[k] for w in window]))
+    avg = {k: math.fsum(w[k] for w in window) / len(window)
            for k in ("hhi_revenue", "bimodality", "middle_share", "leader_owned_share",
                      "small_rented_share")}
     stats["regime"] = metrics.classify_regime(
@@ -129,13 +140,18 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
     return stats
 
 
-def _small_rented_share(gpus: np.ndarray, owned: np.ndarray) -> float:
+def _dot(a: list[float], b: list[float]) -> float:
+    return math.fsum(x * y for x, y in zip(a, b, strict=True))
+
+
+def _small_rented_share(gpus: list[float], owned: list[float]) -> float:
     """Share of the small labs' compute that is rented (small: under 10% of the largest lab)."""
-    if gpus.size == 0 or gpus.max() <= 0:
+    if not gpus or max(gpus) <= 0:
         return 1.0
-    small = gpus < 0.1 * gpus.max()
-    total = gpus[small].sum()
-    return float(1.0 - owned[small].sum() / total) if total > 0 else 1.0
+    cut = 0.1 * max(gpus)
+    small = [i for i, g in enumerate(gpus) if g < cut]
+    total = math.fsum(gpus[i] for i in small)
+    return 1.0 - math.fsum(owned[i] for i in small) / total if total > 0 else 1.0
 
 
 def lab_table(model: AIMarketModel) -> Any:

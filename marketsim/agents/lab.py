@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import mesa
@@ -43,6 +44,8 @@ class AILab(mesa.Agent):
         self.owned_gpus = 0.0
         self.projects: list[list[float]] = []
         self.rented_gpus = np.zeros(model.n_hyperscalers)
+        self._rent_bill_key: np.ndarray | None = None
+        self._rent_bill = 0.0
         self.price = float(price)
         self.revenue_share = 0.0
         self.train_share = 0.5
@@ -71,22 +74,57 @@ class AILab(mesa.Agent):
         return self.status == ACTIVE
 
     @property
+    def effective_compute(self) -> float:
+        """Effective training compute, H100-months (algorithm-adjusted)."""
+        return self._effective_compute
+
+    @effective_compute.setter
+    def effective_compute(self, value: float) -> None:
+        self._effective_compute = value
+        # log10 once per change: capability is read a few dozen times a month
+        self._own_capability = float(np.log10(max(value, 1.0)))
+
+    @property
     def capability(self) -> float:
         """log10 of effective compute, floored by the open-weight model."""
-        own = float(np.log10(max(self.effective_compute, 1.0)))
-        return max(own, self.model.market.open_weight_floor)
+        return max(self._own_capability, self.model.market.open_weight_floor)
+
+    @property
+    def rented_gpus(self) -> np.ndarray:
+        """GPUs rented this month from each hyperscaler (read-only; assign a new array)."""
+        return self._rented_gpus
+
+    @rented_gpus.setter
+    def rented_gpus(self, value: np.ndarray) -> None:
+        gpus = np.array(value, dtype=float)
+        gpus.flags.writeable = False  # the cached total below must stay true
+        self._rented_gpus = gpus
+        self._rented_total = float(gpus.sum())
+        self._rent_bill_key = None
+
+    @property
+    def rented_total(self) -> float:
+        """GPUs rented this month, all hyperscalers together."""
+        return self._rented_total
 
     @property
     def total_gpus(self) -> float:
         """GPUs at the lab's disposal this month (owned online + rented)."""
-        return self.owned_gpus + float(self.rented_gpus.sum())
+        return self.owned_gpus + self._rented_total
+
+    def rent_bill(self) -> float:
+        """This month's rent for the GPUs the lab rents, $ (posted rents × GPUs rented)."""
+        rent = self.model.market.rent_per_gpu_month
+        if self._rent_bill_key is not rent:  # rents and rentals change once a month
+            self._rent_bill = float(self._rented_gpus @ rent)
+            self._rent_bill_key = rent
+        return self._rent_bill
 
     @property
     def revenue(self) -> float:
         """Revenue in the last month, $bn (0 once the lab has exited)."""
-        if not self.active or not self.revenue_history:
-            return 0.0
-        return self.revenue_history[-1]
+        h = self.revenue_history
+        return h[-1] if h and self.status == ACTIVE else 0.0
 
     @property
     def run_rate(self) -> float:
@@ -96,10 +134,11 @@ class AILab(mesa.Agent):
     def growth(self, months: int = 12) -> float:
         """Yearly revenue growth over the last ``months`` (1.0 = doubled), 0 if unknown."""
         h = self.revenue_history
-        if len(h) < 2 or h[-1] <= 0:
+        n = len(h)
+        if n < 2 or h[-1] <= 0:
             return 0.0
-        past = h[max(len(h) - 1 - months, 0)]
-        span = min(months, len(h) - 1)
+        past = h[max(n - 1 - months, 0)]
+        span = min(months, n - 1)
         if past <= 0:
             return 3.0
         return float(min(max((h[-1] / past) ** (12.0 / max(span, 6)) - 1.0, -0.9), 4.0))
@@ -107,7 +146,7 @@ class AILab(mesa.Agent):
     def monthly_costs(self) -> float:
         """Committed spend this month, $bn: rent, owned opex, capex instalments, fixed cost."""
         m = self.model.market
-        rent = float(self.rented_gpus @ m.rent_per_gpu_month) * 1e-9
+        rent = self.rent_bill() * 1e-9
         opex = self.owned_gpus * m.opex_per_gpu_month * 1e-9
         capex = sum(p[2] for p in self.projects)
         return rent + opex + capex + self.model.scenario_config.labs.fixed_cost
@@ -120,7 +159,7 @@ class AILab(mesa.Agent):
     def operating_costs(self) -> float:
         """Rent, power, upkeep and staff this month, $bn (capex instalments left out)."""
         m = self.model.market
-        return (float(self.rented_gpus @ m.rent_per_gpu_month) * 1e-9
+        return (self.rent_bill() * 1e-9
                 + self.owned_gpus * m.opex_per_gpu_month * 1e-9
                 + self.model.scenario_config.labs.fixed_cost)
 
@@ -135,7 +174,7 @@ class AILab(mesa.Agent):
         cfg = self.model.scenario_config
         m = self.model.market
         keep = 1.0 - 1.0 / cfg.compute.rental_term
-        committed = (float(self.rented_gpus @ m.rent_per_gpu_month) * 1e-9 * keep
+        committed = (self.rent_bill() * 1e-9 * keep
                      + self.owned_gpus * m.opex_per_gpu_month * 1e-9
                      + sum(p[2] for p in self.projects) + cfg.labs.fixed_cost)
         burn = committed - self.revenue
@@ -190,7 +229,7 @@ class AILab(mesa.Agent):
         if total <= 1.0:
             per_gpu = m.cheapest_rent
         else:
-            rent = float(self.rented_gpus @ m.rent_per_gpu_month)
+            rent = self.rent_bill()
             per_gpu = (rent + self.owned_gpus * m.owned_cost_per_gpu_month) / total
         return per_gpu / m.tokens_per_gpu_month
 
@@ -276,7 +315,7 @@ class AILab(mesa.Agent):
         room = cfg.labs.capex_share * self.compute_budget() - sum(p[2] for p in self.projects)
         affordable = max(room, 0.0) / per_gpu_month
         building = sum(p[0] for p in self.projects)
-        wanted = cfg.labs.build_share * float(self.rented_gpus.sum()) - building
+        wanted = cfg.labs.build_share * self.rented_total - building
         size = min(wanted, affordable)
         if size < max(m.min_efficient_scale, 1.0):
             return 0.0
@@ -302,7 +341,7 @@ class AILab(mesa.Agent):
         m = self.model.market
         runway = self.runway()
         comfort = cfg.labs.runway_comfort
-        urgency = 0.0 if not np.isfinite(runway) else max(comfort - runway, 0.0) / max(comfort, 1)
+        urgency = 0.0 if not math.isfinite(runway) else max(comfort - runway, 0.0) / max(comfort, 1)
         # Cash that can become owned compute is worth the saving of owning over renting.
         rent = m.cheapest_rent
         build_value = (rent - m.owned_cost_per_gpu_month) / rent if self.can_build() else 0.0

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from marketsim.mechanisms.capital import Offer, revenue_multiple
+from marketsim.mechanisms.capital import Offer, revenue_multiple, screening_keys, top_k
 
 if TYPE_CHECKING:
     from marketsim.agents.lab import AILab
@@ -47,11 +47,8 @@ class VentureCapitalist(mesa.Agent):
         if k == 0:
             return []
         rev = np.array([lab.revenue for lab in labs])
-        w = rev + 0.05 * max(rev.mean(), 1e-6)
-        # Weighted sampling without replacement by the Gumbel-top-k trick (one draw per lab).
-        keys = np.log(w) + self.model.rng.gumbel(size=len(labs))
-        idx = np.argsort(-keys, kind="stable")[:k]
-        return [labs[i] for i in idx]
+        keys = screening_keys(rev, self.model.rng.gumbel(size=len(labs)))
+        return [labs[i] for i in top_k(keys, k).tolist()]
 
     def value_lab(self, lab: AILab) -> float:
         """Pre-money valuation of ``lab`` in $bn.

@@ -6,6 +6,8 @@ of missing out). A lab weighs the cash against the dilution at its own internal 
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,9 +61,34 @@ def revenue_multiple(
     recent peer multiple by ``herding`` ∈ [0, 1], capped at ``cap``.
     """
     own = base * (1.0 + growth_weight * max(growth, -0.9))
-    if peer_multiple is not None and np.isfinite(peer_multiple):
+    if peer_multiple is not None and math.isfinite(peer_multiple):
         own = (1.0 - herding) * own + herding * peer_multiple
     return float(min(max(own, 1.0), cap))
+
+
+def screening_keys(revenue: np.ndarray, gumbel: np.ndarray) -> np.ndarray:
+    """Keys of weighted sampling without replacement (the Gumbel-top-k trick).
+
+    Weight of each lab: its revenue plus 5% of the mean revenue (every lab has some chance:
+    VCs chase what is visible). The ``k`` largest keys of a row are a draw of ``k`` labs
+    without replacement with probabilities proportional to the weights.
+
+    Args:
+        revenue: each lab's revenue last month, $bn, shape (L,).
+        gumbel: standard Gumbel draws, shape (L,) or (n, L) for n draws at once.
+
+    Returns:
+        Keys with the shape of ``gumbel``.
+    """
+    w = revenue + 0.05 * max(revenue.sum() / revenue.size, 1e-6)
+    return np.log(w) + gumbel
+
+
+def top_k(keys: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` largest keys along the last axis, largest first (first of equals)."""
+    if k == 1:
+        return keys.argmax(axis=-1)[..., None]
+    return np.argsort(-keys, axis=-1, kind="stable")[..., :k]
 
 
 def dilute(cap_table: dict[int, float], investor: int, stake: float) -> dict[int, float]:

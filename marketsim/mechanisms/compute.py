@@ -29,7 +29,7 @@ def rental_price(
     cost_per_gpu_month: float, margin: float, utilisation_premium: float, utilisation: float
 ) -> float:
     """A hyperscaler's posted rent, $ per GPU-month: cost × (1 + margin + premium above 70%)."""
-    busy = np.clip((utilisation - 0.7) / 0.3, 0.0, 1.0)
+    busy = min(max((utilisation - 0.7) / 0.3, 0.0), 1.0)
     return float(cost_per_gpu_month * (1.0 + margin + utilisation_premium * busy))
 
 

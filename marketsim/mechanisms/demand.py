@@ -133,11 +133,14 @@ def choose_suppliers(
     cum[-1] = 1.0
     bonus = np.exp(switching_cost)
     # Per-lab tables with one extra entry at the end for "no current supplier" (index -1).
-    p_tab = np.append(probs, 0.0)                               # p_c
-    stay_den = np.append((1.0 - probs) + bonus * probs, 1.0)    # 1 - p_c + e^s p_c
-    stay_num = np.append(bonus * probs, 0.0)                    # e^s p_c (0: never stay)
-    keep_tab = np.append(1.0 - probs, 1.0)                      # mass outside c
-    before_tab = np.append(cum - probs, np.inf)                 # start of c's interval
+    tables = np.empty((5, n_labs + 1))
+    p_tab, stay_den, stay_num, keep_tab, before_tab = tables
+    p_tab[:-1] = probs                                          # p_c
+    keep_tab[:-1] = 1.0 - probs                                 # mass outside c
+    stay_num[:-1] = bonus * probs                               # e^s p_c (0: never stay)
+    np.add(keep_tab[:-1], stay_num[:-1], out=stay_den[:-1])     # 1 - p_c + e^s p_c
+    np.subtract(cum, probs, out=before_tab[:-1])                # start of c's interval
+    tables[:, -1] = (0.0, 1.0, 0.0, 1.0, np.inf)
     c = current.astype(np.intp, copy=False)  # one conversion for the five gathers
     stay = u_stay * stay_den.take(c) < stay_num.take(c)
     # Draw from probs excluding c: scale u into the mass outside c, then skip c's interval
@@ -196,15 +199,28 @@ def demand_per_size(
     return rel ** (-price_elasticity) * 10.0 ** (quality_elasticity * quality_above_floor)
 
 
-def size_by_supplier(supplier: np.ndarray, size: np.ndarray, n_labs: int) -> np.ndarray:
+def size_by_supplier(
+    supplier: np.ndarray, size: np.ndarray, n_labs: int, work: np.ndarray | None = None
+) -> np.ndarray:
     """Sum of buyer size per lab (buyers with supplier -1 are left out).
 
     One ``bincount`` over ``supplier + 1`` (bin 0 collects the buyers without a supplier and is
     dropped) instead of compressing both arrays with a mask: the sums are the same, element
     for element in the same order, at a fraction of the memory traffic.
+
+    Args:
+        supplier: each buyer's supplier lab index (-1 for none).
+        size: each buyer's size.
+        n_labs: number of labs.
+        work: optional ``intp`` array of ``supplier``'s shape to hold ``supplier + 1``
+            (``bincount`` would otherwise copy its input to ``intp``).
     """
+    if work is not None and work.shape == supplier.shape and work.dtype == np.intp:
+        shifted = np.add(supplier, 1, out=work)
+    else:
+        shifted = supplier + 1
     try:
-        counts = np.bincount(supplier + 1, weights=size, minlength=n_labs + 1)
+        counts = np.bincount(shifted, weights=size, minlength=n_labs + 1)
     except ValueError:  # indices below -1: also "no supplier"
         ok = supplier >= 0
         return np.bincount(supplier[ok], weights=size[ok], minlength=n_labs)[:n_labs]
