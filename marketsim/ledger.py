@@ -119,22 +119,36 @@ class Ledger:
             self.log.append((tick, src, dst, amount, kind))
         return amount
 
-    def pay_many(
-        self, src: int, payments: Iterable[tuple[int, float]], kind: str, *,
-        allow_debt: bool = False,
-    ) -> float:
-        """Several transfers from one account under one kind, in order; zero amounts skipped.
+    def post(
+        self, entries: Iterable[tuple[int, int, float, str]], *, allow_debt: bool = False
+    ) -> None:
+        """Several transfers ``(source, destination, $bn, kind)``, in order.
 
-        The same as calling :meth:`transfer` for each ``(destination, $bn)`` pair.
+        Exactly :meth:`transfer` for each entry (same checks, same order of arithmetic), in one
+        call: the compute market posts a lab's monthly bills together.
 
-        Returns:
-            The total moved, $bn.
+        Raises:
+            LedgerError: as :meth:`transfer`; the entries before the bad one stay posted.
         """
-        total = 0.0
-        for dst, amount in payments:
-            if amount != 0.0:
-                total += self.transfer(src, dst, amount, kind, allow_debt=allow_debt)
-        return total
+        bal, outside, flows, tick = self._bal, self.outside, self.flows, self.tick
+        log = self.log if self.keep_log else None
+        for src, dst, amount, kind in entries:
+            amount = float(amount)
+            if not 0.0 <= amount < math.inf:
+                raise LedgerError(f"bad amount {amount!r} for {kind}")
+            if amount == 0.0 or src == dst:
+                continue
+            inside = not outside[src]
+            if inside and not allow_debt and bal[src] < amount - OVERDRAFT_TOLERANCE:
+                raise LedgerError(f"{self.names[src]} cannot pay {amount:.6g} $bn ({kind}); "
+                                  f"has {bal[src]:.6g}")
+            left = bal[src] = bal[src] - amount
+            bal[dst] += amount
+            flows[(tick, kind)] += amount
+            if allow_debt and inside and left < 0:
+                flows[(tick, "debt_incurred")] += min(amount, -left)
+            if log is not None:
+                log.append((tick, src, dst, amount, kind))
 
     def total(self) -> float:
         """Sum over every account, $bn: constant for the life of the model."""

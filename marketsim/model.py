@@ -431,9 +431,8 @@ class AIMarketModel(mesa.Model):
         for pop, d in zip(self.buyer_groups, self._pop_demand, strict=True):
             pay = d * frac_served * price * 1e-9
             led.transfer(led["economy"], pop.account, float(pay.sum()), "enterprise_budget")
-            for lab, amount in zip(self.labs, pay.tolist(), strict=True):
-                if amount > 0:
-                    led.transfer(pop.account, lab.account, amount, "inference")
+            led.post([(pop.account, lab.account, amount, "inference")
+                      for lab, amount in zip(self.labs, pay.tolist(), strict=True) if amount > 0])
         total_revenue = float(revenue.sum())
         for lab, rev, tokens in zip(self.labs, revenue.tolist(), served.tolist(), strict=True):
             lab.revenue_share = rev / total_revenue if total_revenue else 0.0
@@ -473,24 +472,26 @@ class AIMarketModel(mesa.Model):
             partner = np.zeros((len(labs), H), dtype=bool)
         alloc = np.maximum(committed + compute.allocate_rentals(extra, free, partner,
                                                                 m.rent_per_gpu_month), 0.0)
-        transfer, suppliers = led.transfer, led["suppliers"]
+        suppliers = led["suppliers"]
         opex, fixed_cost = m.opex_per_gpu_month, cfg.labs.fixed_cost
         landlords = [(hs.account, hs.rent) for hs in self.hyperscalers]
-        for lab, row in zip(labs, alloc, strict=True):
-            lab.rented_gpus = row
+        alloc.flags.writeable = False  # each row becomes a lab's rented_gpus, uncopied
+        for lab, row, total in zip(labs, alloc, alloc.sum(axis=1).tolist(), strict=True):
+            lab.set_rentals(row, total)
             acct = lab.account
             if lab.credits.any():
                 for hs in self.hyperscalers:
                     due = row[hs.index] * hs.rent * 1e-9
                     credit = min(lab.credits[hs.index], due)
                     lab.credits[hs.index] -= credit
-                    transfer(acct, hs.account, due - credit, "rent", allow_debt=True)
+                    led.transfer(acct, hs.account, due - credit, "rent", allow_debt=True)
+                bills = []
             else:
-                for (hs_acct, rent), gpus in zip(landlords, row.tolist(), strict=True):
-                    transfer(acct, hs_acct, gpus * rent * 1e-9, "rent", allow_debt=True)
-            transfer(acct, suppliers, lab.owned_gpus * opex * 1e-9, "power_upkeep",
-                     allow_debt=True)
-            transfer(acct, suppliers, fixed_cost, "fixed_cost", allow_debt=True)
+                bills = [(acct, hs_acct, gpus * rent * 1e-9, "rent")
+                         for (hs_acct, rent), gpus in zip(landlords, row.tolist(), strict=True)]
+            bills.append((acct, suppliers, lab.owned_gpus * opex * 1e-9, "power_upkeep"))
+            bills.append((acct, suppliers, fixed_cost, "fixed_cost"))
+            led.post(bills, allow_debt=True)
             lab.owned_gpus *= retire
             if lab.projects:
                 self._advance_projects(lab)
@@ -554,9 +555,10 @@ class AIMarketModel(mesa.Model):
         """Mechanism 5: LP inflow, venture and strategic offers, accept or refuse, dilution."""
         vcfg = self.scenario_config.vcs
         led = self.ledger
-        for vc in self.vcs:
-            inflow = vcfg.lp_inflow * vcfg.capital_abundance * vc.sentiment / len(self.vcs)
-            led.transfer(led["limited_partners"], vc.account, inflow, "lp_commitment")
+        lps = led["limited_partners"]
+        led.post([(lps, vc.account,
+                   vcfg.lp_inflow * vcfg.capital_abundance * vc.sentiment / len(self.vcs),
+                   "lp_commitment") for vc in self.vcs])
         labs = self.active_labs()
         order = [self.vcs[i] for i in self.rng.permutation(len(self.vcs))]
         screened = self._screen_built_in(order, labs)
@@ -639,7 +641,8 @@ class AIMarketModel(mesa.Model):
         lab.raised += offer.amount
         if lab.run_rate > 0:
             self.recent_multiples.append((self.market.tick, offer.post_money / lab.run_rate))
-            self.recent_multiples = self.recent_multiples[-50:]
+            if len(self.recent_multiples) > 50:
+                del self.recent_multiples[:-50]
 
     def _hyperscaler_pays_to(self, hs: Hyperscaler, lab: AILab, amount: float) -> None:
         led = self.ledger
@@ -696,9 +699,12 @@ class AIMarketModel(mesa.Model):
                 vcs[holder].returns.append((self.market.tick, lab.unique_id, amount))
 
     def _close(self, lab: AILab, status: str, t: int) -> None:
-        """The lab stops trading. It stays in ``self.labs`` (buyers' supplier indices point
-        there) and in the Mesa agent set until the next month, so the DataCollector records
-        its exit once; then it is removed."""
+        """The lab stops trading.
+
+        It stays in ``self.labs`` (buyers' supplier indices point there) and in the Mesa agent
+        set until the next month, so the DataCollector records its exit once; then it is
+        removed.
+        """
         lab.status = status
         lab.exit_tick = t
         self._trading.remove(lab)

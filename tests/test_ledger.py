@@ -115,3 +115,38 @@ def test_random_transfers_conserve_total(ops):
     for acct in accounts:  # an agent only goes negative through debt
         if led.balance(acct) < -1e-6:
             assert any(d for s, _, a, d in ops if a > 0 and s == acct)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8),
+                          st.floats(0, 1e3, allow_nan=False), st.sampled_from(["a", "b"])),
+                max_size=30), st.booleans())
+def test_post_is_transfer_entry_by_entry(entries, debt):
+    one, many = Ledger(), Ledger()
+    for led in (one, many):
+        for i in range(3):
+            led.open(f"agent_{i}")
+        led.transfer(led["founders"], led["agent_0"], 50.0, "seed")
+    ok = True
+    for src, dst, amount, kind in entries:
+        try:
+            one.transfer(src, dst, amount, kind, allow_debt=debt)
+        except LedgerError:
+            ok = False
+            break
+    if ok:
+        many.post(entries, allow_debt=debt)
+        np.testing.assert_array_equal(one.balances, many.balances)  # same floats, same order
+        assert dict(one.flows) == dict(many.flows)
+        assert one.log == many.log
+    else:
+        with pytest.raises(LedgerError):
+            many.post(entries, allow_debt=debt)
+
+
+def test_post_rejects_bad_amounts_like_transfer():
+    led = Ledger()
+    a = led.open("a")
+    with pytest.raises(LedgerError, match="bad amount"):
+        led.post([(led["founders"], a, math.nan, "x")])
+    assert led.balance(a) == 0.0

@@ -178,6 +178,19 @@ def test_size_by_supplier_by_hand():
     np.testing.assert_allclose(demand.size_by_supplier(sup, size, 4), [1.75, 0, 5.0, 0])
 
 
+def test_size_by_supplier_with_a_work_array_gives_the_same_sums():
+    rng = np.random.default_rng(5)
+    sup = rng.integers(-1, 7, 10_000).astype(np.int32)
+    size = rng.lognormal(0.0, 1.0, 10_000)
+    work = np.full(sup.shape, -99, dtype=np.intp)
+    np.testing.assert_array_equal(demand.size_by_supplier(sup, size, 7, work=work),
+                                  demand.size_by_supplier(sup, size, 7))
+    np.testing.assert_array_equal(work, sup + 1)  # the work array was used
+    wrong = np.zeros(3, dtype=np.intp)  # a work array that does not fit is ignored
+    np.testing.assert_array_equal(demand.size_by_supplier(sup, size, 7, work=wrong),
+                                  demand.size_by_supplier(sup, size, 7))
+
+
 def test_demand_per_size_constant_elasticity():
     d = demand.demand_per_size(np.array([2.0, 4.0, 4.0]), np.array([0.0, 0.0, 1.0]),
                                2.0, 1.5, 0.5)

@@ -42,12 +42,16 @@ def small_model(rng: int = 0, **overrides: Any) -> AIMarketModel:
 
 
 def assert_one_row_per_lab_and_tick(t: pd.DataFrame, m: AIMarketModel) -> None:
-    """Every lab ever (entrants too) has one row a tick from the tick it was founded in."""
+    """Every lab ever (entrants too) has one row a tick from the tick it was founded in to the
+    tick it exited, if it did (that last row says how it exited)."""
     rows = t.groupby("AgentID")["Step"].agg(["count", "min", "max"])
     assert set(rows.index) == {lab.unique_id for lab in m.labs}
     for lab in m.labs:
         first = max(lab.founded, 1)
-        assert tuple(rows.loc[lab.unique_id]) == (m.steps - first + 1, first, m.steps)
+        last = m.steps if lab.exit_tick is None else lab.exit_tick + 1  # Step = tick + 1
+        assert tuple(rows.loc[lab.unique_id]) == (last - first + 1, first, last)
+    final = t.sort_values("Step").groupby("AgentID").tail(1).set_index("AgentID")["status"]
+    assert all(final[lab.unique_id] == lab.status for lab in m.labs)
 
 
 # ----------------------------------------------------------------------------- invariants
@@ -351,6 +355,19 @@ def test_closed_labs_report_no_revenue():
     assert all(lab.revenue == 0.0 for lab in closed)
 
 
+def test_exited_labs_are_recorded_once_with_their_exit_then_leave_the_agent_set():
+    m = small_model(1, **{"labs.count": 10, "labs.fixed_cost": 0.4, "labs.cash_months": 2})
+    m.run(ticks=18)
+    closed = [lab for lab in m.labs if not lab.active]
+    assert closed, "no exit: test is vacuous"
+    assert_one_row_per_lab_and_tick(lab_table(m), m)
+    registered = set(m.agents_by_type[AILab])
+    for lab in closed:  # deregistered the month after their exit, kept in m.labs
+        assert (lab in registered) == (lab.exit_tick == m.steps - 1)
+    assert set(m.active_labs()) <= registered
+    assert m.active_labs() == [lab for lab in m.labs if lab.active]
+
+
 # ----------------------------------------------------------------------------- subclasses
 CUSTOM = '''
 import math
@@ -519,3 +536,51 @@ def test_an_offer_with_a_negative_valuation_is_an_error_not_negative_shares(cust
     with pytest.raises(ValueError, match="stake"):
         m.run(ticks=1)
     assert all(min(lab.cap_table.values()) >= 0 for lab in m.labs)
+
+
+def test_batched_screening_draws_what_each_vc_would_draw_alone():
+    """VCs with the built-in screen are screened in one draw; a subclass that screens one VC
+    at a time (by calling the built-in method) gets the very same market, seed for seed."""
+    from marketsim import VentureCapitalist
+
+    class OneByOne(VentureCapitalist):
+        def screen(self, labs):
+            return super().screen(labs)
+
+    for seed in (0, 3):
+        batched = small_model(seed)
+        alone = small_model(seed)
+        for vc in alone.vcs:
+            vc.__class__ = OneByOne
+        batched.run(ticks=24)
+        alone.run(ticks=24)
+        a = batched.datacollector.get_model_vars_dataframe()
+        b = alone.datacollector.get_model_vars_dataframe()
+        assert a["offers_made"].sum() > 0, "no offers: test is vacuous"
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_growth_follows_each_new_month_of_revenue():
+    m = small_model(2)
+    m.run(ticks=14)
+    lab = m.active_labs()[0]
+    lab.revenue_history[:] = [1.0] * 13
+    assert lab.growth() == 0.0
+    assert lab.growth() == 0.0  # read twice (the second from the cache), same answer
+    lab.revenue_history.append(2.0)  # a new month is seen at once
+    assert lab.growth() == pytest.approx(1.0)  # doubled over 12 months
+    assert lab.growth(months=6) == pytest.approx(3.0)  # doubled in 6: 4x a year, 300%
+    lab.revenue_history[-1] = 1.5  # even a month rewritten in place
+    assert lab.growth() == pytest.approx(0.5)
+
+
+def test_rented_gpus_are_read_only_and_keep_their_total():
+    m = small_model(2)
+    m.run(ticks=3)
+    lab = m.active_labs()[0]
+    with pytest.raises(ValueError):
+        lab.rented_gpus[0] = 1.0
+    lab.rented_gpus = np.full(len(m.hyperscalers), 10.0)
+    assert lab.rented_total == 10.0 * len(m.hyperscalers)
+    assert lab.total_gpus == pytest.approx(lab.owned_gpus + lab.rented_total)
+    assert lab.rent_bill() == pytest.approx(10.0 * m.market.rent_per_gpu_month.sum())

@@ -49,7 +49,7 @@ class BuyerArrays:
         return self._masks[0, sl], self._masks[1, sl]
 
     def scratch_index(self, sl: slice) -> np.ndarray:
-        """A work array of array indices (``intp``) for the buyers of ``sl`` (contents undefined)."""
+        """A work array of indices (``intp``) for the buyers of ``sl`` (contents undefined)."""
         return self._index[sl]
 
 

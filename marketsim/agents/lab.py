@@ -53,6 +53,8 @@ class AILab(mesa.Agent):
         self.demand_tokens = 0.0
         self.served_tokens = 0.0
         self.revenue_history: list[float] = []
+        self._growth_key: tuple[int, int, float] | None = None
+        self._growth = 0.0
         self.valuation = 0.0
         self.status = ACTIVE
         self.credits = np.zeros(model.n_hyperscalers)
@@ -98,8 +100,16 @@ class AILab(mesa.Agent):
     def rented_gpus(self, value: np.ndarray) -> None:
         gpus = np.array(value, dtype=float)
         gpus.flags.writeable = False  # the cached total below must stay true
+        self.set_rentals(gpus, float(gpus.sum()))
+
+    def set_rentals(self, gpus: np.ndarray, total: float) -> None:
+        """Set this month's rentals: ``gpus`` by hyperscaler (read-only, kept as is) and their sum.
+
+        The compute market hands each lab a read-only row of its allocation with the row sums
+        computed at once; assigning :attr:`rented_gpus` copies and sums one array.
+        """
         self._rented_gpus = gpus
-        self._rented_total = float(gpus.sum())
+        self._rented_total = total
         self._rent_bill_key = None
 
     @property
@@ -137,11 +147,17 @@ class AILab(mesa.Agent):
         n = len(h)
         if n < 2 or h[-1] <= 0:
             return 0.0
+        key = (months, n, h[-1])  # revenue is appended once a month; growth is read often
+        if key == self._growth_key:
+            return self._growth
         past = h[max(n - 1 - months, 0)]
         span = min(months, n - 1)
         if past <= 0:
-            return 3.0
-        return float(min(max((h[-1] / past) ** (12.0 / max(span, 6)) - 1.0, -0.9), 4.0))
+            g = 3.0
+        else:
+            g = float(min(max((h[-1] / past) ** (12.0 / max(span, 6)) - 1.0, -0.9), 4.0))
+        self._growth_key, self._growth = key, g
+        return g
 
     def monthly_costs(self) -> float:
         """Committed spend this month, $bn: rent, owned opex, capex instalments, fixed cost."""

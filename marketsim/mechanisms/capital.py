@@ -7,7 +7,6 @@ of missing out). A lab weighs the cash against the dilution at its own internal 
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -55,16 +55,17 @@ def allocate_rentals(
     alloc = np.zeros((L, H))
     need = np.maximum(requests.astype(float), 0.0)
     left = np.maximum(free.astype(float), 0.0)
-    # Partners first. A lab partnered with several hyperscalers asks each for an equal part.
-    n_partners = partner.sum(axis=1)
-    ask = np.where(partner, (need / np.maximum(n_partners, 1))[:, None], 0.0)
-    col = ask.sum(axis=0)
-    with np.errstate(over="ignore"):  # a tiny ask over ample capacity: scale is 1
-        scale = np.where(col > 0, np.minimum(1.0, left / np.where(col > 0, col, 1.0)), 0.0)
-    alloc += ask * scale[None, :]
-    # Clamp: float rounding must never leave a negative need or capacity (negative grants).
-    need = np.maximum(need - alloc.sum(axis=1), 0.0)
-    left = np.maximum(left - alloc.sum(axis=0), 0.0)
+    if partner.any():
+        # Partners first. A lab partnered with several hyperscalers asks each for an equal part.
+        n_partners = partner.sum(axis=1)
+        ask = np.where(partner, (need / np.maximum(n_partners, 1))[:, None], 0.0)
+        col = ask.sum(axis=0)
+        with np.errstate(over="ignore"):  # a tiny ask over ample capacity: scale is 1
+            scale = np.where(col > 0, np.minimum(1.0, left / np.where(col > 0, col, 1.0)), 0.0)
+        alloc += ask * scale[None, :]
+        # Clamp: float rounding must never leave a negative need or capacity (negative grants).
+        need = np.maximum(need - alloc.sum(axis=1), 0.0)
+        left = np.maximum(left - alloc.sum(axis=0), 0.0)
     for h in np.argsort(price, kind="stable"):
         total = need.sum()
         if total <= 0:
