@@ -124,31 +124,13 @@ class Ledger:
     ) -> None:
         """Several transfers ``(source, destination, $bn, kind)``, in order.
 
-        Exactly :meth:`transfer` for each entry (same checks, same order of arithmetic), in one
-        call: the compute market posts a lab's monthly bills together.
+        One :meth:`transfer` each: the compute market posts a lab's monthly bills together.
 
         Raises:
             LedgerError: as :meth:`transfer`; the entries before the bad one stay posted.
         """
-        bal, outside, flows, tick = self._bal, self.outside, self.flows, self.tick
-        log = self.log if self.keep_log else None
         for src, dst, amount, kind in entries:
-            amount = float(amount)
-            if not 0.0 <= amount < math.inf:
-                raise LedgerError(f"bad amount {amount!r} for {kind}")
-            if amount == 0.0 or src == dst:
-                continue
-            inside = not outside[src]
-            if inside and not allow_debt and bal[src] < amount - OVERDRAFT_TOLERANCE:
-                raise LedgerError(f"{self.names[src]} cannot pay {amount:.6g} $bn ({kind}); "
-                                  f"has {bal[src]:.6g}")
-            left = bal[src] = bal[src] - amount
-            bal[dst] += amount
-            flows[(tick, kind)] += amount
-            if allow_debt and inside and left < 0:
-                flows[(tick, "debt_incurred")] += min(amount, -left)
-            if log is not None:
-                log.append((tick, src, dst, amount, kind))
+            self.transfer(src, dst, amount, kind, allow_debt=allow_debt)
 
     def total(self) -> float:
         """Sum over every account, $bn: constant for the life of the model."""
