@@ -26,23 +26,39 @@ def _floats(values: Values) -> list[float]:
     """
     if isinstance(values, np.ndarray):
         return values.astype(float, copy=False).ravel().tolist()
-    return [float(v) for v in values]
+    return [v if type(v) is float else float(v) for v in values]
 
 
-def _positive_shares(values: Values) -> list[float]:
-    v = [x if x > 0.0 else 0.0 for x in _floats(values)]
+def _positive_shares(v: list[float]) -> list[float]:
+    """Shares of the total of the positive values (negative ones count as 0)."""
+    v = [x if x > 0.0 else 0.0 for x in v]
     total = math.fsum(v)
     return [x / total for x in v] if total > 0 else [0.0] * len(v)
 
 
 def hhi(values: Values) -> float:
     """Herfindahl–Hirschman index on the 0–10,000 scale (0 when nothing is sold)."""
-    return 10_000.0 * math.fsum(x * x for x in _positive_shares(values))
+    return _hhi(_positive_shares(_floats(values)))
 
 
 def concentration_ratio(values: Values, k: int) -> float:
     """Share of the ``k`` largest (CR_k), 0–1."""
-    return math.fsum(sorted(_positive_shares(values), reverse=True)[:k])
+    return _top_share(sorted(_positive_shares(_floats(values)), reverse=True), k)
+
+
+def revenue_structure(values: Values) -> tuple[float, float, float]:
+    """HHI, CR1 and CR4 of the same values at once (the shares computed once)."""
+    shares = _positive_shares(_floats(values))
+    ranked = sorted(shares, reverse=True)
+    return _hhi(shares), _top_share(ranked, 1), _top_share(ranked, 4)
+
+
+def _hhi(shares: list[float]) -> float:
+    return 10_000.0 * math.fsum([x * x for x in shares])
+
+
+def _top_share(ranked: list[float], k: int) -> float:
+    return math.fsum(ranked[:k])
 
 
 def bimodality_coefficient(x: Values) -> float:
@@ -80,7 +96,7 @@ def middle_share(sizes: Values, low: float = 0.1, high: float = 0.5) -> float:
     if len(s) < 3:
         return 0.0
     top = max(s)
-    return sum(1 for x in s if low <= x / top < high) / len(s)
+    return len([x for x in s if low <= x / top < high]) / len(s)
 
 
 def classify_regime(

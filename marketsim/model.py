@@ -26,7 +26,14 @@ from marketsim.ledger import Ledger
 from marketsim.mechanisms import capability as cap_mech
 from marketsim.mechanisms import capital, compute, consolidation, demand, inference
 from marketsim.mechanisms.capital import Offer
-from marketsim.reporters import LAB_REPORTERS, MODEL_REPORTERS, REGIME_WINDOW, tick_stats
+from marketsim.reporters import (
+    LAB_REPORTERS,
+    MODEL_REPORTERS,
+    REGIME_WINDOW,
+    MarketDataCollector,
+    stat_reporter,
+    tick_stats,
+)
 from marketsim.scenario import MarketScenario, load_class, load_scenario
 
 
@@ -151,6 +158,7 @@ class AIMarketModel(mesa.Model):
         self.seed = rng
         cfg = scenario
         self.horizon = cfg.horizon
+        self._start_month = tuple(int(x) for x in cfg.start.split("-"))  # (year, month)
         self.n_hyperscalers = cfg.hyperscalers.count
         self.ledger = Ledger()
         self.market = MarketView()
@@ -169,8 +177,8 @@ class AIMarketModel(mesa.Model):
         self.stats: dict[str, Any] = {}
         self.regime_window: list[dict[str, Any]] = []
         self.spend_history: list[float] = []
-        self.datacollector = mesa.DataCollector(
-            model_reporters={name: _reporter(name) for name in MODEL_REPORTERS},
+        self.datacollector = MarketDataCollector(
+            model_reporters={name: stat_reporter(name) for name in MODEL_REPORTERS},
             agenttype_reporters={cls: dict(LAB_REPORTERS) for cls in self._lab_classes()},
         )
 
@@ -843,14 +851,7 @@ class AIMarketModel(mesa.Model):
     @property
     def date(self) -> str:
         """Calendar month of the last completed tick, 'YYYY-MM'."""
-        year, month = (int(x) for x in self.scenario_config.start.split("-"))
+        year, month = self._start_month
         k = month - 1 + max(self.steps - 1, 0)
         return f"{year + k // 12:04d}-{k % 12 + 1:02d}"
 
-
-def _reporter(name: str):
-    def get(model: AIMarketModel) -> Any:
-        return model.stats[name]
-
-    get.__name__ = name
-    return get

@@ -7,8 +7,10 @@ labs and hyperscalers; the DataCollector's reporters read them by name.
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+import mesa
 import numpy as np
 
 from marketsim import metrics
@@ -35,18 +37,61 @@ MODEL_REPORTERS: tuple[str, ...] = CONTRACT_REPORTERS + EXTRA_REPORTERS
 #: Months of market-structure figures averaged for the regime label (the market's last year).
 REGIME_WINDOW = 12
 
-#: Lab agent reporters (attribute names on AILab).
+def _class_name(agent: Any) -> str:
+    return type(agent).__name__
+
+
+#: Lab agent reporters: column → attribute of AILab. ``attrgetter`` is what Mesa would build
+#: from the attribute name, without a Python call in between (ten values a lab a month).
 LAB_REPORTERS: dict[str, Any] = {
-    "cash": "cash",
-    "revenue": "revenue",
-    "owned_gpus": "owned_gpus",
-    "rented_gpus": "rented_total",
-    "capability": "capability",
-    "price": "price",
-    "valuation": "valuation",
-    "status": "status",
-    "lab_class": lambda a: type(a).__name__,
+    "cash": attrgetter("cash"),
+    "revenue": attrgetter("revenue"),
+    "owned_gpus": attrgetter("owned_gpus"),
+    "rented_gpus": attrgetter("rented_total"),
+    "capability": attrgetter("capability"),
+    "price": attrgetter("price"),
+    "valuation": attrgetter("valuation"),
+    "status": attrgetter("status"),
+    "lab_class": _class_name,
 }
+
+
+def stat_reporter(name: str) -> Any:
+    """Model reporter of the tick statistic ``name`` (``model.stats[name]``)."""
+
+    def get(model: AIMarketModel) -> Any:
+        return model.stats[name]
+
+    get.__name__ = name
+    get.stat = name  # type: ignore[attr-defined]  # MarketDataCollector reads it directly
+    return get
+
+
+class MarketDataCollector(mesa.DataCollector):
+    """Mesa's DataCollector, recording the tick statistics without a deep copy of each.
+
+    Mesa deep-copies every model reporter's value each tick, in case it is mutable. The
+    model's own reporters (:func:`stat_reporter`) read :attr:`AIMarketModel.stats`, whose
+    values are numbers and strings, so they are appended to ``model_vars`` as they are. Any
+    other model reporter, the agent and agent-type reporters and every DataFrame accessor
+    are Mesa's, unchanged.
+    """
+
+    def collect(self, model: Any) -> None:
+        """Record this tick: the statistics directly, everything else through Mesa."""
+        reporters = self.model_reporters
+        stats = model.stats
+        rest = {}
+        for name, reporter in reporters.items():
+            if getattr(reporter, "stat", None) == name:
+                self.model_vars[name].append(stats[name])
+            else:
+                rest[name] = reporter
+        self.model_reporters = rest  # Mesa collects only what is left
+        try:
+            super().collect(model)
+        finally:
+            self.model_reporters = reporters
 
 
 def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
@@ -62,10 +107,13 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
     owned = [lab.owned_gpus for lab in labs]
     # Size structure of established labs: those of tick 0 and entrants at least
     # ``regime.min_age`` months old (a start-up has not yet reached its scale).
-    min_age = model.scenario_config.regime.min_age
-    est = [i for i, lab in enumerate(labs) if lab.founded == 0 or t - lab.founded >= min_age]
-    est_gpus = [gpus[i] for i in est]
-    est_owned = [owned[i] for i in est]
+    born = t - model.scenario_config.regime.min_age
+    est = [i for i, lab in enumerate(labs) if lab.founded == 0 or lab.founded <= born]
+    if len(est) == len(labs):
+        est_gpus, est_owned = gpus, owned
+    else:
+        est_gpus = [gpus[i] for i in est]
+        est_owned = [owned[i] for i in est]
     log_size = [math.log10(g) for g in est_gpus if g > 0]
     rents = (model.market.rent_per_gpu_month / 730.0).tolist()
     hs_rented = [hs.utilisation * hs.capacity for hs in model.hyperscalers]
@@ -76,7 +124,7 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
     if total_revenue > 0:
         ppm = _dot(revenue, [lab.price for lab in labs]) / total_revenue
     else:
-        ppm = math.fsum(lab.price for lab in labs) / len(labs) if labs else math.nan
+        ppm = math.fsum([lab.price for lab in labs]) / len(labs) if labs else math.nan
     total_gpus = math.fsum(gpus)
     if labs:
         vals = [lab.valuation for lab in labs]
@@ -89,8 +137,10 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
         leader_owned = owned[lead] / gpus[lead] if gpus[lead] > 0 else 0.0
     else:
         top_val, top_mult, leader_rr, leader_owned = 0.0, math.nan, 0.0, 0.0
+    hhi_rev, cr1, cr4 = metrics.revenue_structure(revenue)
     frontier = model.market.frontier
     n_buyers = len(model.buyers)
+    demanded = c["demand_tokens"]
     stats: dict[str, Any] = {
         "tick": t,
         "date": model.date,
@@ -98,9 +148,9 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
         "entries": int(c["entries"]),
         "exits_bankrupt": int(c["exits_bankrupt"]),
         "exits_acquired": int(c["exits_acquired"]),
-        "hhi_revenue": metrics.hhi(revenue),
-        "cr1_revenue": metrics.concentration_ratio(revenue, 1),
-        "cr4_revenue": metrics.concentration_ratio(revenue, 4),
+        "hhi_revenue": hhi_rev,
+        "cr1_revenue": cr1,
+        "cr4_revenue": cr4,
         "hhi_compute": metrics.hhi(gpus),
         "bimodality": metrics.bimodality_coefficient(log_size),
         "middle_share": metrics.middle_share(est_gpus),
@@ -116,8 +166,7 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
         "top_multiple": top_mult,
         "leader_run_rate": leader_rr,
         "enterprise_spend": float(c["enterprise_spend"]),
-        "unmet_share": (float(c["unmet_tokens"] / c["demand_tokens"])
-                        if c["demand_tokens"] > 0 else 0.0),
+        "unmet_share": float(c["unmet_tokens"] / demanded) if demanded > 0 else 0.0,
         "adoption": (int(np.count_nonzero(model.buyers.adopted)) / n_buyers
                      if n_buyers else 0.0),
         "frontier_capability": frontier,
@@ -127,10 +176,11 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
         "leader_owned_share": leader_owned,
         "small_rented_share": _small_rented_share(est_gpus, est_owned) if labs else 1.0,
         "total_gpus": total_gpus,
-        "cash_active_labs": math.fsum(lab.cash for lab in labs),
+        "cash_active_labs": math.fsum([lab.cash for lab in labs]),
     }
     window = [*model.regime_window[-(REGIME_WINDOW - 1):], stats]
-    avg = {k: math.fsum(w[k] for w in window) / len(window)
+    n = len(window)
+    avg = {k: math.fsum([w[k] for w in window]) / n
            for k in ("hhi_revenue", "bimodality", "middle_share", "leader_owned_share",
                      "small_rented_share")}
     stats["regime"] = metrics.classify_regime(
@@ -141,7 +191,7 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
 
 
 def _dot(a: list[float], b: list[float]) -> float:
-    return math.fsum(x * y for x, y in zip(a, b, strict=True))
+    return math.fsum([x * y for x, y in zip(a, b, strict=True)])
 
 
 def _small_rented_share(gpus: list[float], owned: list[float]) -> float:
@@ -150,8 +200,8 @@ def _small_rented_share(gpus: list[float], owned: list[float]) -> float:
         return 1.0
     cut = 0.1 * max(gpus)
     small = [i for i, g in enumerate(gpus) if g < cut]
-    total = math.fsum(gpus[i] for i in small)
-    return 1.0 - math.fsum(owned[i] for i in small) / total if total > 0 else 1.0
+    total = math.fsum([gpus[i] for i in small])
+    return 1.0 - math.fsum([owned[i] for i in small]) / total if total > 0 else 1.0
 
 
 def lab_table(model: AIMarketModel) -> Any:
