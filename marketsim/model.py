@@ -326,7 +326,7 @@ class AIMarketModel(mesa.Model):
 
     def _choice_probs(self, quality: np.ndarray, price: np.ndarray) -> np.ndarray:
         bc = self.scenario_config.buyers
-        active = np.array([lab.active for lab in self.labs])
+        active = np.array([lab.status == ACTIVE for lab in self.labs])
         return demand.logit_shares(quality, price, active, bc.quality_weight, bc.price_weight)
 
     def _lab_demand(self, price: np.ndarray, quality: np.ndarray) -> np.ndarray:
@@ -422,15 +422,17 @@ class AIMarketModel(mesa.Model):
                 new = np.where((new >= 0) & (probs[np.maximum(new, 0)] > 0), new, -1)
             sup[idx] = new
             age[idx] = 0
+        self._price = price  # the month's prices, $/M tokens, also what inference charges
         self._demand = self._lab_demand(price, quality)
         for lab, d in zip(self.labs, self._demand.tolist(), strict=True):
-            lab.demand_tokens = d if lab.active else 0.0
+            lab.demand_tokens = d if lab.status == ACTIVE else 0.0
 
     def inference_step(self) -> None:
         """Mechanism 2: serve up to capacity, ration the rest; buyers pay labs."""
         m = self.market
-        cap = np.array([lab.inference_gpus if lab.active else 0.0 for lab in self.labs])
-        price = self._prices()
+        cap = np.array([lab.inference_gpus if lab.status == ACTIVE else 0.0
+                        for lab in self.labs])
+        price = self._price
         served, unmet, revenue = inference.clear_inference(
             self._demand, cap * m.tokens_per_gpu_month, price)
         led = self.ledger
@@ -444,12 +446,12 @@ class AIMarketModel(mesa.Model):
         total_revenue = float(revenue.sum())
         for lab, rev, tokens in zip(self.labs, revenue.tolist(), served.tolist(), strict=True):
             lab.revenue_share = rev / total_revenue if total_revenue else 0.0
-            if lab.active:
+            if lab.status == ACTIVE:
                 lab.served_tokens = tokens
                 lab.revenue_history.append(rev)
             else:
                 lab.served_tokens = 0.0
-        self.counts["enterprise_spend"] = float(revenue.sum())
+        self.counts["enterprise_spend"] = total_revenue
         self.counts["demand_tokens"] = float(self._demand.sum())
         self.counts["unmet_tokens"] = float(unmet.sum())
 
@@ -460,8 +462,11 @@ class AIMarketModel(mesa.Model):
         led = self.ledger
         retire = 1.0 - 1.0 / cfg.compute.gpu_life  # GPUs wear out over their life
         for hs in self.hyperscalers:
-            arrived = sum(p[0] for p in hs.pipeline if p[1] <= 1)
-            hs.pipeline = [[g, mo - 1] for g, mo in hs.pipeline if mo > 1]
+            if hs.pipeline:
+                arrived = sum([g for g, mo in hs.pipeline if mo <= 1])
+                hs.pipeline = [[g, mo - 1] for g, mo in hs.pipeline if mo > 1]
+            else:
+                arrived = 0
             hs.capacity = hs.capacity * retire + arrived
             hs.rent = float(hs.set_rent())
         m.rent_per_gpu_month = np.array([hs.rent for hs in self.hyperscalers])
@@ -483,20 +488,23 @@ class AIMarketModel(mesa.Model):
         suppliers = led["suppliers"]
         opex, fixed_cost = m.opex_per_gpu_month, cfg.labs.fixed_cost
         landlords = [(hs.account, hs.rent) for hs in self.hyperscalers]
+        min_scale = m.min_efficient_scale
         alloc.flags.writeable = False  # each row becomes a lab's rented_gpus, uncopied
-        for lab, row, total in zip(labs, alloc, alloc.sum(axis=1).tolist(), strict=True):
+        for lab, row, gpus, total in zip(labs, alloc, alloc.tolist(), alloc.sum(axis=1).tolist(),
+                                         strict=True):
             lab.set_rentals(row, total)
             acct = lab.account
-            if lab.credits.any():
-                for hs in self.hyperscalers:
-                    due = row[hs.index] * hs.rent * 1e-9
-                    credit = min(lab.credits[hs.index], due)
-                    lab.credits[hs.index] -= credit
-                    led.transfer(acct, hs.account, due - credit, "rent", allow_debt=True)
+            credits = lab.credits.tolist()
+            if any(credits):
+                for (hs_acct, rent), g, h in zip(landlords, gpus, range(H), strict=True):
+                    due = g * rent * 1e-9
+                    credit = min(credits[h], due)
+                    lab.credits[h] -= credit
+                    led.transfer(acct, hs_acct, due - credit, "rent", allow_debt=True)
                 bills = []
             else:
-                bills = [(acct, hs_acct, gpus * rent * 1e-9, "rent")
-                         for (hs_acct, rent), gpus in zip(landlords, row.tolist(), strict=True)]
+                bills = [(acct, hs_acct, g * rent * 1e-9, "rent")
+                         for (hs_acct, rent), g in zip(landlords, gpus, strict=True)]
             bills.append((acct, suppliers, lab.owned_gpus * opex * 1e-9, "power_upkeep"))
             bills.append((acct, suppliers, fixed_cost, "fixed_cost"))
             led.post(bills, allow_debt=True)
@@ -504,7 +512,7 @@ class AIMarketModel(mesa.Model):
             if lab.projects:
                 self._advance_projects(lab)
             size = max(float(lab.plan_data_centre()), 0.0)
-            if 0 < size < m.min_efficient_scale:
+            if size > 0 and size < min_scale:
                 size = 0.0  # no data centre below the minimum efficient scale
             if size > 0:
                 lead = cfg.compute.lead_time
@@ -777,17 +785,19 @@ class AIMarketModel(mesa.Model):
         # Reference dry powder (not scaled by abundance, so abundance raises entry): the
         # initial dry powder, or a year of LP inflow if that is larger.
         ref = max(vcfg.initial_dry_powder, 12.0 * vcfg.lp_inflow, 1e-9)
-        sentiment = float(np.mean([vc.sentiment for vc in self.vcs]))
-        lam = capital.entry_rate(vcfg.entry_rate, dry.sum(), ref, sentiment)
+        sentiment = float(np.add.reduce(np.array([vc.sentiment for vc in self.vcs]))
+                          / len(self.vcs))  # = np.mean, without its wrappers
+        dry_total = float(dry.sum())
+        lam = capital.entry_rate(vcfg.entry_rate, dry_total, ref, sentiment)
         n_new = min(int(self.rng.poisson(lam)) if lam > 0 else 0, vcfg.max_entrants)
-        if n_new == 0 or dry.sum() <= 0:
+        if n_new == 0 or dry_total <= 0:
             return
         cls = (load_class(self.scenario_config.labs.class_, AILab)
                if self.scenario_config.labs.class_ else AILab)
         prices = [lab.price for lab in self.active_labs()] or [
             self.scenario_config.labs.initial_price]
         for _ in range(n_new):
-            vc = self.vcs[int(self.rng.choice(len(self.vcs), p=dry / dry.sum()))]
+            vc = self.vcs[int(self.rng.choice(len(self.vcs), p=dry / dry_total))]
             seed = max(float(vc.fund_entrant()), 0.0)
             if seed <= 0 or seed > vc.dry_powder:
                 continue

@@ -122,6 +122,12 @@ class AILab(mesa.Agent):
         """GPUs at the lab's disposal this month (owned online + rented)."""
         return self.owned_gpus + self._rented_total
 
+    @property
+    def instalments(self) -> float:
+        """Capex instalments of data centres under construction due this month, $bn."""
+        projects = self.projects
+        return sum([p[2] for p in projects]) if projects else 0.0
+
     def rent_bill(self) -> float:
         """This month's rent for the GPUs the lab rents, $ (posted rents × GPUs rented)."""
         rent = self.model.market.rent_per_gpu_month
@@ -164,8 +170,7 @@ class AILab(mesa.Agent):
         m = self.model.market
         rent = self.rent_bill() * 1e-9
         opex = self.owned_gpus * m.opex_per_gpu_month * 1e-9
-        capex = sum(p[2] for p in self.projects)
-        return rent + opex + capex + self.model.scenario_config.labs.fixed_cost
+        return rent + opex + self.instalments + self.model.scenario_config.labs.fixed_cost
 
     @property
     def liabilities(self) -> float:
@@ -192,7 +197,7 @@ class AILab(mesa.Agent):
         keep = 1.0 - 1.0 / cfg.compute.rental_term
         committed = (self.rent_bill() * 1e-9 * keep
                      + self.owned_gpus * m.opex_per_gpu_month * 1e-9
-                     + sum(p[2] for p in self.projects) + cfg.labs.fixed_cost)
+                     + self.instalments + cfg.labs.fixed_cost)
         burn = committed - self.revenue
         if burn <= 0:
             return float("inf")
@@ -278,7 +283,7 @@ class AILab(mesa.Agent):
         cfg = self.model.scenario_config.labs
         m = self.model.market
         budget = self.compute_budget()
-        instalments = sum(p[2] for p in self.projects)
+        instalments = self.instalments
         reserve = max(cfg.capex_share * budget - instalments, 0.0) if self.can_build() else 0.0
         committed = self.owned_gpus * m.opex_per_gpu_month * 1e-9 + instalments + cfg.fixed_cost
         rent_budget = max(budget - committed - reserve, 0.0)
@@ -300,10 +305,10 @@ class AILab(mesa.Agent):
         Big enough: ``labs.capex_share`` of its compute budget over the lead time pays for a
         data centre of at least the minimum efficient scale.
         """
-        cfg = self.model.scenario_config
         m = self.model.market
         if m.owned_cost_per_gpu_month >= m.cheapest_rent:
             return False
+        cfg = self.model.scenario_config
         lead = max(cfg.compute.lead_time, 1)
         affordable = cfg.labs.capex_share * self.compute_budget() * lead / (
             cfg.compute.capex_per_gpu * 1e-9)
@@ -328,9 +333,9 @@ class AILab(mesa.Agent):
         cfg = self.model.scenario_config
         m = self.model.market
         per_gpu_month = cfg.compute.capex_per_gpu * 1e-9 / max(cfg.compute.lead_time, 1)
-        room = cfg.labs.capex_share * self.compute_budget() - sum(p[2] for p in self.projects)
+        room = cfg.labs.capex_share * self.compute_budget() - self.instalments
         affordable = max(room, 0.0) / per_gpu_month
-        building = sum(p[0] for p in self.projects)
+        building = sum([p[0] for p in self.projects]) if self.projects else 0.0
         wanted = cfg.labs.build_share * self.rented_total - building
         size = min(wanted, affordable)
         if size < max(m.min_efficient_scale, 1.0):
