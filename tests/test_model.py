@@ -584,3 +584,23 @@ def test_rented_gpus_are_read_only_and_keep_their_total():
     assert lab.rented_total == 10.0 * len(m.hyperscalers)
     assert lab.total_gpus == pytest.approx(lab.owned_gpus + lab.rented_total)
     assert lab.rent_bill() == pytest.approx(10.0 * m.market.rent_per_gpu_month.sum())
+
+
+def test_collector_records_the_tick_statistics_and_any_other_reporter_as_mesa_does():
+    """Statistics are appended as they are; a user's reporter still gets Mesa's deep copy."""
+    m = small_model(4)
+    book: list[int] = []
+
+    def n_labs_and_book(model):  # a mutable value: Mesa must record a copy, not the list
+        book.append(len(model.labs))
+        return book
+
+    m.datacollector.model_reporters["book"] = n_labs_and_book
+    m.datacollector.model_vars["book"] = []
+    m.run(ticks=5)
+    df = m.datacollector.get_model_vars_dataframe()
+    lengths = [len(v) for v in df["book"]]  # Mesa also calls it once to validate it
+    assert lengths == list(range(lengths[0], lengths[0] + 5))  # a copy each tick
+    assert df["active_labs"].iloc[-1] == m.stats["active_labs"] == len(m.active_labs())
+    assert df["hhi_revenue"].iloc[-1] == m.stats["hhi_revenue"]
+    assert "book" in m.datacollector.model_reporters  # restored after each collect
