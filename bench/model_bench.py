@@ -315,7 +315,7 @@ def measure(quick: bool = False, sizes: Sizes | None = None) -> list[dict[str, A
         # The same work as the fixed cost, timed where it runs: after the buyer arrays have
         # been through the caches, and with the larger market's labs.
         rest = sum(sec for name, sec in m_big.mechanisms.items() if name != "demand_step")
-        rows.append(row(f"  {big}-buyer step: every mechanism after demand_step (labs, VCs, "
+        rows.append(row(f"  {big}-buyer step, all mechanisms after demand_step (labs, VCs, "
                         "hyperscalers, data collection)", rest * 1e3, "ms",
                         f"{rest / m_big.step:.2f} of the step"))
     return rows

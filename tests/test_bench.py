@@ -62,6 +62,10 @@ def test_model_bench_rows_are_well_formed_at_tiny_sizes():
     assert {"ns", "ms", "x", "MiB"} <= by_unit
     mech = [r for r in rows if "step:" in r["figure"]]
     assert {r["figure"].split(": ")[-1] for r in mech} == set(model_bench.MECHANISMS)
+    after = [r for r in rows if "all mechanisms after demand_step" in r["figure"]]
+    assert len(after) == 1
+    assert after[0]["value"] == pytest.approx(
+        sum(r["value"] for r in mech if not r["figure"].endswith("demand_step")))
     assert all(r["value"] > 0 for r in rows if r["unit"] in ("ns", "ms", "MiB"))
 
 
