@@ -388,9 +388,9 @@ class AIMarketModel(mesa.Model):
     def demand_step(self, t: int) -> None:
         """Mechanism 1: prices, adoption, supplier re-choice, tokens demanded per lab."""
         for lab in self.active_labs():
-            lab.price = float(lab.set_price())
-            if not (math.isfinite(lab.price) and lab.price > 0):
-                raise ValueError(f"{type(lab).__name__}.set_price returned {lab.price!r}")
+            lab.price = asked = float(lab.set_price())
+            if not (asked > 0 and math.isfinite(asked)):
+                raise ValueError(f"{type(lab).__name__}.set_price returned {asked!r}")
         b = self.buyers
         bc = self.scenario_config.buyers
         share = np.count_nonzero(b.adopted) / len(b) if len(b) else 0.0

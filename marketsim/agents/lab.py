@@ -89,7 +89,8 @@ class AILab(mesa.Agent):
     @property
     def capability(self) -> float:
         """log10 of effective compute, floored by the open-weight model."""
-        return max(self._own_capability, self.model.market.open_weight_floor)
+        own, floor = self._own_capability, self.model.market.open_weight_floor
+        return floor if floor > own else own  # max(own, floor), without the call
 
     @property
     def rented_gpus(self) -> np.ndarray:

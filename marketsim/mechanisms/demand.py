@@ -6,6 +6,8 @@ cost a handful of array passes per tick.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -61,7 +63,7 @@ def sample_adopters(
         return np.zeros(0, dtype=np.intp)
     if h >= _GAP_SAMPLING_MAX_HAZARD:
         return np.flatnonzero(bass_adopt(adopted, h, rng.random(n)))
-    batch = int(n * h + 6.0 * np.sqrt(n * h) + 16)  # enough to pass n almost always
+    batch = int(n * h + 6.0 * math.sqrt(n * h) + 16)  # enough to pass n almost always
     pos = np.cumsum(rng.geometric(h, size=batch)) - 1
     while pos[-1] < n:
         pos = np.concatenate([pos, pos[-1] + np.cumsum(rng.geometric(h, size=batch))])
