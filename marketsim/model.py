@@ -26,14 +26,7 @@ from marketsim.ledger import Ledger
 from marketsim.mechanisms import capability as cap_mech
 from marketsim.mechanisms import capital, compute, consolidation, demand, inference
 from marketsim.mechanisms.capital import Offer
-from marketsim.reporters import (
-    LAB_REPORTERS,
-    MODEL_REPORTERS,
-    REGIME_WINDOW,
-    MarketDataCollector,
-    stat_reporter,
-    tick_stats,
-)
+from marketsim.reporters import LAB_REPORTERS, MODEL_REPORTERS, REGIME_WINDOW, tick_stats
 from marketsim.scenario import MarketScenario, load_class, load_scenario
 
 
@@ -158,7 +151,6 @@ class AIMarketModel(mesa.Model):
         self.seed = rng
         cfg = scenario
         self.horizon = cfg.horizon
-        self._start_month = tuple(int(x) for x in cfg.start.split("-"))  # (year, month)
         self.n_hyperscalers = cfg.hyperscalers.count
         self.ledger = Ledger()
         self.market = MarketView()
@@ -177,8 +169,8 @@ class AIMarketModel(mesa.Model):
         self.stats: dict[str, Any] = {}
         self.regime_window: list[dict[str, Any]] = []
         self.spend_history: list[float] = []
-        self.datacollector = MarketDataCollector(
-            model_reporters={name: stat_reporter(name) for name in MODEL_REPORTERS},
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: _reporter(name) for name in MODEL_REPORTERS},
             agenttype_reporters={cls: dict(LAB_REPORTERS) for cls in self._lab_classes()},
         )
 
@@ -388,9 +380,9 @@ class AIMarketModel(mesa.Model):
     def demand_step(self, t: int) -> None:
         """Mechanism 1: prices, adoption, supplier re-choice, tokens demanded per lab."""
         for lab in self.active_labs():
-            lab.price = asked = float(lab.set_price())
-            if not (asked > 0 and math.isfinite(asked)):
-                raise ValueError(f"{type(lab).__name__}.set_price returned {asked!r}")
+            lab.price = float(lab.set_price())
+            if not (math.isfinite(lab.price) and lab.price > 0):
+                raise ValueError(f"{type(lab).__name__}.set_price returned {lab.price!r}")
         b = self.buyers
         bc = self.scenario_config.buyers
         share = np.count_nonzero(b.adopted) / len(b) if len(b) else 0.0
@@ -422,7 +414,6 @@ class AIMarketModel(mesa.Model):
                 new = np.where((new >= 0) & (probs[np.maximum(new, 0)] > 0), new, -1)
             sup[idx] = new
             age[idx] = 0
-        self._price = price  # the month's prices, $/M tokens, also what inference charges
         self._demand = self._lab_demand(price, quality)
         for lab, d in zip(self.labs, self._demand.tolist(), strict=True):
             lab.demand_tokens = d if lab.status == ACTIVE else 0.0
@@ -432,7 +423,7 @@ class AIMarketModel(mesa.Model):
         m = self.market
         cap = np.array([lab.inference_gpus if lab.status == ACTIVE else 0.0
                         for lab in self.labs])
-        price = self._price
+        price = self._prices()
         served, unmet, revenue = inference.clear_inference(
             self._demand, cap * m.tokens_per_gpu_month, price)
         led = self.ledger
@@ -861,7 +852,14 @@ class AIMarketModel(mesa.Model):
     @property
     def date(self) -> str:
         """Calendar month of the last completed tick, 'YYYY-MM'."""
-        year, month = self._start_month
+        year, month = (int(x) for x in self.scenario_config.start.split("-"))
         k = month - 1 + max(self.steps - 1, 0)
         return f"{year + k // 12:04d}-{k % 12 + 1:02d}"
 
+
+def _reporter(name: str):
+    def get(model: AIMarketModel) -> Any:
+        return model.stats[name]
+
+    get.__name__ = name
+    return get

@@ -7,10 +7,8 @@ labs and hyperscalers; the DataCollector's reporters read them by name.
 from __future__ import annotations
 
 import math
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-import mesa
 import numpy as np
 
 from marketsim import metrics
@@ -37,61 +35,18 @@ MODEL_REPORTERS: tuple[str, ...] = CONTRACT_REPORTERS + EXTRA_REPORTERS
 #: Months of market-structure figures averaged for the regime label (the market's last year).
 REGIME_WINDOW = 12
 
-def _class_name(agent: Any) -> str:
-    return type(agent).__name__
-
-
-#: Lab agent reporters: column → attribute of AILab. ``attrgetter`` is what Mesa would build
-#: from the attribute name, without a Python call in between (ten values a lab a month).
+#: Lab agent reporters (attribute names on AILab).
 LAB_REPORTERS: dict[str, Any] = {
-    "cash": attrgetter("cash"),
-    "revenue": attrgetter("revenue"),
-    "owned_gpus": attrgetter("owned_gpus"),
-    "rented_gpus": attrgetter("rented_total"),
-    "capability": attrgetter("capability"),
-    "price": attrgetter("price"),
-    "valuation": attrgetter("valuation"),
-    "status": attrgetter("status"),
-    "lab_class": _class_name,
+    "cash": "cash",
+    "revenue": "revenue",
+    "owned_gpus": "owned_gpus",
+    "rented_gpus": "rented_total",
+    "capability": "capability",
+    "price": "price",
+    "valuation": "valuation",
+    "status": "status",
+    "lab_class": lambda a: type(a).__name__,
 }
-
-
-def stat_reporter(name: str) -> Any:
-    """Model reporter of the tick statistic ``name`` (``model.stats[name]``)."""
-
-    def get(model: AIMarketModel) -> Any:
-        return model.stats[name]
-
-    get.__name__ = name
-    get.stat = name  # type: ignore[attr-defined]  # MarketDataCollector reads it directly
-    return get
-
-
-class MarketDataCollector(mesa.DataCollector):
-    """Mesa's DataCollector, recording the tick statistics without a deep copy of each.
-
-    Mesa deep-copies every model reporter's value each tick, in case it is mutable. The
-    model's own reporters (:func:`stat_reporter`) read :attr:`AIMarketModel.stats`, whose
-    values are numbers and strings, so they are appended to ``model_vars`` as they are. Any
-    other model reporter, the agent and agent-type reporters and every DataFrame accessor
-    are Mesa's, unchanged.
-    """
-
-    def collect(self, model: Any) -> None:
-        """Record this tick: the statistics directly, everything else through Mesa."""
-        reporters = self.model_reporters
-        stats = model.stats
-        rest = {}
-        for name, reporter in reporters.items():
-            if getattr(reporter, "stat", None) == name:
-                self.model_vars[name].append(stats[name])
-            else:
-                rest[name] = reporter
-        self.model_reporters = rest  # Mesa collects only what is left
-        try:
-            super().collect(model)
-        finally:
-            self.model_reporters = reporters
 
 
 def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:

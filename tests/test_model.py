@@ -586,8 +586,7 @@ def test_rented_gpus_are_read_only_and_keep_their_total():
     assert lab.rent_bill() == pytest.approx(10.0 * m.market.rent_per_gpu_month.sum())
 
 
-def test_collector_records_the_tick_statistics_and_any_other_reporter_as_mesa_does():
-    """Statistics are appended as they are; a user's reporter still gets Mesa's deep copy."""
+def test_a_users_model_reporter_is_collected_beside_the_statistics():
     m = small_model(4)
     book: list[int] = []
 
@@ -602,5 +601,17 @@ def test_collector_records_the_tick_statistics_and_any_other_reporter_as_mesa_do
     lengths = [len(v) for v in df["book"]]  # Mesa also calls it once to validate it
     assert lengths == list(range(lengths[0], lengths[0] + 5))  # a copy each tick
     assert df["active_labs"].iloc[-1] == m.stats["active_labs"] == len(m.active_labs())
-    assert df["hhi_revenue"].iloc[-1] == m.stats["hhi_revenue"]
-    assert "book" in m.datacollector.model_reporters  # restored after each collect
+
+
+def test_mesa_batch_run_gives_the_model_reporters_of_a_direct_run():
+    import mesa
+
+    rows = mesa.batch_run(AIMarketModel, parameters={"buyers.count": 500}, rng=[3],
+                          max_steps=3, number_processes=1, data_collection_period=1,
+                          display_progress=False)
+    got = pd.DataFrame(rows).drop_duplicates("Step").sort_values("Step")
+    direct = AIMarketModel(rng=3, **{"buyers.count": 500}).run(ticks=3)
+    want = direct.datacollector.get_model_vars_dataframe()
+    assert got["Step"].tolist() == [1, 2, 3]
+    assert got["hhi_revenue"].tolist() == want["hhi_revenue"].tolist()
+    assert got["regime"].tolist() == want["regime"].tolist()

@@ -124,7 +124,7 @@ class AILab(mesa.Agent):
         return self.owned_gpus + self._rented_total
 
     @property
-    def instalments(self) -> float:
+    def _instalments(self) -> float:
         """Capex instalments of data centres under construction due this month, $bn."""
         projects = self.projects
         return sum([p[2] for p in projects]) if projects else 0.0
@@ -171,7 +171,7 @@ class AILab(mesa.Agent):
         m = self.model.market
         rent = self.rent_bill() * 1e-9
         opex = self.owned_gpus * m.opex_per_gpu_month * 1e-9
-        return rent + opex + self.instalments + self.model.scenario_config.labs.fixed_cost
+        return rent + opex + self._instalments + self.model.scenario_config.labs.fixed_cost
 
     @property
     def liabilities(self) -> float:
@@ -198,7 +198,7 @@ class AILab(mesa.Agent):
         keep = 1.0 - 1.0 / cfg.compute.rental_term
         committed = (self.rent_bill() * 1e-9 * keep
                      + self.owned_gpus * m.opex_per_gpu_month * 1e-9
-                     + self.instalments + cfg.labs.fixed_cost)
+                     + self._instalments + cfg.labs.fixed_cost)
         burn = committed - self.revenue
         if burn <= 0:
             return float("inf")
@@ -284,7 +284,7 @@ class AILab(mesa.Agent):
         cfg = self.model.scenario_config.labs
         m = self.model.market
         budget = self.compute_budget()
-        instalments = self.instalments
+        instalments = self._instalments
         reserve = max(cfg.capex_share * budget - instalments, 0.0) if self.can_build() else 0.0
         committed = self.owned_gpus * m.opex_per_gpu_month * 1e-9 + instalments + cfg.fixed_cost
         rent_budget = max(budget - committed - reserve, 0.0)
@@ -334,7 +334,7 @@ class AILab(mesa.Agent):
         cfg = self.model.scenario_config
         m = self.model.market
         per_gpu_month = cfg.compute.capex_per_gpu * 1e-9 / max(cfg.compute.lead_time, 1)
-        room = cfg.labs.capex_share * self.compute_budget() - self.instalments
+        room = cfg.labs.capex_share * self.compute_budget() - self._instalments
         affordable = max(room, 0.0) / per_gpu_month
         building = sum([p[0] for p in self.projects]) if self.projects else 0.0
         wanted = cfg.labs.build_share * self.rented_total - building
