@@ -453,11 +453,8 @@ class AIMarketModel(mesa.Model):
         led = self.ledger
         retire = 1.0 - 1.0 / cfg.compute.gpu_life  # GPUs wear out over their life
         for hs in self.hyperscalers:
-            if hs.pipeline:
-                arrived = sum([g for g, mo in hs.pipeline if mo <= 1])
-                hs.pipeline = [[g, mo - 1] for g, mo in hs.pipeline if mo > 1]
-            else:
-                arrived = 0
+            arrived = sum([g for g, mo in hs.pipeline if mo <= 1])
+            hs.pipeline = [[g, mo - 1] for g, mo in hs.pipeline if mo > 1]
             hs.capacity = hs.capacity * retire + arrived
             hs.rent = float(hs.set_rent())
         m.rent_per_gpu_month = np.array([hs.rent for hs in self.hyperscalers])
@@ -503,7 +500,7 @@ class AIMarketModel(mesa.Model):
             if lab.projects:
                 self._advance_projects(lab)
             size = max(float(lab.plan_data_centre()), 0.0)
-            if size > 0 and size < min_scale:
+            if 0 < size < min_scale:
                 size = 0.0  # no data centre below the minimum efficient scale
             if size > 0:
                 lead = cfg.compute.lead_time
@@ -776,8 +773,7 @@ class AIMarketModel(mesa.Model):
         # Reference dry powder (not scaled by abundance, so abundance raises entry): the
         # initial dry powder, or a year of LP inflow if that is larger.
         ref = max(vcfg.initial_dry_powder, 12.0 * vcfg.lp_inflow, 1e-9)
-        sentiment = float(np.add.reduce(np.array([vc.sentiment for vc in self.vcs]))
-                          / len(self.vcs))  # = np.mean, without its wrappers
+        sentiment = float(np.mean([vc.sentiment for vc in self.vcs]))
         dry_total = float(dry.sum())
         lam = capital.entry_rate(vcfg.entry_rate, dry_total, ref, sentiment)
         n_new = min(int(self.rng.poisson(lam)) if lam > 0 else 0, vcfg.max_entrants)
