@@ -26,7 +26,7 @@ def _floats(values: Values) -> list[float]:
     """
     if isinstance(values, np.ndarray):
         return values.astype(float, copy=False).ravel().tolist()
-    return [v if type(v) is float else float(v) for v in values]
+    return [float(v) for v in values]
 
 
 def _positive_shares(v: list[float]) -> list[float]:

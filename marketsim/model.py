@@ -318,7 +318,7 @@ class AIMarketModel(mesa.Model):
 
     def _choice_probs(self, quality: np.ndarray, price: np.ndarray) -> np.ndarray:
         bc = self.scenario_config.buyers
-        active = np.array([lab.status == ACTIVE for lab in self.labs])
+        active = np.array([lab.active for lab in self.labs])
         return demand.logit_shares(quality, price, active, bc.quality_weight, bc.price_weight)
 
     def _lab_demand(self, price: np.ndarray, quality: np.ndarray) -> np.ndarray:
@@ -416,13 +416,12 @@ class AIMarketModel(mesa.Model):
             age[idx] = 0
         self._demand = self._lab_demand(price, quality)
         for lab, d in zip(self.labs, self._demand.tolist(), strict=True):
-            lab.demand_tokens = d if lab.status == ACTIVE else 0.0
+            lab.demand_tokens = d if lab.active else 0.0
 
     def inference_step(self) -> None:
         """Mechanism 2: serve up to capacity, ration the rest; buyers pay labs."""
         m = self.market
-        cap = np.array([lab.inference_gpus if lab.status == ACTIVE else 0.0
-                        for lab in self.labs])
+        cap = np.array([lab.inference_gpus if lab.active else 0.0 for lab in self.labs])
         price = self._prices()
         served, unmet, revenue = inference.clear_inference(
             self._demand, cap * m.tokens_per_gpu_month, price)
@@ -437,7 +436,7 @@ class AIMarketModel(mesa.Model):
         total_revenue = float(revenue.sum())
         for lab, rev, tokens in zip(self.labs, revenue.tolist(), served.tolist(), strict=True):
             lab.revenue_share = rev / total_revenue if total_revenue else 0.0
-            if lab.status == ACTIVE:
+            if lab.active:
                 lab.served_tokens = tokens
                 lab.revenue_history.append(rev)
             else:
@@ -497,8 +496,7 @@ class AIMarketModel(mesa.Model):
             bills.append((acct, suppliers, fixed_cost, "fixed_cost"))
             led.post(bills, allow_debt=True)
             lab.owned_gpus *= retire
-            if lab.projects:
-                self._advance_projects(lab)
+            self._advance_projects(lab)
             size = max(float(lab.plan_data_centre()), 0.0)
             if 0 < size < min_scale:
                 size = 0.0  # no data centre below the minimum efficient scale

@@ -64,11 +64,8 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
     # ``regime.min_age`` months old (a start-up has not yet reached its scale).
     born = t - model.scenario_config.regime.min_age
     est = [i for i, lab in enumerate(labs) if lab.founded == 0 or lab.founded <= born]
-    if len(est) == len(labs):
-        est_gpus, est_owned = gpus, owned
-    else:
-        est_gpus = [gpus[i] for i in est]
-        est_owned = [owned[i] for i in est]
+    est_gpus = [gpus[i] for i in est]
+    est_owned = [owned[i] for i in est]
     log_size = [math.log10(g) for g in est_gpus if g > 0]
     rents = (model.market.rent_per_gpu_month / 730.0).tolist()
     hs_rented = [hs.utilisation * hs.capacity for hs in model.hyperscalers]

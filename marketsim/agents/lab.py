@@ -89,8 +89,7 @@ class AILab(mesa.Agent):
     @property
     def capability(self) -> float:
         """log10 of effective compute, floored by the open-weight model."""
-        own, floor = self._own_capability, self.model.market.open_weight_floor
-        return floor if floor > own else own  # max(own, floor), without the call
+        return max(self._own_capability, self.model.market.open_weight_floor)
 
     @property
     def rented_gpus(self) -> np.ndarray:
