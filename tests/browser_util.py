@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from sweep_util import stop
 
+from marketsim.viz.charts import CHARTS
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
@@ -121,14 +123,67 @@ def click_button(page, label: str) -> None:  # noqa: ANN001 - Playwright Page
     page.get_by_role("button", name=label, exact=True).click()
 
 
-def wait_loaded(page, timeout_ms: float = 90_000) -> None:  # noqa: ANN001
-    """Wait until the SolaraViz page shows its Step button and all five chart images.
+#: JavaScript: true once the page shows ``n`` loaded chart images whose sources have not
+#: changed for a second. Mesa's SolaraViz mounts its components, then mounts them again
+#: when its grid layout arrives, so a page that just showed ``n`` charts may be mid-way.
+_CHARTS_SETTLED_JS = """n => {
+  const imgs = Array.from(document.querySelectorAll('img.marketsim-chart'));
+  const now = imgs.length === n && imgs.every(e => e.complete && e.naturalWidth > 0)
+    ? imgs.map(e => e.src).join(' ') : '';
+  const seen = window.__marketsimCharts || (window.__marketsimCharts = {src: '', since: 0});
+  if (now !== seen.src) { seen.src = now; seen.since = performance.now(); }
+  return now !== '' && performance.now() - seen.since > 1000;
+}"""
 
-    Charts render one by one, slowly on a busy machine, so wait for all of them.
+#: JavaScript: ``{chart key: hash of its pixels}``, ``null`` for a chart not (yet) shown once.
+#: Pixels, not ``src``: a re-mounted image gets a new blob URL for the same picture.
+_CHART_PIXELS_JS = """() => {
+  const out = {};
+  for (const img of document.querySelectorAll('img.marketsim-chart')) {
+    const key = Array.from(img.classList).find(c => c.startsWith('marketsim-chart-'));
+    if (key in out || !img.complete || !img.naturalWidth) { out[key] = null; continue; }
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let h = 2166136261;
+    for (let i = 0; i < data.length; i++) { h = Math.imul(h ^ data[i], 16777619); }
+    out[key] = `${canvas.width}x${canvas.height}:${(h >>> 0).toString(16)}`;
+  }
+  return out;
+}"""
+
+
+def wait_loaded(page, timeout_ms: float = 90_000) -> None:  # noqa: ANN001
+    """Wait until the SolaraViz page shows its Step button and every chart, settled.
+
+    Charts render one by one, slowly on a busy machine, and SolaraViz re-mounts them once
+    its layout arrives: wait for all of them, unchanged for a second.
     """
     page.get_by_role("button", name="Step", exact=True).wait_for(timeout=timeout_ms)
-    page.wait_for_function(
-        "document.querySelectorAll('img.marketsim-chart').length >= 5", timeout=timeout_ms)
+    page.wait_for_function(_CHARTS_SETTLED_JS, arg=len(CHARTS), timeout=timeout_ms)
+
+
+def chart_pixels(page) -> dict[str, str | None]:  # noqa: ANN001
+    """A hash of each chart's pixels by its CSS class (``None`` while not shown exactly once)."""
+    return page.evaluate(_CHART_PIXELS_JS)
+
+
+def wait_charts_changed(page, before: dict[str, str | None],  # noqa: ANN001
+                        timeout_ms: float = 30_000) -> None:
+    """Wait until every chart shows a picture other than in ``before`` (see chart_pixels)."""
+    js = f"""before => {{
+      const now = ({_CHART_PIXELS_JS})();
+      const keys = Object.keys(now);
+      return keys.length === {len(CHARTS)} && keys.every(k => now[k] && now[k] !== before[k]);
+    }}"""
+    try:
+        page.wait_for_function(js, arg=before, timeout=timeout_ms)
+    except Exception as err:
+        raise AssertionError(f"charts did not all change: before {before}, "
+                             f"now {chart_pixels(page)}") from err
 
 
 def status_text(page) -> str:  # noqa: ANN001

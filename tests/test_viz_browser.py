@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 from browser_util import (
+    chart_pixels,
     click_button,
     ensure_chromium,
     foreign_hosts,
     status_text,
     viz_server,
+    wait_charts_changed,
     wait_loaded,
 )
 
@@ -57,22 +59,10 @@ def scenario(tmp_path: Path) -> Path:
     return path
 
 
-def _images(page) -> list[str]:
-    """``src`` of every chart image (data URLs or blob URLs, new ones after a redraw)."""
-    return page.eval_on_selector_all("img.marketsim-chart", "els => els.map(e => e.src)")
-
-
 def _wait_changed(page, before: str, timeout: float = 30_000) -> None:
     page.wait_for_function(
         "b => { const s = document.querySelector('.marketsim-status');"
         " return s && s.innerText !== b; }", arg=before, timeout=timeout)
-
-
-def _wait_images_changed(page, before: list[str], timeout: float = 30_000) -> None:
-    page.wait_for_function(
-        "b => { const now = Array.from(document.querySelectorAll('img.marketsim-chart'))"
-        ".map(e => e.src); return now.length === b.length && now.every((s, i) => s !== b[i]); }",
-        arg=before, timeout=timeout)
 
 
 def test_visualiser_in_headless_chromium(chromium, scenario, tmp_path):
@@ -103,13 +93,14 @@ def test_visualiser_in_headless_chromium(chromium, scenario, tmp_path):
         assert "browser-test" in first
 
         # Step: the tick, the date and every chart change
-        images = _images(page)
+        pictures = chart_pixels(page)
+        assert all(pictures.values()), pictures
         for months in range(1, 3):
             before = status_text(page)
             click_button(page, "Step")
             _wait_changed(page, before)
             assert f"month {months} of 36" in status_text(page)
-        _wait_images_changed(page, images)
+        wait_charts_changed(page, pictures)
         assert "February 2025" in status_text(page)
 
         # Play runs months on its own until paused
