@@ -180,7 +180,7 @@ def wait_charts_changed(page, before: dict[str, str | None],  # noqa: ANN001
       return keys.length === {len(CHARTS)} && keys.every(k => now[k] && now[k] !== before[k]);
     }}"""
     try:
-        page.wait_for_function(js, arg=before, timeout=timeout_ms)
+        page.wait_for_function(js, arg=before, timeout=timeout_ms, polling=100)
     except Exception as err:
         raise AssertionError(f"charts did not all change: before {before}, "
                              f"now {chart_pixels(page)}") from err
