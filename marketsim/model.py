@@ -481,17 +481,15 @@ class AIMarketModel(mesa.Model):
                                          strict=True):
             lab.set_rentals(row, total)
             acct = lab.account
-            credits = lab.credits.tolist()
-            if any(credits):
-                for (hs_acct, rent), g, h in zip(landlords, gpus, range(H), strict=True):
-                    due = g * rent * 1e-9
-                    credit = min(credits[h], due)
+            bills = []
+            for (hs_acct, rent), g, credit, h in zip(landlords, gpus, lab.credits.tolist(),
+                                                     range(H), strict=True):
+                due = g * rent * 1e-9
+                if credit:  # compute credits from a strategic investor pay rent first
+                    credit = min(credit, due)
                     lab.credits[h] -= credit
-                    led.transfer(acct, hs_acct, due - credit, "rent", allow_debt=True)
-                bills = []
-            else:
-                bills = [(acct, hs_acct, g * rent * 1e-9, "rent")
-                         for (hs_acct, rent), g in zip(landlords, gpus, strict=True)]
+                    due -= credit
+                bills.append((acct, hs_acct, due, "rent"))
             bills.append((acct, suppliers, lab.owned_gpus * opex * 1e-9, "power_upkeep"))
             bills.append((acct, suppliers, fixed_cost, "fixed_cost"))
             led.post(bills, allow_debt=True)
