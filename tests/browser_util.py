@@ -7,6 +7,7 @@ visualiser, steps it a few months in headless Chromium and saves a screenshot.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -123,17 +124,14 @@ def click_button(page, label: str) -> None:  # noqa: ANN001 - Playwright Page
     page.get_by_role("button", name=label, exact=True).click()
 
 
-#: JavaScript: true once the page shows ``n`` loaded chart images whose sources have not
-#: changed for a second. Mesa's SolaraViz mounts its components, then mounts them again
-#: when its grid layout arrives, so a page that just showed ``n`` charts may be mid-way.
-_CHARTS_SETTLED_JS = """n => {
+#: JavaScript expression: the sources of the chart images once all of them have loaded,
+#: '' before. Mesa's SolaraViz mounts its components, then mounts them again when its grid
+#: layout arrives, so a page that has just shown every chart may be mid-way.
+_CHART_SOURCES_JS = f"""(() => {{
   const imgs = Array.from(document.querySelectorAll('img.marketsim-chart'));
-  const now = imgs.length === n && imgs.every(e => e.complete && e.naturalWidth > 0)
+  return imgs.length === {len(CHARTS)} && imgs.every(e => e.complete && e.naturalWidth > 0)
     ? imgs.map(e => e.src).join(' ') : '';
-  const seen = window.__marketsimCharts || (window.__marketsimCharts = {src: '', since: 0});
-  if (now !== seen.src) { seen.src = now; seen.since = performance.now(); }
-  return now !== '' && performance.now() - seen.since > 1000;
-}"""
+}})()"""
 
 #: JavaScript: ``{chart key: hash of its pixels}``, ``null`` for a chart not (yet) shown once.
 #: Pixels, not ``src``: a re-mounted image gets a new blob URL for the same picture.
@@ -156,6 +154,22 @@ _CHART_PIXELS_JS = """() => {
 }"""
 
 
+def wait_still(page, value_js: str, quiet_ms: float = 1000,  # noqa: ANN001
+               timeout_ms: float = 30_000) -> None:
+    """Wait until the JavaScript expression ``value_js`` has kept one value for ``quiet_ms``.
+
+    The value '' means "not there yet" and never counts as still. Times out (fails) if the
+    value keeps changing.
+    """
+    page.wait_for_function(f"""quiet => {{
+      const now = ({value_js});
+      const all = window.__marketsimStill || (window.__marketsimStill = {{}});
+      const seen = all[{json.dumps(value_js)}] || (all[{json.dumps(value_js)}] = {{since: 0}});
+      if (now !== seen.value) {{ seen.value = now; seen.since = performance.now(); }}
+      return now !== '' && performance.now() - seen.since > quiet;
+    }}""", arg=quiet_ms, timeout=timeout_ms)
+
+
 def wait_loaded(page, timeout_ms: float = 90_000) -> None:  # noqa: ANN001
     """Wait until the SolaraViz page shows its Step button and every chart, settled.
 
@@ -163,7 +177,7 @@ def wait_loaded(page, timeout_ms: float = 90_000) -> None:  # noqa: ANN001
     its layout arrives: wait for all of them, unchanged for a second.
     """
     page.get_by_role("button", name="Step", exact=True).wait_for(timeout=timeout_ms)
-    page.wait_for_function(_CHARTS_SETTLED_JS, arg=len(CHARTS), timeout=timeout_ms)
+    wait_still(page, _CHART_SOURCES_JS, timeout_ms=timeout_ms)
 
 
 def chart_pixels(page) -> dict[str, str | None]:  # noqa: ANN001

@@ -20,6 +20,7 @@ from browser_util import (
     viz_server,
     wait_charts_changed,
     wait_loaded,
+    wait_still,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -63,15 +64,6 @@ def _wait_changed(page, before: str, timeout: float = 30_000) -> None:
     page.wait_for_function(
         "b => { const s = document.querySelector('.marketsim-status');"
         " return s && s.innerText !== b; }", arg=before, timeout=timeout)
-
-
-def _wait_status_still(page, quiet_ms: float = 1000, timeout: float = 30_000) -> None:
-    """Wait until the status line has not changed for ``quiet_ms`` (fails if it keeps going)."""
-    page.wait_for_function(
-        """quiet => { const s = document.querySelector('.marketsim-status').innerText;
-          const w = window.__marketsimStatus || (window.__marketsimStatus = {s: '', since: 0});
-          if (s !== w.s) { w.s = s; w.since = performance.now(); }
-          return performance.now() - w.since > quiet; }""", arg=quiet_ms, timeout=timeout)
 
 
 def test_visualiser_in_headless_chromium(chromium, scenario, tmp_path):
@@ -119,7 +111,8 @@ def test_visualiser_in_headless_chromium(chromium, scenario, tmp_path):
             "document.querySelector('.marketsim-status').innerText)", timeout=60_000)
         click_button(page, "\u275a\u275a")
         page.get_by_role("button", name="Step", exact=True).wait_for()
-        _wait_status_still(page)  # a month under way when paused may still arrive
+        # a month under way when paused may still arrive
+        wait_still(page, "document.querySelector('.marketsim-status').innerText")
         paused = status_text(page)
         assert "month 36 of 36" not in paused  # stopped by the pause, not by the horizon
         page.wait_for_timeout(1500)
