@@ -7,6 +7,7 @@ allowed; never a traceback), 1 anything else.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -88,13 +89,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(_dispatch(args) or 0)
+        code = int(_dispatch(args) or 0)
+        sys.stdout.flush()  # here, so that a reader gone away is caught below
+        return code
     except ScenarioError as exc:
         print(f"marketsim {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"marketsim {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `marketsim run | head -1`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 1
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -31,3 +31,21 @@ class ScenarioError(ValueError):
             text += f"; allowed: {allowed}"
         line = ": ".join([*parts, text])
         super().__init__(" ".join(line.split()))
+
+
+class DecisionError(ValueError):
+    """An agent's decision method returned something the model cannot use.
+
+    Raised as soon as the value comes back, so the error names the agent's class, the method,
+    the value and what is allowed, rather than surfacing later as a bad ledger amount. It is
+    a bug in a user's subclass, so the command line shows it with its traceback.
+    """
+
+    def __init__(self, agent: object, method: str, given: object, allowed: str) -> None:
+        cls = type(agent)
+        self.agent_class = cls
+        self.method = method
+        self.given = given
+        self.allowed = allowed
+        super().__init__(f"{cls.__module__}.{cls.__qualname__}.{method} returned {given!r}; "
+                         f"allowed: {allowed}")

@@ -12,6 +12,7 @@ import mesa
 import numpy as np
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
+from marketsim import decisions as check
 from marketsim.agents import (
     ACQUIRED,
     ACTIVE,
@@ -22,6 +23,7 @@ from marketsim.agents import (
     Hyperscaler,
     VentureCapitalist,
 )
+from marketsim.errors import DecisionError
 from marketsim.ledger import Ledger
 from marketsim.mechanisms import capability as cap_mech
 from marketsim.mechanisms import capital, compute, consolidation, demand, inference
@@ -81,6 +83,22 @@ class MarketView:
         return self._cheapest_rent
 
 
+def _construct(cls: type, model: AIMarketModel, **kwargs: Any) -> Any:
+    """Build an agent: ``cls(model, **kwargs)``.
+
+    A TypeError (usually a subclass's ``__init__`` signature) is re-raised naming the class
+    and the keyword arguments the model passes.
+    """
+    try:
+        return cls(model, **kwargs)
+    except TypeError as exc:
+        args = ", ".join(f"{k}=..." for k in kwargs)
+        raise TypeError(
+            f"{cls.__module__}.{cls.__qualname__}(model, {args}) failed: {exc}. A subclass's "
+            "__init__ must take these keyword arguments and pass them on, e.g. "
+            "def __init__(self, model, **kwargs): super().__init__(model, **kwargs)") from exc
+
+
 def _class_plan(section: Any, base: type, file: str | None, kind: str) -> list[type]:
     """Class of each agent of a kind, by initial rank (0 = largest).
 
@@ -133,6 +151,9 @@ class AIMarketModel(mesa.Model):
         rng: int | None = None,
         **overrides: Any,
     ) -> None:
+        if "seed" in overrides:
+            raise TypeError("AIMarketModel takes rng= (an int seed), not seed= (deprecated "
+                            "in Mesa 3.5)")
         if isinstance(scenario, MesaScenario):  # SolaraViz's Reset passes an empty one
             overrides = {**{k: v for k, v in scenario if k != "rng"}, **overrides}
             scenario = None
@@ -193,10 +214,11 @@ class AIMarketModel(mesa.Model):
         self.hyperscalers: list[Hyperscaler] = []
         for i, cls in enumerate(classes):
             acct = self.ledger.open(f"hyperscaler_{i}")
-            hs = cls(self, account=acct, capacity=cfg.hyperscalers.initial_gpus * weights[i],
-                     index=i)
+            hs = _construct(cls, self, account=acct,
+                            capacity=cfg.hyperscalers.initial_gpus * weights[i], index=i)
             self.hyperscalers.append(hs)
-        self.market.rent_per_gpu_month = np.array([hs.set_rent() for hs in self.hyperscalers])
+        self.market.rent_per_gpu_month = np.array(
+            [check.positive(hs.set_rent(), hs, "set_rent") for hs in self.hyperscalers])
         for hs in self.hyperscalers:
             hs.rent = float(self.market.rent_per_gpu_month[hs.index])
 
@@ -206,7 +228,7 @@ class AIMarketModel(mesa.Model):
         weights = self.rng.dirichlet(np.full(len(classes), 2.0))
         self.vcs: list[VentureCapitalist] = []
         for i, cls in enumerate(classes):
-            vc = cls(self, account=self.ledger.open(f"vc_{i}"))
+            vc = _construct(cls, self, account=self.ledger.open(f"vc_{i}"))
             self.ledger.transfer(self.ledger["limited_partners"], vc.account,
                                  cfg.initial_dry_powder * cfg.capital_abundance * weights[i],
                                  "lp_commitment")
@@ -243,7 +265,7 @@ class AIMarketModel(mesa.Model):
 
     def _new_lab(self, cls: type[AILab], *, price: float) -> AILab:
         acct = self.ledger.open(f"lab_{len(self.labs)}")
-        lab = cls(self, account=acct, price=price)
+        lab = _construct(cls, self, account=acct, price=price)
         lab.index = len(self.labs)
         self.labs.append(lab)
         self._trading.append(lab)
@@ -265,9 +287,11 @@ class AIMarketModel(mesa.Model):
             if run <= 0:
                 continue
             sl = slice(start, start + run)
-            pop = cls(self, sl=sl, account=self.ledger.open(f"buyers_{len(self.buyer_groups)}"))
+            pop = _construct(cls, self, sl=sl,
+                             account=self.ledger.open(f"buyers_{len(self.buyer_groups)}"))
             self.buyer_groups.append(pop)
-            self.buyers.size[sl] = pop.draw_sizes(self.rng)
+            self.buyers.size[sl] = check.amounts(pop.draw_sizes(self.rng), pop, "draw_sizes",
+                                                 n=run)
             start += run
         b = self.buyers
         n = len(b)
@@ -282,12 +306,34 @@ class AIMarketModel(mesa.Model):
         self.market.tokens_per_size = 1.0
         lab_demand = self._lab_demand(price, quality)
         spend = float(lab_demand @ price) * 1e-9  # M tokens × $/M tokens = $
+        if spend <= 0:  # no buyer adopted at tick 0: scale on the expected spend instead
+            spend = self._expected_spend(price, quality, probs)
         self.market.tokens_per_size = bc.initial_spend / spend if spend > 0 else 0.0
         lab_demand *= self.market.tokens_per_size
         for lab, d in zip(self.labs, lab_demand, strict=True):
             lab.demand_tokens = float(d)
-            lab.train_share = lab.split_compute()
+            lab.train_share = min(max(check.number(lab.split_compute(), lab, "split_compute"),
+                                      0.0), 1.0)
             lab.inference_gpus = lab.total_gpus * (1.0 - lab.train_share)
+
+    def _expected_spend(self, price: np.ndarray, quality: np.ndarray, probs: np.ndarray,
+                        ) -> float:
+        """Tick-0 spend in $bn at one token per unit of size, expected over who adopts.
+
+        Used when no buyer happened to adopt at tick 0 (``buyers.initial_adoption`` of 0, or
+        a handful of buyers): every buyer adopts with probability ``initial_adoption`` (all
+        of them when it is 0, so that ``initial_spend`` is then the spend of the whole market
+        once adopted) and picks a lab by the logit ``probs``. 0 when the buyers cannot
+        spend at all (e.g. a buyer class whose ``demand_per_size`` is 0): no demand then.
+        """
+        share = self.scenario_config.buyers.initial_adoption or 1.0
+        gap = quality - self.market.open_weight_floor
+        spend = 0.0
+        for pop in self.buyer_groups:
+            per_size = pop.demand_per_size(price, gap)
+            spend += share * float(self.buyers.size[pop.sl].sum()) * float(
+                (probs * per_size) @ price) * 1e-9
+        return spend
 
     def _lab_classes(self) -> list[type]:
         cfg = self.scenario_config.labs
@@ -331,7 +377,10 @@ class AIMarketModel(mesa.Model):
             sl = pop.sl
             sizes = demand.size_by_supplier(self.buyers.supplier[sl], self.buyers.size[sl],
                                             n_labs, work=self.buyers.scratch_index(sl))
-            d = pop.demand_per_size(price, gap) * sizes
+            per_size = pop.demand_per_size(price, gap)
+            if type(pop).demand_per_size is not EnterpriseBuyer.demand_per_size:
+                per_size = check.amounts(per_size, pop, "demand_per_size", n=n_labs)
+            d = per_size * sizes
             self._pop_demand.append(d)
             total += d
         return total
@@ -380,9 +429,7 @@ class AIMarketModel(mesa.Model):
     def demand_step(self, t: int) -> None:
         """Mechanism 1: prices, adoption, supplier re-choice, tokens demanded per lab."""
         for lab in self.active_labs():
-            lab.price = float(lab.set_price())
-            if not (math.isfinite(lab.price) and lab.price > 0):
-                raise ValueError(f"{type(lab).__name__}.set_price returned {lab.price!r}")
+            lab.price = check.positive(lab.set_price(), lab, "set_price")
         b = self.buyers
         bc = self.scenario_config.buyers
         share = np.count_nonzero(b.adopted) / len(b) if len(b) else 0.0
@@ -407,10 +454,12 @@ class AIMarketModel(mesa.Model):
                                                   self.rng.random(idx.size)))
             if type(pop).choose_suppliers is not EnterpriseBuyer.choose_suppliers:
                 # An override's answer is checked; the built-in one is valid by construction.
-                if new.shape != idx.shape or ((new < -1) | (new >= len(self.labs))).any():
-                    raise ValueError(f"{type(pop).__name__}.choose_suppliers must return one "
-                                     f"lab index (or -1) per re-choosing buyer, shape "
-                                     f"{idx.shape}")
+                allowed = f"one lab index from -1 (none) to {len(self.labs) - 1} per buyer"
+                new = check.array(new, pop, "choose_suppliers", shape=idx.shape, kind="iu",
+                                  allowed=allowed)
+                if ((new < -1) | (new >= len(self.labs))).any():
+                    raise DecisionError(pop, "choose_suppliers",
+                                        f"indices from {new.min()} to {new.max()}", allowed)
                 new = np.where((new >= 0) & (probs[np.maximum(new, 0)] > 0), new, -1)
             sup[idx] = new
             age[idx] = 0
@@ -455,12 +504,13 @@ class AIMarketModel(mesa.Model):
             arrived = sum([g for g, mo in hs.pipeline if mo <= 1])
             hs.pipeline = [[g, mo - 1] for g, mo in hs.pipeline if mo > 1]
             hs.capacity = hs.capacity * retire + arrived
-            hs.rent = float(hs.set_rent())
+            hs.rent = check.positive(hs.set_rent(), hs, "set_rent")
         m.rent_per_gpu_month = np.array([hs.rent for hs in self.hyperscalers])
         labs = self.active_labs()
         H = len(self.hyperscalers)
         keep = 1.0 - 1.0 / cfg.compute.rental_term  # contracts are staggered over the term
-        requests = np.array([max(float(lab.request_compute()), 0.0) for lab in labs])
+        requests = np.array([max(check.number(lab.request_compute(), lab, "request_compute"),
+                                 0.0) for lab in labs])
         committed = np.array([lab.rented_gpus for lab in labs]).reshape(len(labs), H) * keep
         free = np.array([hs.capacity for hs in self.hyperscalers]) - committed.sum(axis=0)
         free = np.maximum(free, 0.0)
@@ -495,7 +545,7 @@ class AIMarketModel(mesa.Model):
             led.post(bills, allow_debt=True)
             lab.owned_gpus *= retire
             self._advance_projects(lab)
-            size = max(float(lab.plan_data_centre()), 0.0)
+            size = max(check.number(lab.plan_data_centre(), lab, "plan_data_centre"), 0.0)
             if 0 < size < min_scale:
                 size = 0.0  # no data centre below the minimum efficient scale
             if size > 0:
@@ -506,12 +556,13 @@ class AIMarketModel(mesa.Model):
                     lab.owned_gpus += size
                 else:
                     lab.projects.append([size, float(lead), capex / lead])
-            lab.train_share = min(max(float(lab.split_compute()), 0.0), 1.0)
+            lab.train_share = min(max(check.number(lab.split_compute(), lab, "split_compute"),
+                                      0.0), 1.0)
             lab.inference_gpus = lab.total_gpus * (1.0 - lab.train_share)
         rented = alloc.sum(axis=0) if len(labs) else np.zeros(H)
         for hs in self.hyperscalers:
             hs.utilisation = float(rented[hs.index] / hs.capacity) if hs.capacity > 0 else 1.0
-            order = max(float(hs.order_capacity()), 0.0)
+            order = max(check.number(hs.order_capacity(), hs, "order_capacity"), 0.0)
             if order > 0:
                 hs.pipeline.append([order, float(max(cfg.hyperscalers.lead_time, 1))])
                 self._hyperscaler_pays(hs, order * cfg.compute.capex_per_gpu * 1e-9, "capex")
@@ -564,11 +615,11 @@ class AIMarketModel(mesa.Model):
         screened = self._screen_built_in(order, labs)
         for vc in order:
             for lab in screened[id(vc)] if id(vc) in screened else vc.screen(labs):
-                offer = vc.make_offer(lab)
+                offer = check.offer(vc.make_offer(lab), vc, "make_offer")
                 if offer is not None and 0 < offer.amount <= vc.dry_powder:
                     self._negotiate(offer)
         for hs in self.hyperscalers:
-            offer = hs.strategic_offer(labs)
+            offer = check.offer(hs.strategic_offer(labs), hs, "strategic_offer")
             if offer is not None and offer.amount > 0:
                 self._negotiate(offer)
         growth = self.market.market_growth = self._market_growth()
@@ -576,7 +627,8 @@ class AIMarketModel(mesa.Model):
                       and lab.exit_tick >= t - 12 and lab.status == BANKRUPT])
         loss_rate = losses / max(len(labs), 1)
         for vc in self.vcs:
-            vc.sentiment = float(vc.update_sentiment(growth, loss_rate))
+            vc.sentiment = check.non_negative(vc.update_sentiment(growth, loss_rate), vc,
+                                              "update_sentiment")
 
     def _screen_built_in(self, vcs: list[VentureCapitalist], labs: list[AILab],
                          ) -> dict[int, list[AILab]]:
@@ -680,7 +732,8 @@ class AIMarketModel(mesa.Model):
             bidders: list[Any] = [lab for lab in self.active_labs()
                                   if lab is not target and lab.cash > 0]
             bidders += self.hyperscalers
-            bids = np.array([max(float(b.bid_for(target)), 0.0) for b in bidders])
+            bids = np.array([max(check.number(b.bid_for(target), b, "bid_for"), 0.0)
+                             for b in bidders])
             cash = np.array([b.cash for b in bidders])
             k = consolidation.pick_acquirer(bids, cash, target.liabilities)
             if k >= 0:
@@ -781,7 +834,7 @@ class AIMarketModel(mesa.Model):
             self.scenario_config.labs.initial_price]
         for _ in range(n_new):
             vc = self.vcs[int(self.rng.choice(len(self.vcs), p=dry / dry_total))]
-            seed = max(float(vc.fund_entrant()), 0.0)
+            seed = max(check.number(vc.fund_entrant(), vc, "fund_entrant"), 0.0)
             if seed <= 0 or seed > vc.dry_powder:
                 continue
             lab = self._new_lab(cls, price=float(statistics.median(prices)))

@@ -157,17 +157,26 @@ def _small_rented_share(gpus: list[float], owned: list[float]) -> float:
 
 
 def lab_table(model: AIMarketModel) -> Any:
-    """Lab agent reporters of every lab class, one row per lab and tick (a pandas DataFrame)."""
+    """Lab agent reporters of every lab class, one row per lab and tick (a pandas DataFrame).
+
+    Columns: Mesa's ``Step`` (1, 2, ...), ``tick`` and ``date`` (the month, as in the model
+    reporters: join with them on ``tick``), ``AgentID``, then :data:`LAB_REPORTERS`.
+    """
     import pandas as pd
 
     dc = model.datacollector
-    if model.steps == 0:  # nothing collected yet
-        return pd.DataFrame(columns=["Step", "AgentID", *LAB_REPORTERS])
-    frames = [dc.get_agenttype_vars_dataframe(cls).reset_index()
-              for cls in dc.agenttype_reporters]
+    frames = ([dc.get_agenttype_vars_dataframe(cls).reset_index()
+               for cls in dc.agenttype_reporters] if model.steps else [])
     frames = [f for f in frames if len(f)]
     if not frames:
-        return pd.DataFrame(columns=["Step", "AgentID", *LAB_REPORTERS])
+        return pd.DataFrame(columns=["Step", "tick", "date", "AgentID", *LAB_REPORTERS])
     out = pd.concat(frames, ignore_index=True)
     key = [c for c in ("Step", "Time", "AgentID") if c in out.columns]
-    return out.drop_duplicates(subset=key).sort_values(key).reset_index(drop=True)
+    out = out.drop_duplicates(subset=key).sort_values(key).reset_index(drop=True)
+    step = out[key[0]].astype("int64")
+    ticks = dc.get_model_vars_dataframe()
+    dates = dict(zip(ticks["tick"].tolist(), ticks["date"].tolist(), strict=True))
+    out[key[0]] = step
+    out.insert(1, "tick", step - 1)  # Mesa counts steps from 1; tick 0 is the first month
+    out.insert(2, "date", out["tick"].map(dates))
+    return out

@@ -518,8 +518,11 @@ def apply_overrides(
             if not isinstance(node.get(part, {}), dict):
                 raise ScenarioError("not a table", file=file, key=key)
             node = node.setdefault(part, {})
-        if isinstance(value, str) and parts[-1] not in ("class", "name", "description", "start"):
-            value = parse_value(value)
+        if isinstance(value, str):
+            if parts[-1] not in ("class", "name", "description", "start"):
+                value = parse_value(value)
+            elif len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = parse_value(value)  # a quoted TOML string: its content
         node[parts[-1]] = value
     return out
 
@@ -581,6 +584,8 @@ def validate_scenario(
 ) -> MarketScenario:
     """Validate a raw TOML dict (plus overrides) into a :class:`MarketScenario`."""
     data = apply_overrides(raw, overrides, file=file)
+    if file and "name" not in data:  # a nameless file is known by its file name
+        data["name"] = Path(file).stem
     try:
         sc = MarketScenario.model_validate(data)
     except ValidationError as exc:
@@ -669,7 +674,7 @@ def load_class(path: str, base: type, *, key: str = "class", file: str | None = 
     mod_name, _, cls_name = path.partition(":")
     try:
         module = import_module(mod_name, file)
-    except Exception as exc:  # noqa: BLE001 - any import failure is the user's to fix
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any import failure is the user's
         raise ScenarioError(
             f"cannot import module '{mod_name}' ({type(exc).__name__}: {exc})",
             file=file, key=key, given=path, allowed=allowed,
@@ -678,6 +683,9 @@ def load_class(path: str, base: type, *, key: str = "class", file: str | None = 
     if not (isinstance(cls, type) and issubclass(cls, base)):
         what = ("class not found" if cls is None else
                 "not a class" if not isinstance(cls, type) else "class not a subclass")
+        where = getattr(module, "__file__", None)
+        if where:  # e.g. a user's queue.py shadowed by the standard library's
+            what += f" in module '{mod_name}' imported from {where}"
         raise ScenarioError(what, file=file, key=key, given=path, allowed=allowed)
     return cls
 
@@ -686,7 +694,7 @@ def _check_classes(sc: MarketScenario, kind: str, file: str | None) -> None:
     from marketsim.agents import BASE_CLASSES
 
     section = getattr(sc, kind)
-    if section.class_:
+    if section.class_ is not None:
         load_class(section.class_, BASE_CLASSES[kind], key=f"{kind}.class", file=file)
     total = 0
     seen: set[int] = set()

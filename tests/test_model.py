@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from marketsim import AILab, AIMarketModel, load_scenario
 from marketsim.agents import ACQUIRED, ACTIVE, BANKRUPT
+from marketsim.errors import DecisionError
 from marketsim.metrics import REGIMES
 from marketsim.reporters import lab_table
 
@@ -533,7 +534,7 @@ def test_an_offer_with_a_negative_valuation_is_an_error_not_negative_shares(cust
         count = 50
     """)
     m = AIMarketModel(path, rng=0)
-    with pytest.raises(ValueError, match="stake"):
+    with pytest.raises(DecisionError, match=r"NegativeValuationVC\.make_offer .*pre_money"):
         m.run(ticks=1)
     assert all(min(lab.cap_table.values()) >= 0 for lab in m.labs)
 

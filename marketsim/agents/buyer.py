@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from marketsim import decisions as check
 from marketsim.mechanisms import demand
 
 if TYPE_CHECKING:
@@ -114,7 +115,9 @@ class EnterpriseBuyer(mesa.Agent):
             Increasing int indices into this population's slice; none already adopted.
         """
         if type(self).adopt is not EnterpriseBuyer.adopt:
-            return np.flatnonzero(self.adopt(adopted_share, rng.random(self.n)))
+            mask = check.array(self.adopt(adopted_share, rng.random(self.n)), self, "adopt",
+                               shape=(self.n,), kind="biu", allowed="a mask, one per buyer")
+            return np.flatnonzero(mask)
         cfg = self.model.scenario_config.buyers
         hazard = demand.bass_hazard(adopted_share, cfg.bass_p, cfg.bass_q)
         if hazard <= 0.0:

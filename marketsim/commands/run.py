@@ -48,20 +48,25 @@ def summary_table(df: pd.DataFrame, regime: str, title: str) -> str:
     return "\n".join(lines)
 
 
+#: What ``marketsim run --out`` writes; a folder holding only these may be replaced.
+RUN_FILES: tuple[str, ...] = ("ticks.parquet", "labs.parquet", "manifest.json")
+
+
 def check_out_dir(out: Path) -> None:
-    """Refuse an ``--out`` that is a file, or a folder of other things (it would be replaced).
+    """Refuse an ``--out`` that is a file, or a folder holding anything but an earlier run.
 
     Allowed: a path that does not exist yet, an empty folder, or a folder an earlier
-    ``marketsim run --out`` wrote (it holds ``manifest.json`` of kind "run").
+    ``marketsim run --out`` wrote (its ``manifest.json`` is of kind "run") holding nothing
+    else: it is replaced whole, so a file of the user's there would be lost.
 
     Raises:
-        ScenarioError: ``out`` is a file or a non-empty folder not written by ``marketsim run``.
+        ScenarioError: ``out`` is a file, or a folder with files ``marketsim run`` did not write.
     """
     import json
 
     from marketsim.errors import ScenarioError
 
-    allowed = "a new or empty folder, or one written by 'marketsim run --out'"
+    allowed = "a new or empty folder, or one written by 'marketsim run --out' and nothing else"
     if not out.exists():
         return
     if not out.is_dir():
@@ -73,9 +78,34 @@ def check_out_dir(out: Path) -> None:
         kind = json.loads((out / "manifest.json").read_text()).get("kind")
     except (OSError, ValueError, AttributeError):
         kind = None
-    if kind != "run":
-        raise ScenarioError("folder holds other files; it would be replaced", key="--out",
-                            given=str(out), allowed=allowed)
+    others = sorted(p.name for p in out.iterdir() if p.name not in RUN_FILES)
+    if kind != "run" or others:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise ScenarioError(f"folder holds other files ({shown or 'no run manifest'}); they "
+                            "would be lost", key="--out", given=str(out), allowed=allowed)
+
+
+def staging_dir(out: Path) -> Path:
+    """A new, empty folder beside ``out`` to write into, with the umask's permissions.
+
+    Made before the run, so that an ``--out`` that cannot be written fails at once rather
+    than after the run.
+
+    Raises:
+        ScenarioError: the folder cannot be created (no permission, read-only file system).
+    """
+    from marketsim.errors import ScenarioError
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise ScenarioError(f"cannot write there ({exc.strerror or exc})", key="--out",
+                            given=str(out), allowed="a folder you can write to") from None
+    umask = os.umask(0o022)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private (0700); results are to be shared
+    return tmp
 
 
 def run_command(
@@ -90,7 +120,6 @@ def run_command(
 ) -> int:
     """Run the scenario and print its summary; with ``out``, write ticks, labs and manifest."""
     from marketsim.errors import ScenarioError
-    from marketsim.manifest import build_manifest, file_hash, write_json_atomic
     from marketsim.model import AIMarketModel
     from marketsim.scenario import load_scenario
 
@@ -101,40 +130,49 @@ def run_command(
         raise ScenarioError("must not be negative", key="--seed", given=seed,
                             allowed="integer >= 0")
     if out is not None:
-        check_out_dir(Path(out))
-    sc = load_scenario(scenario, overrides=overrides)
-    model = AIMarketModel(sc, rng=seed)
-    n = ticks if ticks is not None else sc.horizon
-    model.run(ticks=n, progress=progress and n * sc.buyers.count >= 2_000_000)
-    df = model.datacollector.get_model_vars_dataframe()
-    print(summary_table(df, model.regime, f"marketsim run: {sc.name} (seed {seed}, {n} months)"))
-    if out is not None:
         out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        try:
-            df.to_parquet(tmp / "ticks.parquet", index=False)
-            from marketsim.reporters import lab_table
-
-            lab_table(model).to_parquet(tmp / "labs.parquet", index=False)
-            write_json_atomic(tmp / "manifest.json", build_manifest(
-                argv=argv, kind="run", seed=seed, ticks=n, overrides=overrides,
-                scenario_file=sc.source, scenario_file_hash=file_hash(sc.source),
-                scenario_hash=sc.content_hash(), scenario=sc.to_toml_dict()))
-            old = None
-            if out.exists():  # an earlier run's folder (check_out_dir): swap, then delete
-                old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-                os.replace(out, old / "previous")
-            try:
-                os.replace(tmp, out)
-            except OSError:
-                if old is not None:
-                    os.replace(old / "previous", out)
-                raise
-            finally:
-                if old is not None:
-                    shutil.rmtree(old, ignore_errors=True)
-        finally:
+        check_out_dir(out)
+    sc = load_scenario(scenario, overrides=overrides)
+    tmp = staging_dir(out) if out is not None else None
+    try:
+        model = AIMarketModel(sc, rng=seed)
+        n = ticks if ticks is not None else sc.horizon
+        model.run(ticks=n, progress=progress and n * sc.buyers.count >= 2_000_000)
+        df = model.datacollector.get_model_vars_dataframe()
+        print(summary_table(df, model.regime,
+                            f"marketsim run: {sc.name} (seed {seed}, {n} months)"))
+        if out is not None and tmp is not None:
+            _write_run(model, df, tmp, out, seed=seed, ticks=n, overrides=overrides, argv=argv)
+            print(f"wrote {out}/ticks.parquet, labs.parquet, manifest.json")
+    finally:
+        if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-        print(f"wrote {out}/ticks.parquet, labs.parquet, manifest.json")
     return 0
+
+
+def _write_run(model: Any, df: pd.DataFrame, tmp: Path, out: Path, *, seed: int, ticks: int,
+               overrides: dict[str, Any], argv: Sequence[str] | None) -> None:
+    """Write the run's files into ``tmp``, then put ``tmp`` in place of ``out`` in one rename."""
+    from marketsim.manifest import build_manifest, file_hash, write_json_atomic
+    from marketsim.reporters import lab_table
+
+    sc = model.scenario_config
+    df.to_parquet(tmp / "ticks.parquet", index=False)
+    lab_table(model).to_parquet(tmp / "labs.parquet", index=False)
+    write_json_atomic(tmp / "manifest.json", build_manifest(
+        argv=argv, kind="run", seed=seed, ticks=ticks, overrides=overrides,
+        scenario_file=sc.source, scenario_file_hash=file_hash(sc.source),
+        scenario_hash=sc.content_hash(), scenario=sc.to_toml_dict()))
+    old = None
+    if out.exists():  # an earlier run's folder (check_out_dir): swap, then delete
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+        os.replace(out, old / "previous")
+    try:
+        os.replace(tmp, out)
+    except OSError:
+        if old is not None:
+            os.replace(old / "previous", out)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

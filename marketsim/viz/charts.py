@@ -144,7 +144,7 @@ def _time_axis(ax: Axes, x_range: tuple[float, float]) -> None:
 
 
 def _percent(ax: Axes) -> None:
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.04)  # headroom: a share of 100% is a line, not the top of the frame
     ax.yaxis.set_major_locator(FixedLocator([0, 0.25, 0.5, 0.75, 1.0]))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
 
@@ -184,6 +184,7 @@ class Chart:
         self._frame: Hashable | None = None
         self._background: Any = None
         self._data: list[Artist] = []  # this month's data artists (removed next month)
+        self._legends: list[Artist] = []  # drawn after the data, so data never hides them
 
     # -------------------------------------------------------------- subclass hooks
     def layout(self, snap: Snapshot) -> Hashable:
@@ -224,6 +225,7 @@ class Chart:
             self.setup(ax, snap, frame)
             for a in self.fig.axes:
                 a.set_autoscale_on(False)  # data drawn later must not move the frame
+        self._legends = [lg for a in self.fig.axes if (lg := a.get_legend()) is not None]
         self._frame = frame
 
     def _draw_data(self, snap: Snapshot) -> list[Artist]:
@@ -250,12 +252,14 @@ class Chart:
             self._build(snap, self.layout(snap))
             for artist in self._draw_data(snap):
                 artist.set_animated(True)
+            for legend in self._legends:
+                legend.set_animated(True)
             self.canvas.draw()  # the frame only: animated artists are left out
             self._background = self.canvas.copy_from_bbox(self.fig.bbox)
-            dynamic = [*self._data, self.heading]
+            dynamic = [*self._data, self.heading, *self._legends]
         else:
             self.canvas.restore_region(self._background)
-            dynamic = self._draw_data(snap)
+            dynamic = [*self._draw_data(snap), *self._legends]
         for artist in dynamic:
             artist.set_animated(True)
             self.fig.draw_artist(artist)
@@ -333,7 +337,7 @@ class ConcentrationChart(Chart):
         ax.text(0.99, 0.97, f"HHI > {high:,.0f}: highly concentrated", transform=ax.transAxes,
                 fontsize=7, color="#990000", ha="right", va="top")
         _time_axis(ax, snap.x_range)
-        ax.set_ylim(0, 10_000)
+        ax.set_ylim(0, 10_400)  # the same headroom as the share axis: 10,000 ↔ 100%
         ax.yaxis.set_major_locator(FixedLocator([0, 2500, 5000, 7500, 10_000]))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         self.ax2 = ax2 = ax.twinx()
@@ -344,8 +348,9 @@ class ConcentrationChart(Chart):
         labels = {"hhi": "HHI (left)", "cr4": "CR4 (right)", "cr1": "CR1 (right)"}
         handles = [Line2D([], [], color=c, linestyle=s, linewidth=w, label=labels[k])
                    for k, (c, s, w) in style.items()]
-        ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.85, ncol=3,
-                  handlelength=1.6)
+        # On ax2, the axes drawn last, so that no line is drawn over the legend.
+        ax2.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.85, ncol=3,
+                   handlelength=1.6)
 
     @override
     def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:
@@ -407,7 +412,7 @@ class PricesChart(Chart):
                           label="price $/M tokens (left, log)"),
                    Line2D([], [], color="#2ca02c", linewidth=1.6, linestyle="--",
                           label="rent $/GPU-hour (right)")]
-        ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
+        ax2.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
 
     @override
     def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:

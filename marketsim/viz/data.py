@@ -103,10 +103,18 @@ def snapshot(model: AIMarketModel) -> Snapshot:
     return snap
 
 
+#: Longest class name shown in a lab's name; longer ones are shortened with "…".
+CLASS_NAME_CHARS = 16
+
+
 def lab_name(lab_id: Any, lab_class: str) -> str:
     """Display name of a lab: ``"Lab 3"``, or ``"Lab 3 (MyLab)"`` for a user's own class."""
     name = f"Lab {lab_id}"
-    return name if lab_class == "AILab" else f"{name} ({lab_class})"
+    if lab_class == "AILab":
+        return name
+    if len(lab_class) > CLASS_NAME_CHARS:
+        lab_class = lab_class[:CLASS_NAME_CHARS - 1] + "\u2026"
+    return f"{name} ({lab_class})"
 
 
 # ---------------------------------------------------------------------------- table

@@ -1,0 +1,98 @@
+"""Checks on what agents' decision methods return, before the model uses it.
+
+The built-in decisions always return valid values; a user's override may not (NaN, infinity,
+a negative rent, an offer to a lab that has exited). Each check raises
+:class:`~marketsim.errors.DecisionError` naming the class, the method and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from marketsim.errors import DecisionError
+from marketsim.mechanisms.capital import Offer
+
+
+def number(value: Any, agent: object, method: str) -> float:
+    """``value`` as a finite float (negatives allowed: the caller clips them where documented)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise DecisionError(agent, method, value, "a finite number") from None
+    if not math.isfinite(x):
+        raise DecisionError(agent, method, value, "a finite number")
+    return x
+
+
+def positive(value: Any, agent: object, method: str) -> float:
+    """``value`` as a finite float > 0 (prices and rents)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        x = math.nan
+    if not 0.0 < x < math.inf:  # also rejects NaN
+        raise DecisionError(agent, method, value, "a finite number > 0")
+    return x
+
+
+def non_negative(value: Any, agent: object, method: str) -> float:
+    """``value`` as a finite float ≥ 0."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        x = math.nan
+    if not 0.0 <= x < math.inf:
+        raise DecisionError(agent, method, value, "a finite number >= 0")
+    return x
+
+
+def offer(value: Any, agent: object, method: str) -> Offer | None:
+    """A funding offer the capital market can negotiate, or None.
+
+    Allowed: None, or an :class:`~marketsim.mechanisms.capital.Offer` to a lab still trading,
+    with a finite ``amount`` ≥ 0 $bn (0: no offer), a finite ``pre_money`` > 0 $bn and a
+    ``credit_share`` in [0, 1].
+    """
+    if value is None:
+        return None
+    if not isinstance(value, Offer):
+        raise DecisionError(agent, method, value, "None or a marketsim.mechanisms.capital.Offer")
+    try:
+        checks = (
+            (0.0 <= value.amount < math.inf, "amount: a finite number of $bn >= 0"),
+            (0.0 < value.pre_money < math.inf, "pre_money: a finite number of $bn > 0"),
+            (0.0 <= value.credit_share <= 1.0, "credit_share: a share from 0 to 1"),
+            (getattr(value.lab, "active", False) is True,
+             "an offer to a lab still trading (lab.active)"),
+        )
+    except TypeError:  # a field that is not a number
+        checks = ((False, "amount, pre_money and credit_share: numbers"),)
+    for ok, allowed in checks:
+        if not ok:
+            lab = getattr(value.lab, "unique_id", value.lab)
+            given = (f"Offer(lab={lab!r}, amount={value.amount!r}, "
+                     f"pre_money={value.pre_money!r}, credit_share={value.credit_share!r})")
+            raise DecisionError(agent, method, given, allowed)
+    return value
+
+
+def array(value: Any, agent: object, method: str, *, shape: tuple[int, ...],
+          kind: str, allowed: str) -> np.ndarray:
+    """``value`` as an array of ``shape`` whose dtype kind is in ``kind`` (NumPy kind codes)."""
+    a = np.asarray(value)
+    if a.shape != shape or a.dtype.kind not in kind:
+        raise DecisionError(agent, method, f"an array of shape {a.shape}, dtype {a.dtype}",
+                            f"{allowed}, shape {shape}")
+    return a
+
+
+def amounts(value: Any, agent: object, method: str, *, n: int) -> np.ndarray:
+    """``value`` as ``n`` finite floats ≥ 0 (buyer sizes, tokens per unit of size)."""
+    a = array(value, agent, method, shape=(n,), kind="biuf", allowed="finite numbers >= 0")
+    if a.size and not (np.isfinite(a).all() and a.min() >= 0):
+        bad = a[~(np.isfinite(a) & (a >= 0))][:3].tolist()
+        raise DecisionError(agent, method, f"an array holding {bad}", "finite numbers >= 0")
+    return a

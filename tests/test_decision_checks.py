@@ -1,0 +1,208 @@
+"""A user's decision override that returns something unusable fails at once, by name.
+
+Each class below overrides one decision with a bad answer (NaN, infinity, a zero rent, a
+short mask, an offer the capital market cannot honour). The model must raise
+``DecisionError`` naming the class and the method as soon as the value comes back, not a
+``LedgerError`` or ``IndexError`` somewhere later, and never carry on with a bad state.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from marketsim import AIMarketModel, decisions
+from marketsim.errors import DecisionError
+from marketsim.mechanisms.capital import Offer
+
+BAD_AGENTS = '''
+import math
+
+import numpy as np
+
+from marketsim import AILab, EnterpriseBuyer, Hyperscaler, Offer, VentureCapitalist
+
+
+class WordPriceLab(AILab):
+    def set_price(self):
+        return "cheap"
+
+
+class NaNSplitLab(AILab):
+    def split_compute(self):
+        return math.nan
+
+
+class InfRequestLab(AILab):
+    def request_compute(self):
+        return math.inf
+
+
+class InfPlanLab(AILab):
+    def plan_data_centre(self):
+        return math.inf
+
+
+class GloomyVC(VentureCapitalist):
+    def update_sentiment(self, market_growth, loss_rate):
+        return -3.0
+
+
+class NegativeValueVC(VentureCapitalist):
+    def make_offer(self, lab):
+        return Offer(investor=self, lab=lab, amount=0.1, pre_money=-10.0)
+
+
+class FreeRentHyperscaler(Hyperscaler):
+    def set_rent(self):
+        return 0.0
+
+
+class InfOrderHyperscaler(Hyperscaler):
+    def order_capacity(self):
+        return math.inf
+
+
+class OverCreditHyperscaler(Hyperscaler):
+    def strategic_offer(self, labs):
+        return Offer(investor=self, lab=labs[0], amount=1.0, pre_money=10.0,
+                     credit_share=1.5, kind="strategic")
+
+
+class ShortMaskBuyers(EnterpriseBuyer):
+    def adopt(self, adopted_share, uniforms):
+        return (uniforms < 0.5)[:-1]
+
+
+class FloatChoiceBuyers(EnterpriseBuyer):
+    def choose_suppliers(self, current, probs, u_stay, u_pick):
+        return np.zeros(current.shape)
+
+
+class NaNDemandBuyers(EnterpriseBuyer):
+    def demand_per_size(self, price, quality_gap):
+        return np.full(price.shape, np.nan)
+
+
+class NegativeSizeBuyers(EnterpriseBuyer):
+    def draw_sizes(self, rng):
+        return -np.ones(self.n)
+
+
+class ExtraArgLab(AILab):
+    def __init__(self, model, extra):
+        super().__init__(model)
+'''
+
+#: (section, class, method named in the error)
+CASES = [
+    ("labs", "WordPriceLab", "set_price"),
+    ("labs", "NaNSplitLab", "split_compute"),
+    ("labs", "InfRequestLab", "request_compute"),
+    ("labs", "InfPlanLab", "plan_data_centre"),
+    ("vcs", "GloomyVC", "update_sentiment"),
+    ("vcs", "NegativeValueVC", "make_offer"),
+    ("hyperscalers", "FreeRentHyperscaler", "set_rent"),
+    ("hyperscalers", "InfOrderHyperscaler", "order_capacity"),
+    ("hyperscalers", "OverCreditHyperscaler", "strategic_offer"),
+    ("buyers", "ShortMaskBuyers", "adopt"),
+    ("buyers", "FloatChoiceBuyers", "choose_suppliers"),
+    ("buyers", "NaNDemandBuyers", "demand_per_size"),
+    ("buyers", "NegativeSizeBuyers", "draw_sizes"),
+]
+
+
+@pytest.fixture
+def scenario(tmp_path: Path, request: pytest.FixtureRequest):
+    """Write the bad agents' module beside a scenario naming one class; return its path."""
+    mod = f"msbad_agents_{abs(hash(request.node.nodeid)) % 10**8}"
+    (tmp_path / f"{mod}.py").write_text(BAD_AGENTS)
+
+    def write(section: str, cls: str) -> Path:
+        tables = {"labs": ["count = 4"], "buyers": ["count = 2000", "contract_months = 1"],
+                  "hyperscalers": ["strategic_rate = 1.0"]}
+        tables.setdefault(section, []).append(f'class = "{mod}:{cls}"')
+        path = tmp_path / "bad.toml"
+        path.write_text("horizon = 12\n" + "".join(
+            f"[{name}]\n" + "\n".join(lines) + "\n" for name, lines in tables.items()))
+        return path
+
+    return write
+
+
+@pytest.mark.parametrize(("section", "cls", "method"), CASES)
+def test_a_bad_decision_is_named_when_it_is_returned(scenario, section, cls, method) -> None:
+    with pytest.raises(DecisionError, match=rf"\.{cls}\.{method} returned .*; allowed: "):
+        AIMarketModel(scenario(section, cls), rng=0).run()
+
+
+def test_a_subclass_init_of_the_wrong_signature_is_named(scenario) -> None:
+    with pytest.raises(TypeError, match=r"ExtraArgLab\(model, account=\.\.\., price=\.\.\.\) "
+                                        r"failed: .*super\(\).__init__\(model, \*\*kwargs\)"):
+        AIMarketModel(scenario("labs", "ExtraArgLab"), rng=0)
+
+
+# ------------------------------------------------------------ the checks on their own
+
+AGENT = SimpleNamespace()
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, "x", None, [1.0]])
+def test_number_refuses_what_is_not_a_finite_number(value) -> None:
+    with pytest.raises(DecisionError, match="allowed: a finite number"):
+        decisions.number(value, AGENT, "m")
+
+
+@pytest.mark.parametrize(("check", "good", "bad"), [
+    (decisions.number, [-2, 0, np.float32(1.5), True], []),
+    (decisions.positive, [1e-9, 3, np.int64(2)], [0.0, -1.0, math.inf]),
+    (decisions.non_negative, [0.0, 2.5], [-1e-12, math.inf]),
+])
+def test_numeric_checks_keep_good_values_as_floats(check, good, bad) -> None:
+    for value in good:
+        out = check(value, AGENT, "m")
+        assert isinstance(out, float) and out == float(value)
+    for value in bad:
+        with pytest.raises(DecisionError):
+            check(value, AGENT, "m")
+
+
+def _offer(**changes) -> Offer:
+    fields = {"investor": AGENT, "lab": SimpleNamespace(active=True, unique_id=3),
+              "amount": 1.0, "pre_money": 5.0, **changes}
+    return Offer(**fields)
+
+
+@pytest.mark.parametrize(("changes", "words"), [
+    ({"amount": math.nan}, "amount"),
+    ({"amount": -1.0}, "amount"),
+    ({"pre_money": 0.0}, "pre_money"),
+    ({"pre_money": math.nan}, "pre_money"),
+    ({"credit_share": 1.5}, "credit_share"),
+    ({"lab": SimpleNamespace(active=False, unique_id=3)}, "lab still trading"),
+    ({"amount": "1"}, "numbers"),
+])
+def test_offers_the_capital_market_cannot_honour_are_refused(changes, words) -> None:
+    with pytest.raises(DecisionError, match=words):
+        decisions.offer(_offer(**changes), AGENT, "make_offer")
+
+
+def test_good_offers_and_none_pass_unchanged() -> None:
+    good = _offer(credit_share=1.0)
+    assert decisions.offer(good, AGENT, "make_offer") is good
+    assert decisions.offer(_offer(amount=0.0), AGENT, "make_offer").amount == 0.0
+    assert decisions.offer(None, AGENT, "make_offer") is None
+    with pytest.raises(DecisionError, match="None or a"):
+        decisions.offer({"amount": 1.0}, AGENT, "make_offer")
+
+
+def test_amounts_checks_shape_kind_and_values() -> None:
+    assert decisions.amounts([0, 1.5, 2], AGENT, "m", n=3).tolist() == [0, 1.5, 2]
+    for bad, words in [([1.0, 2.0, 3.0], r"shape \(3,\)"), (["a", "b"], "dtype"),
+                       ([1.0, -1.0], r"\[-1.0\]"), ([1.0, math.nan], "nan")]:
+        with pytest.raises(DecisionError, match=words):
+            decisions.amounts(bad, AGENT, "m", n=2)
