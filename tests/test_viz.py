@@ -266,6 +266,87 @@ def test_slider_then_reset_rebuilds_from_the_scenario_file(page):
     assert _html(page, "marketsim-lab-table").count("<td>active</td>") == 9
 
 
+def test_render_interval_never_runs_past_the_horizon(page):
+    """Mesa's controls step render-interval times in a row without asking model.running."""
+    interval = next(w for w in page.find(v.Slider).widgets if "Render" in str(w.label))
+    interval.v_model = 100
+    page.find(v.Btn, children=["Step"]).widget.click()
+    assert "month 24 of 24" in _status(page)
+    assert "December 2026" in _status(page)
+
+
+@pytest.fixture
+def failing_scenario(tmp_path, monkeypatch):
+    """A scenario whose user lab class raises in its third month."""
+    (tmp_path / "failing_labs.py").write_text(textwrap.dedent("""
+        from marketsim import AILab
+
+        class FailingLab(AILab):
+            def set_price(self):
+                if self.model.steps >= 3:
+                    raise RuntimeError("my pricing bug")
+                return super().set_price()
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "failing.toml"
+    path.write_text('name = "failing"\nhorizon = 24\n[labs]\ncount = 4\n'
+                    'class = "failing_labs:FailingLab"\n[buyers]\ncount = 400\n')
+    return path
+
+
+def test_an_error_in_a_step_is_shown_and_reset_still_works(monkeypatch, failing_scenario,
+                                                           capsys):
+    from marketsim.viz import app
+
+    monkeypatch.setenv(SCENARIO_ENV, str(failing_scenario))
+    app.model_class.cache_clear()
+    box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    try:
+        for _ in range(4):
+            rc.find(v.Btn, children=["Step"]).widget.click()
+        status = _status(rc)
+        assert "stopped: RuntimeError in month 3: my pricing bug" in status
+        assert "month 3 of 24" in status
+        assert "my pricing bug" in capsys.readouterr().err  # the traceback, in the log
+        rc.find(v.Btn, children=["Reset"]).widget.click()
+        assert "month 0 of 24" in _status(rc) and "stopped" not in _status(rc)
+    finally:
+        rc.close()
+        app.model_class.cache_clear()
+
+
+def test_the_page_can_read_the_model_while_play_steps_it(small_scenario):
+    """Play steps the model in a thread of its own; reading it meanwhile must not fail."""
+    import threading
+
+    model = viz_model_class(small_scenario)(rng=0, **{"buyers.count": 20_000})
+    errors: list[BaseException] = []
+
+    def play() -> None:
+        try:
+            while model.running:
+                model.step()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    player = threading.Thread(target=play)
+    player.start()
+    reads = 0
+    while player.is_alive():
+        try:
+            snap = charts.snapshot(model)
+            charts.lab_table_html(model)
+            charts.status(model)
+        except Exception as exc:  # noqa: BLE001 - the failure this test is about
+            errors.append(exc)
+            break
+        assert len(snap.df) == snap.steps and len(snap.shares) == snap.steps
+        reads += 1
+    player.join()
+    assert not errors, errors
+    assert reads > 0 and model.steps == 24
+
+
 # ---------------------------------------------------------------------------- the command
 def test_viz_bad_scenario_exits_2_without_serving(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
@@ -296,6 +377,24 @@ def test_server_is_told_to_serve_assets_itself():
     cmd = server_command("127.0.0.1", 8123)
     assert "marketsim.viz.app" in cmd and "--no-check-version" in cmd and "--no-open" in cmd
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == "8123"
+
+
+def test_server_silences_only_solaras_cookie_warning():
+    """Solara's plain-http cookie warning reads like an error; other warnings still show."""
+    import subprocess
+    import sys
+
+    from marketsim.commands.viz import server_env
+
+    code = ("import warnings; warnings.warn('Cookies with samesite=none require https, but "
+            "the scheme is http', UserWarning); warnings.warn('another', UserWarning)")
+    env = server_env("/x/s.toml", base={"PYTHONWARNINGS": "default"})
+    err = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stderr
+    assert "another" in err and "samesite" not in err
+    plain = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stderr
+    assert "samesite" in plain
 
 
 @pytest.mark.slow

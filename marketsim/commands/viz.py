@@ -50,6 +50,10 @@ def server_env(scenario_path: str, base: dict[str, str] | None = None) -> dict[s
     env = dict(os.environ if base is None else base)
     env.update(OFFLINE_ENV)
     env[SCENARIO_ENV] = scenario_path
+    # Solara warns at each new session that cookies on plain http fall back to
+    # samesite=lax: that only matters inside an iframe, and it reads like an error.
+    quiet = "ignore:Cookies with samesite=none require https:UserWarning"
+    env["PYTHONWARNINGS"] = ",".join(w for w in (env.get("PYTHONWARNINGS"), quiet) if w)
     return env
 
 

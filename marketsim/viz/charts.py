@@ -134,9 +134,12 @@ def _time_axis(ax: Axes, x_range: tuple[float, float]) -> None:
     """Whole-horizon x axis with at most six whole-year ticks."""
     a, b = x_range
     first, last = int(np.ceil(a - 1e-9)), int(np.floor(b + 1e-9))
-    every = max(1, int(np.ceil((last - first + 1) / 6)))
+    span = last - first + 1
+    every = next((e for e in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500) if span / e <= 6),
+                 1000)  # round steps: 2030, 2040, ... rather than 2025, 2059, ...
+    start = -(-first // every) * every
     ax.set_xlim(a, b)
-    ax.xaxis.set_major_locator(FixedLocator(list(range(first, last + 1, every))))
+    ax.xaxis.set_major_locator(FixedLocator(list(range(start, last + 1, every))))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.grid(True, color="0.9", linewidth=0.8)
@@ -324,6 +327,7 @@ class ConcentrationChart(Chart):
     """HHI of revenue on the merger-guideline bands (left) and CR1, CR4 shares (right)."""
 
     key, title = "concentration", "Concentration of revenue"
+    margins: ClassVar[dict[str, float]] = {"top": 0.85}  # room for the legend above
 
     @override
     def layout(self, snap: Snapshot) -> Hashable:
@@ -332,10 +336,11 @@ class ConcentrationChart(Chart):
     @override
     def setup(self, ax: Axes, snap: Snapshot, frame: Any) -> None:
         high = snap.hhi_concentrated
-        ax.axhspan(high, 10_000, color="#f4cccc", alpha=0.45, linewidth=0)
+        ax.axhspan(high, 10_400, color="#f4cccc", alpha=0.45, linewidth=0)
         ax.axhspan(1000, high, color=BAND_COLOR, alpha=0.6, linewidth=0)
-        ax.text(0.99, 0.97, f"HHI > {high:,.0f}: highly concentrated", transform=ax.transAxes,
-                fontsize=7, color="#990000", ha="right", va="top")
+        ax.text(0.99, high, f" HHI > {high:,.0f}: highly concentrated",
+                transform=ax.get_yaxis_transform(), fontsize=7, color="#990000", ha="right",
+                va="bottom")
         _time_axis(ax, snap.x_range)
         ax.set_ylim(0, 10_400)  # the same headroom as the share axis: 10,000 ↔ 100%
         ax.yaxis.set_major_locator(FixedLocator([0, 2500, 5000, 7500, 10_000]))
@@ -348,9 +353,9 @@ class ConcentrationChart(Chart):
         labels = {"hhi": "HHI (left)", "cr4": "CR4 (right)", "cr1": "CR1 (right)"}
         handles = [Line2D([], [], color=c, linestyle=s, linewidth=w, label=labels[k])
                    for k, (c, s, w) in style.items()]
-        # On ax2, the axes drawn last, so that no line is drawn over the legend.
-        ax2.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.85, ncol=3,
-                   handlelength=1.6)
+        # Above the axes, where no line can run (HHI and CR4 often sit at the top).
+        ax2.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=7,
+                   frameon=False, ncol=3, handlelength=1.6, borderaxespad=0.2)
 
     @override
     def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:

@@ -78,7 +78,8 @@ def StatusLine(model: AIMarketModel, steps: int) -> None:
     """
     s = charts.status(model, SLIDER_KEYS)
     color = REGIME_COLORS.get(s["regime"], "black")
-    figures = [f"{s['active_labs']} active labs"]
+    n = s["active_labs"]
+    figures = [f"{n} active lab{'' if n == 1 else 's'}"]
     if s["hhi"] is not None:
         figures.append(f"revenue HHI {s['hhi']:,.0f}")
     if s["leader_run_rate"] is not None:
@@ -97,6 +98,10 @@ def StatusLine(model: AIMarketModel, steps: int) -> None:
         f'<br><span class="marketsim-settings" style="color:#777;font-size:12px">'
         f"this run: {escape(' · '.join(settings))} (sliders apply on Reset)</span>"
     )
+    if s["error"]:
+        html += (f'<br><span class="marketsim-error" style="color:#c62828;font-weight:600">'
+                 f"stopped: {escape(s['error'])} (traceback in the server's log; Reset to "
+                 "start again)</span>")
     solara.HTML(tag="div", unsafe_innerHTML=html, classes=["marketsim-status"],
                 style="padding: 8px 16px")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import weakref
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -66,8 +67,18 @@ def _years(model: AIMarketModel, steps: Any) -> np.ndarray:
     return year + (month - 1 + np.asarray(steps, dtype=float) - 1.0) / 12.0
 
 
+def reading(model: AIMarketModel) -> AbstractContextManager[Any]:
+    """Hold the model still while it is read: its lock, if it has one (the visualiser's)."""
+    return getattr(model, "lock", None) or nullcontext()
+
+
 def snapshot(model: AIMarketModel) -> Snapshot:
     """The model's chart data now (cached per model until it steps again)."""
+    with reading(model):
+        return _snapshot(model)
+
+
+def _snapshot(model: AIMarketModel) -> Snapshot:
     hit = _CACHE.get(model)
     if hit is not None and hit.steps == model.steps:
         return hit
@@ -167,7 +178,8 @@ def lab_rows(model: AIMarketModel) -> pd.DataFrame:
 
 def lab_table_html(model: AIMarketModel, max_rows: int = 40) -> str:
     """The lab table as an HTML ``<table>`` (exited labs greyed), at most ``max_rows`` rows."""
-    df = lab_rows(model)
+    with reading(model):
+        df = lab_rows(model)
     head = "".join(f"<th>{escape(h)}</th>" for _, h, _ in TABLE_COLUMNS)
     body = []
     for rec in df.head(max_rows).to_dict("records"):
@@ -209,18 +221,20 @@ def status(model: AIMarketModel, keys: tuple[str, ...] = ()) -> dict[str, Any]:
         keys: dotted scenario keys whose values in force go into ``"params"`` (with the
             seed under ``"rng"``): the run's settings, which the sliders change only on Reset.
     """
-    stats = model.stats or {}
-    params: dict[str, Any] = {"rng": getattr(model, "seed", None)}
-    params.update({k: model.scenario_config.get(k) for k in keys})
-    return {
-        "params": params,
-        "scenario": model.scenario_config.name,
-        "date": model.date,
-        "month": month_name(model.date),
-        "tick": model.steps,
-        "horizon": model.horizon,
-        "regime": model.regime,
-        "active_labs": len(model.active_labs()),
-        "hhi": stats.get("hhi_revenue"),
-        "leader_run_rate": stats.get("leader_run_rate"),
-    }
+    with reading(model):
+        stats = model.stats or {}
+        params: dict[str, Any] = {"rng": getattr(model, "seed", None)}
+        params.update({k: model.scenario_config.get(k) for k in keys})
+        return {
+            "params": params,
+            "scenario": model.scenario_config.name,
+            "date": model.date,
+            "month": month_name(model.date),
+            "tick": model.steps,
+            "horizon": model.horizon,
+            "regime": model.regime,
+            "active_labs": len(model.active_labs()),
+            "hhi": stats.get("hhi_revenue"),
+            "leader_run_rate": stats.get("leader_run_rate"),
+            "error": getattr(model, "error", None),
+        }

@@ -9,6 +9,10 @@ overrides", which would drop a scenario file given on the command line. The clas
 
 from __future__ import annotations
 
+import functools
+import threading
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -46,6 +50,32 @@ class VizMarketModel(AIMarketModel):
         if scenario is None:
             scenario = self.base_scenario
         super().__init__(scenario, rng=None if rng is None else int(rng), **overrides)
+        #: Held while the model steps and while the page reads it: Mesa's Play steps the
+        #: model in a thread of its own while the page may be drawing the last month.
+        self.lock = threading.RLock()
+        #: What went wrong in the last step, shown on the page (None: nothing).
+        self.error: str | None = None
+        self.step = functools.partial(_guarded_step, self, self.step)
+
+
+def _guarded_step(model: VizMarketModel, mesa_step: Callable[[], None]) -> None:
+    """One month of ``model`` in the visualiser: under its lock, never past the horizon.
+
+    Mesa's controls call ``model.step()`` ``render_interval`` times in a row without looking
+    at ``model.running``; here a step after the horizon does nothing. An error in a step
+    (say, in a user's agent class) stops the run: it is printed with its traceback in the
+    server's log and kept in ``model.error`` for the status line, and the page stays up, so
+    Reset still works.
+    """
+    with model.lock:
+        if not model.running:
+            return
+        try:
+            mesa_step()
+        except Exception as exc:  # noqa: BLE001 - any error in a step is shown, not raised
+            model.running = False
+            model.error = f"{type(exc).__name__} in month {model.steps}: {exc}"
+            traceback.print_exc()
 
 
 def viz_model_class(scenario: MarketScenario | str | Path | None = None) -> type[VizMarketModel]:
