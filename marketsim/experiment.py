@@ -59,7 +59,7 @@ RANGE_TYPES: tuple[str, ...] = ("int", "float")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)  # "12" is no int
 
 
 class Range(_Strict):
@@ -348,6 +348,12 @@ def _check_parameter(key: str, value: Any, method: str, base_raw: dict[str, Any]
                      file: str | None) -> tuple[list[Any] | Range, str]:
     """Check one ``[parameters]`` entry against the scenario schema; return it and its type."""
     where = f"parameters.{key}"
+    if isinstance(value, dict) and value and not {"low", "high"} & set(value):
+        # TOML reads an unquoted labs.count = [...] as a table: {"labs": {"count": [...]}}.
+        inner = next(iter(value))
+        raise ScenarioError("a dotted key needs quotes in TOML (unquoted, it is a table)",
+                            file=file, key=where, given=value,
+                            allowed=f'"{key}.{inner}" = ... with the quotes')
     try:
         spec = field_spec(key)
     except ScenarioError as exc:
@@ -371,7 +377,7 @@ def _check_parameter(key: str, value: Any, method: str, base_raw: dict[str, Any]
                 raise ScenarioError("value out of range", file=file, key=where, given=v,
                                     allowed=allowed)
             _check_scenario_value(key, v, base_raw, file)
-        if len(set(map(repr, value))) != len(value):
+        if len({float(v) if typ == "float" else v for v in value}) != len(value):  # 1 == 1.0
             raise ScenarioError("repeated value in a grid", file=file, key=where, given=value,
                                 allowed="distinct values")
         values = [float(v) if typ == "float" else v for v in value]

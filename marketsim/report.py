@@ -25,21 +25,31 @@ import pandas as pd
 
 from marketsim.errors import ScenarioError
 from marketsim.metrics import REGIMES
-from marketsim.store import read_manifest, read_table
+from marketsim.store import has_parts, journal_runs, read_manifest, read_table
 
-#: Final values summarised per design point and over all runs (those kept by the sweep).
+#: Reporters that count events of one month; the report adds their totals over each run,
+#: from the tick table, as ``<name>_total`` (their final value is only the last month's).
+MONTHLY_COUNTS: tuple[str, ...] = ("entries", "exits_bankrupt", "exits_acquired")
+#: Outputs summarised per design point and over all runs (those kept by the sweep): final
+#: values, and the run totals of :data:`MONTHLY_COUNTS`.
 KEY_OUTPUTS: tuple[str, ...] = (
     "hhi_revenue", "cr1_revenue", "bimodality", "middle_share", "active_labs",
-    "owned_compute_share", "leader_run_rate", "price_per_mtok", "exits_bankrupt",
-    "exits_acquired",
+    "owned_compute_share", "leader_run_rate", "price_per_mtok", "entries_total",
+    "exits_bankrupt_total", "exits_acquired_total",
 )
 #: Outputs whose Sobol' indices are computed for sobol designs.
 SOBOL_OUTPUTS: tuple[str, ...] = ("hhi_revenue", "bimodality")
-#: Tick series plotted in timeseries.png.
-SERIES: tuple[str, ...] = (
-    "hhi_revenue", "active_labs", "bimodality", "owned_compute_share", "cr1_revenue",
-    "price_per_mtok",
-)
+#: Below this base sample size N the report warns that Sobol' indices are mostly noise.
+SOBOL_FEW_SAMPLES = 32
+#: Tick series plotted in timeseries.png, with their panel titles (what and unit).
+SERIES: dict[str, str] = {
+    "hhi_revenue": "HHI of revenue (0–10,000)",
+    "active_labs": "active labs",
+    "bimodality": "bimodality of log lab size (Sarle)",
+    "owned_compute_share": "owned share of compute (0–1)",
+    "cr1_revenue": "leader's revenue share, CR1 (0–1)",
+    "price_per_mtok": "price ($ per M tokens)",
+}
 REGIME_COLOURS: dict[str, str] = {
     "competitive": "#2ca02c", "concentrated": "#ff7f0e", "bifurcated": "#9467bd",
     "consolidated": "#d62728",
@@ -73,13 +83,30 @@ class SweepResults:
         self.points = pd.DataFrame(design["points"]).set_index("point")[self.names]
         try:
             self.runs = read_table(self.root, "runs")
+            # Runs finished but not yet flushed to Parquet (a sweep under way or killed).
+            pending = journal_runs(self.root, exclude=set(self.runs.get("run_id", [])))
         except Exception as exc:  # noqa: BLE001 - damaged files: one clear line
             raise ScenarioError(f"cannot read runs ({type(exc).__name__}: {exc})",
                                 file=str(self.root / "runs")) from None
+        self._pending_ticks = pd.concat([t for _, t in pending], ignore_index=True) if (
+            pending) else None
+        if pending:
+            self.runs = pd.concat([self.runs, *(r for r, _ in pending)], ignore_index=True
+                                  ).sort_values("run_id").reset_index(drop=True)
         if self.runs.empty:
             raise ScenarioError("no finished runs yet", file=str(self.root),
                                 allowed="a directory with runs: run 'marketsim sweep' first")
         self.n_runs_planned = int(design.get("n_runs", len(self.runs)))
+        self._add_run_totals()
+
+    def _add_run_totals(self) -> None:
+        """Add ``<name>_total`` to :attr:`runs`: each monthly count summed over the run."""
+        ticks = self.ticks(list(MONTHLY_COUNTS), run_ids=None)
+        kept = [c for c in MONTHLY_COUNTS if c in ticks.columns]
+        if not kept:
+            return
+        totals = ticks.groupby("run_id")[kept].sum().add_suffix("_total")
+        self.runs = self.runs.join(totals, on="run_id")
 
     @property
     def name(self) -> str:
@@ -101,21 +128,34 @@ class SweepResults:
         import pyarrow.dataset as ds
 
         folder = self.root / "ticks"
-        have = set(ds.dataset(folder, format="parquet").schema.names) if folder.is_dir() else set()
+        pending = self._pending_ticks
+        have = set(ds.dataset(folder, format="parquet").schema.names) if has_parts(folder) else (
+            set(pending.columns) if pending is not None else set())
         cols = ["run_id", "tick", *[c for c in columns if c in have]]
         if not {"run_id", "tick"} <= have:
             return pd.DataFrame(columns=cols)
-        if run_ids is None:
-            return read_table(self.root, "ticks", columns=cols)
-        table = ds.dataset(folder, format="parquet").to_table(
-            columns=cols, filter=ds.field("run_id").isin(list(run_ids)))
-        return table.to_pandas().sort_values(["run_id", "tick"]).reset_index(drop=True)
+        if not has_parts(folder):
+            stored = pd.DataFrame(columns=cols)
+        elif run_ids is None:
+            stored = read_table(self.root, "ticks", columns=cols)
+        else:
+            stored = ds.dataset(folder, format="parquet").to_table(
+                columns=cols, filter=ds.field("run_id").isin(list(run_ids))).to_pandas()
+        if pending is not None:
+            extra = pending[cols]
+            if run_ids is not None:
+                extra = extra[extra["run_id"].isin(list(run_ids))]
+            stored = pd.concat([stored, extra], ignore_index=True) if len(stored) else extra
+        return stored.sort_values(["run_id", "tick"]).reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------ tables
 def _point_label(points: pd.DataFrame, p: int, names: list[str]) -> str:
+    """``margin=0.8, switching_cost=1``: last parts of the keys, whole keys where they clash."""
+    last = [k.split(".")[-1] for k in names]
     vals = points.loc[p]
-    return ", ".join(f"{k.split('.')[-1]}={_fmt(vals[k])}" for k in names)
+    return ", ".join(f"{k if last.count(short) > 1 else short}={_fmt(vals[k])}"
+                     for k, short in zip(names, last, strict=True))
 
 
 def _fmt(v: Any) -> str:
@@ -188,13 +228,21 @@ def sobol_indices(res: SweepResults) -> tuple[pd.DataFrame | None, str]:
     exp = res.manifest["experiment"]
     names = res.names
     n_points = int(res.design["n_points"])
-    means = res.runs.groupby("point")[[c for c in SOBOL_OUTPUTS if c in res.runs.columns]].mean()
+    kept = [c for c in SOBOL_OUTPUTS if c in res.runs.columns]
+    if not kept:
+        return None, (f"the sweep kept none of {', '.join(SOBOL_OUTPUTS)} (its outputs list), "
+                      "so there are no indices to compute")
+    means = res.runs.groupby("point")[kept].mean()
     if len(means) < n_points:
         return None, (f"Sobol' indices need every design point: {len(means)} of {n_points} "
                       "have runs (finish the sweep)")
     problem = {"num_vars": len(names), "names": names,
                "bounds": salib_bounds(exp["parameters"], res.design["types"], names)}
     rows, notes = [], []
+    n_base = int(res.design.get("samples") or 0)
+    if n_base < SOBOL_FEW_SAMPLES:
+        notes.append(f"base sample N = {n_base} is too small for Sobol' indices to mean much "
+                     f"(their intervals too; use N >= {SOBOL_FEW_SAMPLES})")
     for out in means.columns:
         y = means[out].reindex(range(n_points)).to_numpy(dtype=float)
         bad = ~np.isfinite(y)
@@ -289,7 +337,7 @@ def plot_timeseries(res: SweepResults, path: Path) -> Path | None:
             line = ax.plot(q.index, q[0.5], label=label, color=colour, lw=1.6)
             ax.fill_between(q.index, q[0.1], q[0.9], color=line[0].get_color(), alpha=0.2,
                             lw=0)
-        ax.set_title(col, fontsize=10)
+        ax.set_title(SERIES[col], fontsize=10)
         ax.set_xlabel("month")
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(series):]:
@@ -324,7 +372,10 @@ def plot_regime_map(res: SweepResults, path: Path) -> Path | None:
     fig = plt.figure(figsize=(14, 6.2), layout="constrained")
     sub = fig.subfigures(1, 2, width_ratios=[1.25, 1])
     ax = sub[0].subplots()
-    small = sub[1].subplots(2, 2, sharex=True, sharey=True)
+    # One row of share panels for up to two regimes (a hidden second row would take the
+    # shared x axis labels with it), two rows for three or four.
+    small = sub[1].subplots(1 if len(regimes) <= 2 else 2, 2, sharex=True, sharey=True,
+                            squeeze=False)
     colour = {r: REGIME_COLOURS.get(r, "grey") for r in regimes}
     if grid:
         runs = res.runs
@@ -493,10 +544,12 @@ def make_report(root: str | Path, *, echo: Any = print) -> list[Path]:
     echo("\nRegime share per design point\n" + to_text(shares))
     if res.outputs:
         summ = summary(res)
-        write(summ, "summary", "Final values over all runs")
-        echo("\nFinal values over all runs\n" + to_text(summ))
+        what = "final values; *_total: entries and exits summed over the run"
+        write(summ, "summary", f"Outputs over all runs ({what})")
+        echo(f"\nOutputs over all runs ({what})\n" + to_text(summ))
         byp = outputs_by_point(res)
-        write(byp, "outputs", "Final values per design point: mean and sd across replications")
+        write(byp, "outputs", f"Outputs per design point: mean and sd across replications "
+                              f"({what})")
         show = byp[[*res.names, *[f"{c}_mean" for c in ("hhi_revenue", "active_labs",
                                                         "bimodality") if c in res.outputs]]]
         echo("\nMean final values per design point (all outputs, with sd, in outputs.csv)\n"

@@ -77,6 +77,11 @@ def _parts(folder: Path) -> dict[str, Path]:
     return {p.name: p for p in folder.glob("part-*.parquet")}
 
 
+def has_parts(folder: str | Path) -> bool:
+    """True if ``folder`` (``DIR/runs`` or ``DIR/ticks``) holds at least one part file."""
+    return bool(_parts(Path(folder)))
+
+
 def read_table(root: str | Path, which: str = RUNS, columns: list[str] | None = None
                ) -> pd.DataFrame:
     """Read ``DIR/runs`` or ``DIR/ticks`` as one DataFrame sorted by run (and tick).
@@ -149,7 +154,11 @@ class ResultStore:
             raise ScenarioError("directory is not empty and holds no sweep manifest.json",
                                 file=str(root), key="--out",
                                 allowed="a new or empty directory, or one this experiment wrote")
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ScenarioError(f"cannot create it ({exc.strerror or exc})", file=str(root),
+                                key="--out", allowed="a directory you can write to") from None
         self._lock()
         session = {"command": manifest.get("command"), "created": manifest.get("created")}
         if mpath.is_file():
@@ -359,19 +368,34 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
         raise ScenarioError(f"unreadable manifest ({exc})", file=str(mpath)) from None
 
 
-def finished_runs(root: str | Path) -> int:
-    """Runs finished in a results directory (what a resume would keep); cheap enough to poll.
+def journal_runs(root: str | Path, exclude: set[int] | None = None,
+                 ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Finished runs still only in the journal (not yet in a part file), read without a lock.
 
-    Rows in ``runs`` plus journal records not yet in a part file.
+    A sweep running now, or killed before its last flush, holds up to a minute of finished
+    runs there. Each is ``(row, ticks)`` as :meth:`ResultStore.add` took it; run_ids in
+    ``exclude`` (already in ``runs``) are left out, and each run appears once.
     """
-    root = Path(root)
-    store = ResultStore(root)
-    done = store.done_ids()
-    jdir = root / JOURNAL
+    jdir = Path(root) / JOURNAL
+    seen = set(exclude or ())
+    out = []
     for jpath in sorted(jdir.glob("*.journal")) if jdir.is_dir() else []:
         try:
             records = _read_journal(jpath)
         except FileNotFoundError:  # flushed meanwhile: its runs are in a part now
             continue
-        done.update(int(row["run_id"].iloc[0]) for row, _ in records)
-    return len(done)
+        for row, ticks in records:
+            run_id = int(row["run_id"].iloc[0])
+            if run_id not in seen:
+                seen.add(run_id)
+                out.append((row, ticks))
+    return out
+
+
+def finished_runs(root: str | Path) -> int:
+    """Runs finished in a results directory (what a resume would keep); cheap enough to poll.
+
+    Rows in ``runs`` plus journal records not yet in a part file.
+    """
+    done = ResultStore(Path(root)).done_ids()
+    return len(done) + len(journal_runs(root, exclude=done))

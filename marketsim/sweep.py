@@ -18,6 +18,7 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterator, Sequence
@@ -149,9 +150,9 @@ def build_manifest_for(experiment: Experiment, argv: Sequence[str] | None) -> di
         kind="sweep",
         experiment_id=experiment.identity(),
         experiment_name=experiment.name,
-        experiment_file=experiment.source,
+        experiment_file=_absolute(experiment.source),
         experiment_file_hash=file_hash(experiment.source),
-        scenario_file=experiment.scenario_path,
+        scenario_file=_absolute(experiment.scenario_path),
         scenario_file_hash=file_hash(experiment.scenario_path),
         scenario_hash=experiment.scenario.content_hash(),
         experiment=experiment.to_dict(),
@@ -299,10 +300,16 @@ def run_sweep(
     _check_points(experiment)
     runs = plan(experiment)
     points = experiment.points
+    # The scheduler first: a wrong address must not leave a results directory behind.
+    client = _connect(scheduler) if scheduler is not None else None
     store = ResultStore(out, batch_runs=batch_runs, flush_seconds=flush_seconds)
-    store.open(build_manifest_for(experiment, argv))
+    try:
+        store.open(build_manifest_for(experiment, argv))
+    except BaseException:
+        if client is not None:
+            client.close()
+        raise
     result = SweepResult(out=Path(out), total=len(runs))
-    client = None
     pool: dict[str, cf.ProcessPoolExecutor] = {}  # our own local pool, if any
     handling = [0.0]  # s spent turning results into rows (counted as storage)
     bar = None
@@ -345,8 +352,7 @@ def run_sweep(
                     continue
                 store_result(res)
         else:
-            if scheduler is not None:
-                client = _connect(scheduler)
+            if client is not None:
                 if progress:
                     _warn_allocator(client)
                 executor = client.get_executor(pure=False)
@@ -471,6 +477,15 @@ def _warn_allocator(client: Any) -> None:
                    "docs/sweeps.md, 'Allocator setting'", file=sys.stderr)
 
 
+def _absolute(path: str | Path | None) -> str | None:
+    """``path`` made absolute, for a manifest read from another folder (None stays None)."""
+    return None if path is None else str(Path(path).resolve())
+
+
+#: Seconds to wait for a Dask scheduler to connect (the handshake gets 5 more).
+CONNECT_SECONDS = 15
+
+
 def _connect(address: str) -> Any:
     """A Dask client of the scheduler at ``address`` (one clear error if unreachable)."""
     try:
@@ -478,10 +493,33 @@ def _connect(address: str) -> Any:
     except ImportError:  # pragma: no cover - dask[distributed] is a dependency
         raise ScenarioError("dask.distributed is not installed", key="--scheduler",
                             given=address, allowed="pip install 'dask[distributed]'") from None
+    allowed = "the address 'dask scheduler' printed, tcp://HOST:PORT"
+    # Client's own timeout covers connecting, not the handshake: a port that accepts and
+    # then says nothing (a web server, the scheduler's dashboard) would hang it for good.
+    # So the client is made in a helper thread, and given up on after a deadline.
+    future: cf.Future[Any] = cf.Future()
+
+    def attempt() -> None:
+        try:
+            client = Client(address, timeout=f"{CONNECT_SECONDS}s")
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            if future.set_running_or_notify_cancel():
+                future.set_exception(exc)
+            return
+        if future.set_running_or_notify_cancel():
+            future.set_result(client)
+        else:  # given up on already
+            client.close()
+
+    # A daemon thread: one stuck in a handshake must not keep the process from exiting.
+    threading.Thread(target=attempt, name="marketsim-connect", daemon=True).start()
     try:
-        return Client(address, timeout="15s")
-    except (OSError, TimeoutError, ValueError) as exc:
+        return future.result(timeout=CONNECT_SECONDS + 5)
+    except cf.TimeoutError:
+        future.cancel()
+        raise ScenarioError(f"no Dask scheduler answered within {CONNECT_SECONDS + 5} s (is "
+                            "it the dashboard's port, or another service?)",
+                            key="--scheduler", given=address, allowed=allowed) from None
+    except Exception as exc:  # noqa: BLE001 - whatever the far end sent, it is not Dask
         raise ScenarioError(f"cannot reach the Dask scheduler ({type(exc).__name__}: {exc})",
-                            key="--scheduler", given=address,
-                            allowed="the address 'dask scheduler' printed, tcp://HOST:PORT"
-                            ) from None
+                            key="--scheduler", given=address, allowed=allowed) from None

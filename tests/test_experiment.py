@@ -41,6 +41,7 @@ GOOD = experiment_text()
         ('method = "grid"', 'method = "random"', ["design.method", "'random'",
                                                   "'grid', 'lhs' or 'sobol'"]),
         ("replications = 2", "replications = 0", ["replications", "given 0", ">= 1"]),
+        ("horizon = 12", 'horizon = "12"', ["horizon", "given '12'", "integer 1 to 2400"]),
         ('"hyperscalers.margin"', '"hyperscalers.margn"', [
             "parameters.hyperscalers.margn", "not a scenario key",
             "did you mean 'hyperscalers.margin'"]),
@@ -52,6 +53,10 @@ GOOD = experiment_text()
             "parameters.hyperscalers.margin", "need a list", "given 0.8"]),
         ('"hyperscalers.margin" = [0.0, 0.8]', '"hyperscalers.margin" = [0.0, 0.0]', [
             "repeated value"]),
+        ('"hyperscalers.margin" = [0.0, 0.8]', '"hyperscalers.margin" = [1, 1.0]', [
+            "repeated value", "given [1, 1.0]"]),
+        ('"buyers.switching_cost" = [0.0, 2.0]', "labs.count = [3, 4]", [
+            "parameters.labs", "needs quotes", "\"labs.count\" = ..."]),
         ('"buyers.switching_cost" = [0.0, 2.0]', '"labs.count" = [10, 12.5]', [
             "parameters.labs.count", "wrong type", "given 12.5", "int"]),
         ('"buyers.switching_cost" = [0.0, 2.0]', '"buyers" = [1, 2]', [

@@ -64,6 +64,27 @@ def test_grid_report_tables_and_plots(grid_dir, capsys):
         assert (rep / f"{stem}.md").read_text().count("|") > 10
 
 
+def test_entries_and_exits_are_reported_as_run_totals(grid_dir):
+    """Their final value is only the last month's count; the report sums each run's ticks."""
+    make_report(grid_dir, echo=lambda *_: None)
+    summ = pd.read_csv(grid_dir / "report" / "summary.csv", index_col="output")
+    ticks = pd.read_parquet(grid_dir / "ticks")
+    for name in ("entries", "exits_bankrupt", "exits_acquired"):
+        assert name not in summ.index
+        per_run = ticks.groupby("run_id")[name].sum()
+        assert summ.loc[f"{name}_total", "mean"] == pytest.approx(per_run.mean())
+    assert summ.loc["exits_bankrupt_total", "mean"] + summ.loc["exits_acquired_total",
+                                                               "mean"] > 0
+
+
+def test_point_labels_keep_keys_apart_when_their_last_parts_clash():
+    from marketsim.report import _point_label
+
+    points = pd.DataFrame({"labs.count": [3], "vcs.count": [6], "buyers.switching_cost": [1.5]})
+    label = _point_label(points, 0, list(points.columns))
+    assert label == "labs.count=3, vcs.count=6, switching_cost=1.5"
+
+
 def test_sobol_report_has_indices_for_the_key_outputs(sobol_dir, capsys):
     files = make_report(sobol_dir, echo=lambda *_: None)
     rep = sobol_dir / "report"
@@ -75,6 +96,12 @@ def test_sobol_report_has_indices_for_the_key_outputs(sobol_dir, capsys):
     assert set(sob["parameter"]) == {"hyperscalers.margin", "capability.open_weight_lag"}
     for col in ("S1", "S1_conf", "ST", "ST_conf"):
         assert sob[col].notna().all()
+
+
+def test_sobol_report_warns_of_a_small_base_sample(sobol_dir):
+    lines: list[str] = []
+    make_report(sobol_dir, echo=lines.append)
+    assert "base sample N = 8 is too small" in "\n".join(lines)  # the fixture's N = 8
 
 
 def test_report_of_an_unfinished_sobol_sweep_skips_the_indices(sobol_dir, tmp_path):

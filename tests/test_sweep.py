@@ -167,6 +167,13 @@ def test_resume_after_a_crash_mid_write(reference, tmp_path):
     assert finished_runs(out) == 3
     # readers never see the temp file; the orphan ticks part is the only inconsistency
     assert sorted(pd.read_parquet(out / "runs")["run_id"]) == [0, 1]
+    # the report reads the journal too: run 2 counts, ticks included
+    from marketsim.report import SweepResults
+
+    seen = SweepResults(out)
+    assert sorted(seen.runs["run_id"]) == [0, 1, 2]
+    ticks = seen.ticks(["hhi_revenue"], run_ids=[2])
+    assert set(ticks["run_id"]) == {2} and len(ticks) == load_experiment(exp).horizon
     res = run_sweep(exp, out, workers=1, progress=False)
     assert (res.done_before, res.done_now) == (3, 5)
     _same_results(serial, out)
@@ -326,3 +333,60 @@ def test_dask_worker_killed_mid_sweep_loses_nothing(tmp_path):
     _same_results(tmp_path / "ref", out)
     assert ref.done_now == 24
 
+
+
+# ---------------------------------------------------------------------------- bad addresses
+@pytest.fixture
+def fake_service():
+    """A TCP server on 127.0.0.1 that is not Dask: ``fake_service(banner)`` gives its address.
+
+    It accepts every connection, sends ``banner`` (b"" sends nothing) and keeps it open.
+    """
+    import socket
+
+    servers, conns = [], []
+
+    def start(banner: bytes) -> str:
+        server = socket.create_server(("127.0.0.1", 0))
+        servers.append(server)
+
+        def serve() -> None:
+            while True:
+                try:
+                    conn, _ = server.accept()
+                except OSError:  # closed: the test is over
+                    return
+                conns.append(conn)
+                if banner:
+                    conn.sendall(banner)
+
+        threading.Thread(target=serve, daemon=True).start()
+        return f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+    yield start
+    for s in [*conns, *servers]:
+        s.close()
+
+
+@pytest.mark.parametrize(("banner", "words"), [
+    (b"", "no Dask scheduler answered within"),
+    (b"SSH-2.0-OpenSSH_9.2\r\n", "cannot reach the Dask scheduler"),
+])
+def test_an_address_that_is_not_a_scheduler_fails_fast_and_leaves_nothing(
+        tmp_path, monkeypatch, fake_service, banner, words):
+    import marketsim.sweep as sweep
+
+    monkeypatch.setattr(sweep, "CONNECT_SECONDS", 1)
+    address = fake_service(banner)
+    out = tmp_path / "out"
+    with pytest.raises(ScenarioError, match=words):
+        run_sweep(write_experiment(tmp_path), out, scheduler=address, progress=False)
+    assert not out.exists()
+
+
+def test_an_out_that_cannot_be_made_is_one_line_exit_2(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    code = main(["sweep", str(write_experiment(tmp_path)), "--out",
+                 str(tmp_path / "afile" / "sub"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "cannot create it" in err

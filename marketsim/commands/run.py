@@ -161,7 +161,8 @@ def _write_run(model: Any, df: pd.DataFrame, tmp: Path, out: Path, *, seed: int,
     lab_table(model).to_parquet(tmp / "labs.parquet", index=False)
     write_json_atomic(tmp / "manifest.json", build_manifest(
         argv=argv, kind="run", seed=seed, ticks=ticks, overrides=overrides,
-        scenario_file=sc.source, scenario_file_hash=file_hash(sc.source),
+        scenario_file=sc.source and str(Path(sc.source).resolve()),
+        scenario_file_hash=file_hash(sc.source),
         scenario_hash=sc.content_hash(), scenario=sc.to_toml_dict()))
     old = None
     if out.exists():  # an earlier run's folder (check_out_dir): swap, then delete
