@@ -64,6 +64,11 @@ def test_out_holds_labs_with_the_agent_reporters(finished_run):
     assert set(LAB_COLUMNS) <= set(labs.columns)
     assert labs["Step"].max() == 5
     assert labs.groupby("Step").size().iloc[0] == 6
+    # tick and date join the lab rows to the model reporters of the same month
+    ticks = pd.read_parquet(out / "ticks.parquet")
+    joined = labs.merge(ticks[["tick", "date", "active_labs"]], on="tick", validate="m:1")
+    assert len(joined) == len(labs) and (joined["date_x"] == joined["date_y"]).all()
+    assert (labs["tick"] == labs["Step"] - 1).all() and labs["tick"].dtype.kind == "i"
 
 
 def test_manifest_traces_the_result(finished_run):
@@ -146,6 +151,51 @@ def test_out_never_replaces_a_folder_of_other_things(tmp_path, capsys):
     assert _run_in_process(afile) == 2
     assert afile.read_text() == "x"
     assert not leftovers(tmp_path, "mine") and not leftovers(tmp_path, "afile")
+
+
+def test_a_user_file_beside_an_earlier_run_is_never_deleted(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert _run_in_process(out, "--seed", "1") == 0
+    (out / "notes.md").write_text("my notes")
+    assert _run_in_process(out, "--seed", "2") == 2
+    assert "notes.md" in capsys.readouterr().err
+    assert (out / "notes.md").read_text() == "my notes"
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 1
+
+
+def test_an_out_that_cannot_be_written_fails_before_the_run(tmp_path, capsys, monkeypatch):
+    import marketsim.model
+
+    (tmp_path / "afile").write_text("x")
+    built = []
+    monkeypatch.setattr(marketsim.model.AIMarketModel, "run",
+                        lambda self, **kw: built.append(self))
+    assert _run_in_process(tmp_path / "afile" / "sub") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write there" in err
+    assert not built  # refused before running, not after
+
+
+def test_out_permissions_follow_the_umask(tmp_path, capsys):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        assert _run_in_process(tmp_path / "o") == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "o").stat().st_mode & 0o777 == 0o755  # not mkdtemp's private 0o700
+    capsys.readouterr()
+
+
+def test_a_reader_that_goes_away_is_no_error(tmp_path):
+    """``marketsim run | head -1``: the pipe closes early; no traceback, no noise."""
+    proc = subprocess.Popen([*EXE, "run", "small", "--ticks", "2", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in err and "BrokenPipe" not in err, err
 
 
 def test_empty_out_folder_is_used(tmp_path, capsys):

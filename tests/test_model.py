@@ -616,3 +616,17 @@ def test_mesa_batch_run_gives_the_model_reporters_of_a_direct_run():
     assert got["Step"].tolist() == [1, 2, 3]
     assert got["hhi_revenue"].tolist() == want["hhi_revenue"].tolist()
     assert got["regime"].tolist() == want["regime"].tolist()
+
+
+@pytest.mark.parametrize("overrides", [{"buyers.initial_adoption": 0.0}, {"buyers.count": 3}])
+def test_a_market_with_no_adopter_at_tick_0_still_buys_once_buyers_adopt(overrides):
+    """Tokens per unit of size are then scaled on the expected spend, not set to 0."""
+    m = AIMarketModel("small", rng=1, **{"buyers.count": 400, **overrides})
+    assert not m.buyers.adopted.any()
+    m.run(ticks=60)
+    df = m.datacollector.get_model_vars_dataframe()
+    adopted = df["adoption"] > 0
+    assert adopted.any()
+    # (Labs size inference for last month's demand, so a first adopter may wait a month.)
+    assert (df.loc[adopted, "enterprise_spend"] > 0).mean() > 0.5
+    assert df["enterprise_spend"].iloc[-1] > 0 and df["hhi_revenue"].iloc[-1] > 0

@@ -180,6 +180,46 @@ def test_bad_class_path(write_scenario, cls, what):
     assert "subclass of AILab" in err.allowed
 
 
+def test_an_empty_class_is_not_the_built_in_one(write_scenario):
+    err, _ = _error(write_scenario, '[labs]\nclass = ""\n')
+    assert err.key == "labs.class" and "not an import path" in str(err)
+
+
+def test_a_module_that_exits_while_importing_is_a_scenario_error(write_scenario, tmp_path,
+                                                                  monkeypatch):
+    (tmp_path / "exits_on_import.py").write_text("import sys\nsys.exit(3)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    err, _ = _error(write_scenario, '[labs]\nclass = "exits_on_import:Lab"\n')
+    assert "cannot import module 'exits_on_import' (SystemExit: 3)" in str(err)
+
+
+def test_class_not_found_says_which_module_file_was_imported(write_scenario):
+    """A user's queue.py loses to the standard library's: the message shows the file."""
+    err, _ = _error(write_scenario, '[labs]\nclass = "queue:MyLab"\n')
+    assert "class not found in module 'queue' imported from" in str(err)
+    assert "queue.py" in str(err)
+
+
+def test_a_file_without_a_name_is_known_by_its_file_name(write_scenario):
+    path = write_scenario(text="horizon = 3\n", name="my_market.toml")
+    assert load_scenario(path).name == "my_market"
+    named = write_scenario(text='name = "given"\n', name="other.toml")
+    assert load_scenario(named).name == "given"
+
+
+def test_set_strings_may_be_quoted_as_in_toml(write_scenario):
+    path = write_scenario(text="horizon = 3\n")
+    sc = load_scenario(path, overrides={"name": '"my run"', "labs.class": "'marketsim:AILab'",
+                                        "description": "plain words"})
+    assert (sc.name, sc.labs.class_, sc.description) == ("my run", "marketsim:AILab",
+                                                          "plain words")
+
+
+def test_seed_keyword_points_to_rng():
+    with pytest.raises(TypeError, match="rng="):
+        AIMarketModel("small", seed=3)
+
+
 def test_bad_class_in_a_mix_entry_names_the_entry(write_scenario):
     err, _ = _error(write_scenario, '[vcs]\ncount = 3\n[[vcs.mix]]\nclass = "marketsim:AILab"\n')
     assert err.key == "vcs.mix[0].class"
