@@ -16,6 +16,13 @@ from marketsim.errors import DecisionError
 from marketsim.mechanisms.capital import Offer
 
 
+class Described(str):
+    """A description of a returned value, shown as is (no quotes) in the error message."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def number(value: Any, agent: object, method: str) -> float:
     """``value`` as a finite float (negatives allowed: the caller clips them where documented)."""
     try:
@@ -73,8 +80,9 @@ def offer(value: Any, agent: object, method: str) -> Offer | None:
     for ok, allowed in checks:
         if not ok:
             lab = getattr(value.lab, "unique_id", value.lab)
-            given = (f"Offer(lab={lab!r}, amount={value.amount!r}, "
-                     f"pre_money={value.pre_money!r}, credit_share={value.credit_share!r})")
+            given = Described(f"Offer(lab={lab!r}, amount={value.amount!r}, "
+                               f"pre_money={value.pre_money!r}, "
+                               f"credit_share={value.credit_share!r})")
             raise DecisionError(agent, method, given, allowed)
     return value
 
@@ -84,7 +92,8 @@ def array(value: Any, agent: object, method: str, *, shape: tuple[int, ...],
     """``value`` as an array of ``shape`` whose dtype kind is in ``kind`` (NumPy kind codes)."""
     a = np.asarray(value)
     if a.shape != shape or a.dtype.kind not in kind:
-        raise DecisionError(agent, method, f"an array of shape {a.shape}, dtype {a.dtype}",
+        raise DecisionError(agent, method,
+                            Described(f"an array of shape {a.shape}, dtype {a.dtype}"),
                             f"{allowed}, shape {shape}")
     return a
 
@@ -94,5 +103,6 @@ def amounts(value: Any, agent: object, method: str, *, n: int) -> np.ndarray:
     a = array(value, agent, method, shape=(n,), kind="biuf", allowed="finite numbers >= 0")
     if a.size and not (np.isfinite(a).all() and a.min() >= 0):
         bad = a[~(np.isfinite(a) & (a >= 0))][:3].tolist()
-        raise DecisionError(agent, method, f"an array holding {bad}", "finite numbers >= 0")
+        raise DecisionError(agent, method, Described(f"an array holding {bad}"),
+                            "finite numbers >= 0")
     return a

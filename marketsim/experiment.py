@@ -344,13 +344,21 @@ def _type_ok(value: Any, typ: str) -> bool:
     return False
 
 
+def _is_scenario_key(key: str) -> bool:
+    try:
+        field_spec(key)
+    except ScenarioError:
+        return False
+    return True
+
+
 def _check_parameter(key: str, value: Any, method: str, base_raw: dict[str, Any],
                      file: str | None) -> tuple[list[Any] | Range, str]:
     """Check one ``[parameters]`` entry against the scenario schema; return it and its type."""
     where = f"parameters.{key}"
-    if isinstance(value, dict) and value and not {"low", "high"} & set(value):
+    inner = next(iter(value), None) if isinstance(value, dict) else None
+    if inner is not None and _is_scenario_key(f"{key}.{inner}"):
         # TOML reads an unquoted labs.count = [...] as a table: {"labs": {"count": [...]}}.
-        inner = next(iter(value))
         raise ScenarioError("a dotted key needs quotes in TOML (unquoted, it is a table)",
                             file=file, key=where, given=value,
                             allowed=f'"{key}.{inner}" = ... with the quotes')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -86,17 +87,18 @@ class MarketView:
 def _construct(cls: type, model: AIMarketModel, **kwargs: Any) -> Any:
     """Build an agent: ``cls(model, **kwargs)``.
 
-    A TypeError (usually a subclass's ``__init__`` signature) is re-raised naming the class
-    and the keyword arguments the model passes.
+    A subclass whose ``__init__`` cannot take the keyword arguments the model passes gets a
+    TypeError naming the class and those arguments (errors inside ``__init__`` pass as is).
     """
     try:
-        return cls(model, **kwargs)
+        inspect.signature(cls).bind(model, **kwargs)
     except TypeError as exc:
         args = ", ".join(f"{k}=..." for k in kwargs)
         raise TypeError(
-            f"{cls.__module__}.{cls.__qualname__}(model, {args}) failed: {exc}. A subclass's "
+            f"{cls.__module__}.{cls.__qualname__}(model, {args}): {exc}. A subclass's "
             "__init__ must take these keyword arguments and pass them on, e.g. "
-            "def __init__(self, model, **kwargs): super().__init__(model, **kwargs)") from exc
+            "def __init__(self, model, **kwargs): super().__init__(model, **kwargs)") from None
+    return cls(model, **kwargs)
 
 
 def _class_plan(section: Any, base: type, file: str | None, kind: str) -> list[type]:
@@ -458,8 +460,8 @@ class AIMarketModel(mesa.Model):
                 new = check.array(new, pop, "choose_suppliers", shape=idx.shape, kind="iu",
                                   allowed=allowed)
                 if ((new < -1) | (new >= len(self.labs))).any():
-                    raise DecisionError(pop, "choose_suppliers",
-                                        f"indices from {new.min()} to {new.max()}", allowed)
+                    raise DecisionError(pop, "choose_suppliers", check.Described(
+                        f"indices from {new.min()} to {new.max()}"), allowed)
                 new = np.where((new >= 0) & (probs[np.maximum(new, 0)] > 0), new, -1)
             sup[idx] = new
             age[idx] = 0

@@ -145,6 +145,9 @@ class SweepResults:
             extra = pending[cols]
             if run_ids is not None:
                 extra = extra[extra["run_id"].isin(list(run_ids))]
+            # A run whose ticks part was written just before a kill or during a flush is
+            # in both: the stored rows win.
+            extra = extra[~extra["run_id"].isin(stored["run_id"].unique())]
             stored = pd.concat([stored, extra], ignore_index=True) if len(stored) else extra
         return stored.sort_values(["run_id", "tick"]).reset_index(drop=True)
 
@@ -184,7 +187,7 @@ def regime_share(res: SweepResults) -> pd.DataFrame:
 
 
 def outputs_by_point(res: SweepResults) -> pd.DataFrame:
-    """Per design point: mean and standard deviation of each key output's final value."""
+    """Per design point: mean and sd of each key output (final value, or run total)."""
     g = res.runs.groupby("point")[res.outputs]
     mean, std = g.mean(), g.std(ddof=1)
     out = res.points.loc[mean.index].copy()

@@ -245,7 +245,8 @@ class BuyersConfig(_AgentSection):
         ge=0, le=10,
     )
     initial_spend: float = _f(
-        0.3, "$bn/month", "all buyers' spend at tick 0 at the initial price", gt=0, le=1e4
+        0.3, "$bn/month", "all buyers' spend at tick 0 at the initial price (with "
+        "initial_adoption 0: the whole market's, once adopted)", gt=0, le=1e4
     )
     usage_growth: float = _f(
         3.0, "x per year", "growth of tokens per adopted buyer at tick 0", ge=0.1, le=100
@@ -350,6 +351,17 @@ class MarketScenario(_Section):
     capability: CapabilityConfig = Field(default_factory=CapabilityConfig)
     regime: RegimeConfig = Field(default_factory=RegimeConfig)
     source: str | None = Field(None, exclude=True, description="file it was read from")
+
+    @property
+    def label(self) -> str:
+        """Name to show: ``name``, or the file's stem when the file sets none.
+
+        Display only: ``name`` itself stays the default, so the content (and the identity
+        of an experiment over this scenario) does not depend on what the file is called.
+        """
+        if "name" in self.model_fields_set or not self.source:
+            return self.name
+        return Path(self.source).stem
 
     @field_validator("start")
     @classmethod
@@ -584,8 +596,6 @@ def validate_scenario(
 ) -> MarketScenario:
     """Validate a raw TOML dict (plus overrides) into a :class:`MarketScenario`."""
     data = apply_overrides(raw, overrides, file=file)
-    if file and "name" not in data:  # a nameless file is known by its file name
-        data["name"] = Path(file).stem
     try:
         sc = MarketScenario.model_validate(data)
     except ValidationError as exc:

@@ -15,6 +15,7 @@ experiment on the same directory again finishes the missing runs only.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -302,8 +303,8 @@ def run_sweep(
     points = experiment.points
     # The scheduler first: a wrong address must not leave a results directory behind.
     client = _connect(scheduler) if scheduler is not None else None
-    store = ResultStore(out, batch_runs=batch_runs, flush_seconds=flush_seconds)
     try:
+        store = ResultStore(out, batch_runs=batch_runs, flush_seconds=flush_seconds)
         store.open(build_manifest_for(experiment, argv))
     except BaseException:
         if client is not None:
@@ -516,7 +517,9 @@ def _connect(address: str) -> Any:
     try:
         return future.result(timeout=CONNECT_SECONDS + 5)
     except cf.TimeoutError:
-        future.cancel()
+        if not future.cancel():  # connected just now after all: close it, never leak it
+            with contextlib.suppress(Exception):
+                future.result(timeout=CONNECT_SECONDS).close()
         raise ScenarioError(f"no Dask scheduler answered within {CONNECT_SECONDS + 5} s (is "
                             "it the dashboard's port, or another service?)",
                             key="--scheduler", given=address, allowed=allowed) from None

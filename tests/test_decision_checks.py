@@ -93,6 +93,12 @@ class NegativeSizeBuyers(EnterpriseBuyer):
         return -np.ones(self.n)
 
 
+class BuggyInitLab(AILab):
+    def __init__(self, model, **kwargs):
+        super().__init__(model, **kwargs)
+        self.size = len(5)
+
+
 class ExtraArgLab(AILab):
     def __init__(self, model, extra):
         super().__init__(model)
@@ -141,9 +147,15 @@ def test_a_bad_decision_is_named_when_it_is_returned(scenario, section, cls, met
 
 
 def test_a_subclass_init_of_the_wrong_signature_is_named(scenario) -> None:
-    with pytest.raises(TypeError, match=r"ExtraArgLab\(model, account=\.\.\., price=\.\.\.\) "
-                                        r"failed: .*super\(\).__init__\(model, \*\*kwargs\)"):
+    with pytest.raises(TypeError, match=r"ExtraArgLab\(model, account=\.\.\., price=\.\.\.\): "
+                                        r".*super\(\).__init__\(model, \*\*kwargs\)"):
         AIMarketModel(scenario("labs", "ExtraArgLab"), rng=0)
+
+
+def test_an_error_inside_a_correct_init_is_left_as_it_is(scenario) -> None:
+    with pytest.raises(TypeError) as info:
+        AIMarketModel(scenario("labs", "BuggyInitLab"), rng=0)
+    assert "no len()" in str(info.value) and "__init__ must take" not in str(info.value)
 
 
 # ------------------------------------------------------------ the checks on their own

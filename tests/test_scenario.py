@@ -200,11 +200,16 @@ def test_class_not_found_says_which_module_file_was_imported(write_scenario):
     assert "queue.py" in str(err)
 
 
-def test_a_file_without_a_name_is_known_by_its_file_name(write_scenario):
+def test_a_file_without_a_name_is_shown_by_its_file_name(write_scenario):
     path = write_scenario(text="horizon = 3\n", name="my_market.toml")
-    assert load_scenario(path).name == "my_market"
+    sc = load_scenario(path)
+    assert sc.label == "my_market"
+    # display only: the content (and so an experiment's identity) ignores the file's name
+    assert sc.name == "default"
+    moved = write_scenario(text="horizon = 3\n", name="renamed.toml")
+    assert load_scenario(moved).content_hash() == sc.content_hash()
     named = write_scenario(text='name = "given"\n', name="other.toml")
-    assert load_scenario(named).name == "given"
+    assert load_scenario(named).label == "given"
 
 
 def test_set_strings_may_be_quoted_as_in_toml(write_scenario):

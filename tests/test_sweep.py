@@ -154,6 +154,8 @@ store._journal.write((10**6).to_bytes(8, "little") + b"half a record")
 store._journal.flush()
 open(out + "/runs/.part-x.parquet.123.tmp", "wb").write(b"PAR1 half")
 ticks[ticks.run_id == 3].to_parquet(out + "/ticks/part-orphan.parquet")
+# killed between a flush's two renames: run 2's ticks part is there, its runs part is not
+ticks[ticks.run_id == 2].to_parquet(out + "/ticks/part-flushing.parquet")
 os._exit(0)   # no clean-up, like a SIGKILL
 """
 
@@ -172,8 +174,11 @@ def test_resume_after_a_crash_mid_write(reference, tmp_path):
 
     seen = SweepResults(out)
     assert sorted(seen.runs["run_id"]) == [0, 1, 2]
+    horizon = load_experiment(exp).horizon
     ticks = seen.ticks(["hhi_revenue"], run_ids=[2])
-    assert set(ticks["run_id"]) == {2} and len(ticks) == load_experiment(exp).horizon
+    assert set(ticks["run_id"]) == {2} and len(ticks) == horizon  # once, not twice
+    every = seen.ticks(["entries"])
+    assert not every.duplicated(["run_id", "tick"]).any()
     res = run_sweep(exp, out, workers=1, progress=False)
     assert (res.done_before, res.done_now) == (3, 5)
     _same_results(serial, out)

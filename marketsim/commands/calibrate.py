@@ -19,7 +19,7 @@ def calibrate_command(scenario: str | None, *, seeds: int, markdown: Path | None
     sc = load_scenario(scenario)
     table = calibrate(sc, seeds=seeds, progress=True)
     width = max(len(f) for f in table["figure"])
-    print(f"marketsim calibrate: {sc.name} over seeds 0-{seeds - 1}")
+    print(f"marketsim calibrate: {sc.label} over seeds 0-{seeds - 1}")
     print(f"{'figure':{width}}  {'target':>18}  {'tolerance':>14}  {'model mean (range)':>28}  ok")
     for r in table.itertuples():
         model = f"{r.model_mean:.3g} ({r.model_min:.3g}-{r.model_max:.3g})"

@@ -139,10 +139,11 @@ def run_command(
         n = ticks if ticks is not None else sc.horizon
         model.run(ticks=n, progress=progress and n * sc.buyers.count >= 2_000_000)
         df = model.datacollector.get_model_vars_dataframe()
-        print(summary_table(df, model.regime,
-                            f"marketsim run: {sc.name} (seed {seed}, {n} months)"))
-        if out is not None and tmp is not None:
+        if out is not None and tmp is not None:  # first: a closed stdout must not lose it
             _write_run(model, df, tmp, out, seed=seed, ticks=n, overrides=overrides, argv=argv)
+        print(summary_table(df, model.regime,
+                            f"marketsim run: {sc.label} (seed {seed}, {n} months)"))
+        if out is not None:
             print(f"wrote {out}/ticks.parquet, labs.parquet, manifest.json")
     finally:
         if tmp is not None:
@@ -164,6 +165,7 @@ def _write_run(model: Any, df: pd.DataFrame, tmp: Path, out: Path, *, seed: int,
         scenario_file=sc.source and str(Path(sc.source).resolve()),
         scenario_file_hash=file_hash(sc.source),
         scenario_hash=sc.content_hash(), scenario=sc.to_toml_dict()))
+    check_out_dir(out)  # again: a file may have been put there while the model ran
     old = None
     if out.exists():  # an earlier run's folder (check_out_dir): swap, then delete
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))

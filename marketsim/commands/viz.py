@@ -137,7 +137,7 @@ def viz_command(scenario: str | None, *, host: str = "127.0.0.1", port: int = 87
         if proc.poll() is not None:
             print(f"marketsim viz: server exited with code {proc.returncode}", file=sys.stderr)
             return proc.returncode or 1
-        print(f"marketsim viz: scenario '{sc.name}' at {url}  (Ctrl+C to stop)", flush=True)
+        print(f"marketsim viz: scenario '{sc.label}' at {url}  (Ctrl+C to stop)", flush=True)
         return proc.wait()
     finally:
         signal.signal(signal.SIGTERM, previous)

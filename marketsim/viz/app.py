@@ -50,4 +50,4 @@ def Page() -> None:
     parts = solara.use_memo(components, dependencies=[])
     LiveStatus(model)
     SolaraViz(model, components=parts, model_params=params,
-              name=f"marketsim: {cls.base_scenario.name} scenario")
+              name=f"marketsim: {cls.base_scenario.label} scenario")

@@ -227,7 +227,8 @@ def status(model: AIMarketModel, keys: tuple[str, ...] = ()) -> dict[str, Any]:
         params.update({k: model.scenario_config.get(k) for k in keys})
         return {
             "params": params,
-            "scenario": model.scenario_config.name,
+            # the file shown (its name survives the slider overrides of each Reset)
+            "scenario": (getattr(model, "base_scenario", None) or model.scenario_config).label,
             "date": model.date,
             "month": month_name(model.date),
             "tick": model.steps,
