@@ -27,7 +27,9 @@ OUTSIDE_ACCOUNTS: tuple[str, ...] = (
     "creditors",  # absorb debts written off in bankruptcy
 )
 
-#: Rounding of float sums may leave an account short by far less than a dollar ($bn).
+#: Rounding of float sums may leave an account short by far less than a dollar: up to this
+#: many $bn, or this share of the amount when larger (paying a $450bn budget out in parts
+#: can miss by more than $1 in the last digits).
 OVERDRAFT_TOLERANCE = 1e-9
 
 
@@ -105,7 +107,8 @@ class Ledger:
             return 0.0
         bal = self._bal
         inside = not self.outside[src]
-        if inside and not allow_debt and bal[src] < amount - OVERDRAFT_TOLERANCE:
+        if inside and not allow_debt and bal[src] < amount - OVERDRAFT_TOLERANCE * max(
+                amount, 1.0):
             raise LedgerError(
                 f"{self.names[src]} cannot pay {amount:.6g} $bn ({kind}); has {bal[src]:.6g}"
             )

@@ -479,11 +479,19 @@ class AIMarketModel(mesa.Model):
         led = self.ledger
         frac_served = np.divide(served, self._demand, out=np.zeros_like(served),
                                 where=self._demand > 0)
+        economy = led["economy"]
         for pop, d in zip(self.buyer_groups, self._pop_demand, strict=True):
             pay = d * frac_served * price * 1e-9
-            led.transfer(led["economy"], pop.account, float(pay.sum()), "enterprise_budget")
+            led.transfer(economy, pop.account, float(pay.sum()), "enterprise_budget")
             led.post([(pop.account, lab.account, amount, "inference")
                       for lab, amount in zip(self.labs, pay.tolist(), strict=True) if amount > 0])
+            # The parts never add up to the sum to the last bit: settle the rounding with the
+            # economy, so it cannot pile up month after month in the buyers' account.
+            left = led.balance(pop.account)
+            if left > 0:
+                led.transfer(pop.account, economy, left, "rounding")
+            elif left < 0:
+                led.transfer(economy, pop.account, -left, "rounding")
         total_revenue = float(revenue.sum())
         for lab, rev, tokens in zip(self.labs, revenue.tolist(), served.tolist(), strict=True):
             lab.revenue_share = rev / total_revenue if total_revenue else 0.0

@@ -534,11 +534,11 @@ def plot_regimes(fin: pd.DataFrame, order: Sequence[str], path: Path,
                  thresholds: dict[str, float] | None = None) -> Path:
     """Regime shares per variant (stacked bars) and the structure figures (box plots).
 
-    ``thresholds``: the regime label's ``hhi_concentrated``, ``bimodality`` and
-    ``middle_share`` (dotted lines).
+    ``thresholds``: the regime label's ``hhi_concentrated``, ``bimodality``,
+    ``middle_share`` and ``giant_owned_share`` (dotted lines).
     """
     th = {"hhi_concentrated": 1800.0, "bimodality": 5 / 9, "middle_share": 0.25,
-          **(thresholds or {})}
+          "giant_owned_share": 0.3, **(thresholds or {})}
     from marketsim.report import REGIME_COLOURS
 
     plt = _pyplot()
@@ -570,7 +570,7 @@ def plot_regimes(fin: pd.DataFrame, order: Sequence[str], path: Path,
                "year)", th["middle_share"]),
               ("active_labs_end", "active labs, final", None),
               ("leader_owned_year", "revenue leader's owned share\nof its GPUs (last year)",
-               0.5),
+               th["giant_owned_share"]),
               ("cr1_end", "leader's revenue share (CR1), final", None)]
     axes = sub[1].subplots(2, 3)
     rng = np.random.default_rng(0)
@@ -619,7 +619,7 @@ def plot_story(records: Sequence[RunRecord], threshold: float, path: Path,
                "this month's revenue leader", ls="--")
     _plot_band(a, band(records, lambda r: _others_owned_share(r), dflt), "#7f7f7f",
                "all other labs together")
-    a.axhline(0.5, color="black", lw=0.8, ls=":")
+    a.axhline(threshold, color="black", lw=0.8, ls=":")  # the label's owner threshold
     a.set_ylim(0, 1)
     a.set_ylabel("owned share of GPUs")
     a.set_title("(b) who owns its compute")
@@ -1184,8 +1184,8 @@ def render_markdown(*, meta: dict[str, Any], summ: pd.DataFrame, fin: pd.DataFra
     w("*Left: share of seeds ending in each regime. Right: the measures behind the label, "
       f"one dot per seed; dotted lines are the label's thresholds (HHI "
       f"{meta['regime']['hhi_concentrated']:,.0f}, bimodality "
-      f"{meta['regime']['bimodality']:.3g}, middle share {meta['regime']['middle_share']:.3g})"
-      " and one half for the owned share.*\n")
+      f"{meta['regime']['bimodality']:.3g}, middle share {meta['regime']['middle_share']:.3g}, "
+      f"leader's owned share {meta['regime']['giant_owned_share']:.3g}).*\n")
 
     # ---------------------------------------------------------------- section 2
     w("## 2. The seed story, measured (default scenario)\n")
@@ -1275,8 +1275,8 @@ def render_markdown(*, meta: dict[str, Any], summ: pd.DataFrame, fin: pd.DataFra
     w(f"![story]({figures['story']})\n")
     w("*(a) Cumulative money accepted, refused and earned by the revenue leader (symlog "
       "scale). (b) Owned share of GPUs: the run's revenue leader, the current month's revenue "
-      "leader (the `leader_owned_share` reporter) and all other labs together; dotted: one "
-      "half. (c) Compute cost (solid) and price (dashed) per M tokens of the other labs of "
+      "leader (the `leader_owned_share` reporter) and all other labs together; dotted: "
+      f"{meta['regime']['giant_owned_share']:.3g}, the label's owner threshold. (c) Compute cost (solid) and price (dashed) per M tokens of the other labs of "
       "2025 and of entrants, divided by the revenue leader's (revenue-weighted). (d) Revenue "
       "shares of the leader, the other labs of 2025 and entrants. (e) Cumulative entries and "
       "exits. (f) Share of labs still active by age.*\n")
@@ -1444,10 +1444,12 @@ def render_markdown(*, meta: dict[str, Any], summ: pd.DataFrame, fin: pd.DataFra
     w("## 6. Where the model is weak\n")
     owners_at_end = s["others_owned_end_median"] >= threshold
     title = ("The bifurcated label overstates the renter class" if owners_at_end else
-             "The label does not check who rents")
+             "The renter class is checked only among small labs")
     w(f"- **{title}.** The label asks for a bimodal log-size distribution, few labs in "
-      f"the middle size band and a leader owning at least {threshold:.0%} of its GPUs; it "
-      "does not ask the small labs to rent. By the end the labs other than the leader own a median "
+      f"the middle size band, a leader owning at least {threshold:.0%} of its GPUs and the "
+      f"small labs (under a tenth of the largest) renting at least "
+      f"{rg.get('small_rented_share', math.nan):.0%} of theirs; the labs in between may own "
+      "or rent. By the end the labs other than the leader own a median "
       f"{_pct(s['others_owned_end_median'])} of their GPUs"
       + (f" (their combined owned share first exceeds {threshold:.0%} after "
          f"{_num(s['others_cross_year'], 2)} years)" if owners_at_end

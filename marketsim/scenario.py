@@ -28,7 +28,11 @@ from pydantic import (
 
 from marketsim.errors import ScenarioError
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+#: The shipped scenarios: ``scenarios/`` at the repository root in a checkout (an editable
+#: install), ``marketsim/scenarios/`` inside an installed wheel.
+SCENARIO_DIR = next((d for d in (Path(__file__).resolve().parent / "scenarios",
+                                 Path(__file__).resolve().parent.parent / "scenarios")
+                     if d.is_dir()), Path(__file__).resolve().parent.parent / "scenarios")
 
 
 _BOUNDS = {"ge": at.Ge, "gt": at.Gt, "le": at.Le, "lt": at.Lt}
@@ -649,6 +653,10 @@ def load_scenario(
             or out of range; the message names the file, the key, the value and what is allowed.
     """
     p = resolve_scenario_path(path)
+    if not p.is_file():
+        shipped = ", ".join(sorted(x.stem for x in SCENARIO_DIR.glob("*.toml")))
+        raise ScenarioError("scenario file not found", file=str(p),
+                            allowed=f"a path to a .toml file, or a shipped name: {shipped}")
     return validate_scenario(read_toml(p), file=str(p), overrides=overrides)
 
 
@@ -695,7 +703,7 @@ def load_class(path: str, base: type, *, key: str = "class", file: str | None = 
                 "not a class" if not isinstance(cls, type) else "class not a subclass")
         where = getattr(module, "__file__", None)
         if where:  # e.g. a user's queue.py shadowed by the standard library's
-            what += f" in module '{mod_name}' imported from {where}"
+            what += f" (module '{mod_name}' imported from {where})"
         raise ScenarioError(what, file=file, key=key, given=path, allowed=allowed)
     return cls
 

@@ -74,6 +74,28 @@ def test_paying_whole_balance_is_not_an_overdraft(ledger):
     assert ledger.balance(ledger["a"]) == 0.0
 
 
+def test_rounding_tolerance_scales_with_the_amount(ledger):
+    """A $450bn budget paid out in parts can miss by more than $1 in the last digits."""
+    big = Ledger()
+    buyer = big.open("buyer")
+    big.transfer(big["economy"], buyer, 450.0, "enterprise_budget")
+    big.transfer(buyer, big["economy"], 450.0 + 450.0 * 1e-10, "inference")  # $45 short
+    with pytest.raises(LedgerError, match="cannot pay"):
+        ledger.transfer(ledger["a"], ledger["b"], 10.0 + 1e-6, "rent")  # $1,000 short: no
+
+
+def test_buyer_accounts_end_every_month_at_zero_in_an_extreme_market():
+    """Rounding between a month's budget and its parts is settled, never left to pile up."""
+    from marketsim import AIMarketModel
+
+    m = AIMarketModel("small", rng=0, **{"buyers.count": 300, "compute.throughput_growth": 100,
+                                         "buyers.usage_growth": 100})
+    for _ in range(120):
+        m.step()
+        assert all(m.ledger.balance(pop.account) == 0.0 for pop in m.buyer_groups)
+    assert m.counts["enterprise_spend"] > 100  # $bn a month: the sums are large
+
+
 def test_flows_recorded_by_kind_and_tick(ledger):
     ledger.tick = 3
     ledger.transfer(ledger["a"], ledger["b"], 1.0, "rent")

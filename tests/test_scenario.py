@@ -60,6 +60,18 @@ def test_default_scenario_is_used_when_none_given():
     assert load_scenario(None).source == str(SCENARIO_DIR / "default.toml")
 
 
+def test_an_installed_wheel_carries_every_package_and_the_scenarios():
+    """pyproject lists the packages by hand (to map scenarios/ into marketsim.scenarios)."""
+    import tomllib
+
+    setup = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    on_disk = {".".join(p.parent.relative_to(REPO).parts)
+               for p in (REPO / "marketsim").rglob("__init__.py")}
+    assert set(setup["packages"]) == on_disk | {"marketsim.scenarios"}
+    assert setup["package-dir"]["marketsim.scenarios"] == "scenarios"
+    assert setup["package-data"]["marketsim.scenarios"] == ["*.toml"]
+
+
 # ----------------------------------------------------------------------------- messages
 def _error(write_scenario, text: str) -> tuple[ScenarioError, Path]:
     path = write_scenario(text=text)
@@ -196,7 +208,7 @@ def test_a_module_that_exits_while_importing_is_a_scenario_error(write_scenario,
 def test_class_not_found_says_which_module_file_was_imported(write_scenario):
     """A user's queue.py loses to the standard library's: the message shows the file."""
     err, _ = _error(write_scenario, '[labs]\nclass = "queue:MyLab"\n')
-    assert "class not found in module 'queue' imported from" in str(err)
+    assert "class not found (module 'queue' imported from" in str(err)
     assert "queue.py" in str(err)
 
 
