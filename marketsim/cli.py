@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--ticks", type=int, default=None, help="months to run (default: horizon)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", dest="sets",
                    help="override a dotted scenario key, e.g. --set buyers.count=20000")
-    r.add_argument("--out", type=Path, default=None, help="write ticks.parquet, labs.parquet and manifest.json here")
+    r.add_argument("--out", type=Path, default=None,
+                   help="write ticks.parquet, labs.parquet and manifest.json here")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
     s = sub.add_parser("sweep", help="run an experiment's parameter sweep")
@@ -64,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     v.add_argument("--port", type=int, default=8765, help="port (default 8765)")
 
-    c = sub.add_parser("calibrate", help="compare the model with the public figures it is calibrated to")
+    c = sub.add_parser("calibrate",
+                       help="compare the model with the public figures it is calibrated to")
     c.add_argument("scenario", nargs="?", default=None, help="scenario file or shipped name")
     c.add_argument("--seeds", type=int, default=8, help="seeds to run (default 8)")
     c.add_argument("--markdown", type=Path, default=None, help="also write the table here")

@@ -1276,7 +1276,8 @@ def render_markdown(*, meta: dict[str, Any], summ: pd.DataFrame, fin: pd.DataFra
     w("*(a) Cumulative money accepted, refused and earned by the revenue leader (symlog "
       "scale). (b) Owned share of GPUs: the run's revenue leader, the current month's revenue "
       "leader (the `leader_owned_share` reporter) and all other labs together; dotted: "
-      f"{meta['regime']['giant_owned_share']:.3g}, the label's owner threshold. (c) Compute cost (solid) and price (dashed) per M tokens of the other labs of "
+      f"{meta['regime']['giant_owned_share']:.3g}, the label's owner threshold. (c) Compute "
+      "cost (solid) and price (dashed) per M tokens of the other labs of "
       "2025 and of entrants, divided by the revenue leader's (revenue-weighted). (d) Revenue "
       "shares of the leader, the other labs of 2025 and entrants. (e) Cumulative entries and "
       "exits. (f) Share of labs still active by age.*\n")
