@@ -189,6 +189,15 @@ def test_status_names_month_year_and_regime(small_scenario):
     assert s["regime"] in ("competitive", "concentrated", "bifurcated", "consolidated")
 
 
+@pytest.mark.parametrize(("labs", "band"), [(1, False), (6, True)])
+def test_sizes_legend_names_the_middle_band_only_when_it_is_drawn(small_scenario, labs, band):
+    m = viz_model_class(small_scenario)(rng=0, **{"labs.count": labs}).run(3)
+    fig = charts.figure(m, "sizes")
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("middle band" in t for t in texts) == band
+    assert (charts.snapshot(m).middle_band is not None) == band
+
+
 def test_custom_lab_class_is_shown(custom_scenario):
     m = viz_model_class(custom_scenario)(rng=1).run(3)
     rows = charts.lab_rows(m)
@@ -242,6 +251,7 @@ def test_page_has_controls_sliders_and_charts(page):
         assert page.find(v.Btn, children=[name]).widgets
     assert len(_images(page)) == len(charts.CHARTS)
     assert "small-test" in _status(page) and "month 0 of 24" in _status(page)
+    assert "regime: " in _status(page) and "none yet" in _status(page)  # no label at month 0
     assert "Labs at start 6 " in _status(page) and "seed 0 " in _status(page)
 
 

@@ -487,23 +487,25 @@ class SizesChart(Chart):
         size = np.log10(snap.sizes)
         lo, hi = math.floor(size.min() - 0.1), math.ceil(size.max() + 0.1)
         counts, _ = np.histogram(size, bins=np.arange(lo, hi + 1e-9, self.BIN))
-        return (lo, hi, max(5 * math.ceil(counts.max() * 1.2 / 5), 5), snap.bimodality_limit)
+        return (lo, hi, max(5 * math.ceil(counts.max() * 1.2 / 5), 5), snap.bimodality_limit,
+                snap.middle_band is not None)
 
     @override
     def keeps(self, frame: Hashable, snap: Snapshot) -> bool:
         if frame == _EMPTY or snap.sizes.size == 0:
             return frame == self.layout(snap)
-        lo, hi, top, limit = frame
+        lo, hi, top, limit, band = frame
         size = np.log10(snap.sizes)
         counts, _ = np.histogram(size, bins=np.arange(lo, hi + 1e-9, self.BIN))
         return (lo <= size.min() - 0.05 and hi >= size.max() + 0.05
                 and hi - lo <= size.max() - size.min() + 3
                 and counts.max() <= top <= max(2.5 * counts.max(), 5)
-                and limit == snap.bimodality_limit)
+                and limit == snap.bimodality_limit
+                and band == (snap.middle_band is not None))
 
     @override
     def setup(self, ax: Axes, snap: Snapshot, frame: Any) -> None:
-        lo, hi, top, _ = frame
+        lo, hi, top, _, band = frame
         ax.set_xlim(lo, hi)
         ticks = list(range(lo, hi + 1))
         ax.xaxis.set_major_locator(FixedLocator(ticks[:: max(1, math.ceil(len(ticks) / 6))]))
@@ -515,14 +517,15 @@ class SizesChart(Chart):
         ax.set_ylabel("labs")
         ax.grid(True, axis="y", color="0.9")
         ax.set_axisbelow(True)
-        ax.legend(handles=[Patch(color=BAND_COLOR, label="middle band (10-50% of largest)"),
-                           Patch(color=OWNED_COLOR, label="owns most of its GPUs"),
-                           Patch(color=RENTED_COLOR, label="rents most of its GPUs")],
-                  loc="upper right", fontsize=7, framealpha=0.85)
+        handles = [Patch(color=OWNED_COLOR, label="owns most of its GPUs"),
+                   Patch(color=RENTED_COLOR, label="rents most of its GPUs")]
+        if band:  # drawn only with 3 labs or more, as metrics.middle_share counts it
+            handles.insert(0, Patch(color=BAND_COLOR, label="middle band (10-50% of largest)"))
+        ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.85)
 
     @override
     def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:
-        lo, hi, _, limit = self._frame
+        lo, hi, _, limit, _ = self._frame
         edges = np.arange(lo, hi + 1e-9, self.BIN)
         size = np.log10(snap.sizes)
         owners = snap.owned >= 0.5

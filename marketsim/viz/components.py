@@ -27,6 +27,7 @@ REGIME_COLORS: dict[str, str] = {
     "consolidated": "#c62828",
 }
 REGIME_MEANING: dict[str, str] = {
+    "none yet": "press Step: the label needs months of revenue",
     "competitive": "many labs, revenue spread out",
     "concentrated": "revenue HHI above the 'highly concentrated' line",
     "bifurcated": "a few giants and many small labs, few in between",
@@ -77,7 +78,8 @@ def StatusLine(model: AIMarketModel, steps: int) -> None:
     ``steps`` is the model's step count; a new value redraws the line.
     """
     s = charts.status(model, SLIDER_KEYS)
-    color = REGIME_COLORS.get(s["regime"], "black")
+    color = REGIME_COLORS.get(s["regime"], "#444")
+    regime = s["regime"] or "none yet"  # a label needs months of data
     n = s["active_labs"]
     figures = [f"{n} active lab{'' if n == 1 else 's'}"]
     if s["hhi"] is not None:
@@ -91,8 +93,8 @@ def StatusLine(model: AIMarketModel, steps: int) -> None:
         f"{s['month']}</span>"
         f'&nbsp;&nbsp;<span class="marketsim-tick">month {s["tick"]} of {s["horizon"]}</span>'
         f'&nbsp;&nbsp;regime: <span class="marketsim-regime" style="font-weight:600;'
-        f'color:{color}">{s["regime"]}</span>'
-        f' <span style="color:#666">({REGIME_MEANING.get(s["regime"], "")})</span>'
+        f'color:{color}">{regime}</span>'
+        f' <span style="color:#666">({REGIME_MEANING.get(regime, "")})</span>'
         f'<br><span style="color:#444">{" · ".join(figures)} · scenario '
         f"<i>{escape(s['scenario'])}</i></span>"
         f'<br><span class="marketsim-settings" style="color:#777;font-size:12px">'
@@ -102,8 +104,9 @@ def StatusLine(model: AIMarketModel, steps: int) -> None:
         html += (f'<br><span class="marketsim-error" style="color:#c62828;font-weight:600">'
                  f"stopped: {escape(s['error'])} (traceback in the server's log; Reset to "
                  "start again)</span>")
+    # Its own light background: readable under Solara's dark theme too.
     solara.HTML(tag="div", unsafe_innerHTML=html, classes=["marketsim-status"],
-                style="padding: 8px 16px")
+                style="padding: 8px 16px; background: #ffffff; color: #222222")
 
 
 def chart_component(key: str) -> Callable[[AIMarketModel], Any]:

@@ -216,6 +216,9 @@ def month_name(date: str) -> str:
 def status(model: AIMarketModel, keys: tuple[str, ...] = ()) -> dict[str, Any]:
     """Headline facts now: scenario, date, month, tick, horizon, regime, labs, HHI, leader.
 
+    ``regime`` is None before the first month (the label needs data); ``error`` says why a
+    visualiser run stopped (None if it did not).
+
     Args:
         model: the model shown.
         keys: dotted scenario keys whose values in force go into ``"params"`` (with the
@@ -233,7 +236,7 @@ def status(model: AIMarketModel, keys: tuple[str, ...] = ()) -> dict[str, Any]:
             "month": month_name(model.date),
             "tick": model.steps,
             "horizon": model.horizon,
-            "regime": model.regime,
+            "regime": model.regime if model.steps else None,  # no label before a month
             "active_labs": len(model.active_labs()),
             "hhi": stats.get("hhi_revenue"),
             "leader_run_rate": stats.get("leader_run_rate"),
