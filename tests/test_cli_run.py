@@ -163,6 +163,29 @@ def test_a_user_file_beside_an_earlier_run_is_never_deleted(tmp_path, capsys):
     assert json.loads((out / "manifest.json").read_text())["seed"] == 1
 
 
+def test_a_file_put_in_out_during_the_run_is_kept_and_so_is_the_run(tmp_path, capsys,
+                                                                     monkeypatch):
+    import marketsim.model
+
+    out = tmp_path / "o"
+    assert _run_in_process(out, "--seed", "1") == 0
+    real_run = marketsim.model.AIMarketModel.run
+
+    def run_then_add_a_file(self, **kw):
+        (out / "notes.md").write_text("written meanwhile")
+        return real_run(self, **kw)
+
+    monkeypatch.setattr(marketsim.model.AIMarketModel, "run", run_then_add_a_file)
+    assert _run_in_process(out, "--seed", "2") == 2
+    err = capsys.readouterr().err
+    assert "notes.md" in err and "this run's files are in" in err
+    assert (out / "notes.md").read_text() == "written meanwhile"
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("o.new.")]
+    assert len(kept) == 1
+    assert json.loads((kept[0] / "manifest.json").read_text())["seed"] == 2
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 1
+
+
 def test_an_out_that_cannot_be_written_fails_before_the_run(tmp_path, capsys, monkeypatch):
     import marketsim.model
 

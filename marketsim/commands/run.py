@@ -154,6 +154,7 @@ def run_command(
 def _write_run(model: Any, df: pd.DataFrame, tmp: Path, out: Path, *, seed: int, ticks: int,
                overrides: dict[str, Any], argv: Sequence[str] | None) -> None:
     """Write the run's files into ``tmp``, then put ``tmp`` in place of ``out`` in one rename."""
+    from marketsim.errors import ScenarioError
     from marketsim.manifest import build_manifest, file_hash, write_json_atomic
     from marketsim.reporters import lab_table
 
@@ -165,7 +166,12 @@ def _write_run(model: Any, df: pd.DataFrame, tmp: Path, out: Path, *, seed: int,
         scenario_file=sc.source and str(Path(sc.source).resolve()),
         scenario_file_hash=file_hash(sc.source),
         scenario_hash=sc.content_hash(), scenario=sc.to_toml_dict()))
-    check_out_dir(out)  # again: a file may have been put there while the model ran
+    try:
+        check_out_dir(out)  # again: a file may have been put there while the model ran
+    except ScenarioError as exc:  # keep this run's files beside it rather than lose them
+        kept = Path(tempfile.mkdtemp(prefix=f"{out.name}.new.", dir=out.parent))
+        os.replace(tmp, kept)
+        raise ScenarioError(f"{exc}; this run's files are in {kept}") from None
     old = None
     if out.exists():  # an earlier run's folder (check_out_dir): swap, then delete
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
