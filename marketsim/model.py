@@ -311,6 +311,10 @@ class AIMarketModel(mesa.Model):
         if spend <= 0:  # no buyer adopted at tick 0: scale on the expected spend instead
             spend = self._expected_spend(price, quality, probs)
         self.market.tokens_per_size = bc.initial_spend / spend if spend > 0 else 0.0
+        if not math.isfinite(self.market.tokens_per_size):
+            raise ValueError(f"buyers.initial_spend = {bc.initial_spend} $bn cannot be matched: "
+                             f"the buyers' tick-0 spend at one token per unit of size is "
+                             f"{spend:.3g} $bn (check draw_sizes and demand_per_size)")
         lab_demand *= self.market.tokens_per_size
         for lab, d in zip(self.labs, lab_demand, strict=True):
             lab.demand_tokens = float(d)
@@ -323,12 +327,13 @@ class AIMarketModel(mesa.Model):
         """Tick-0 spend in $bn at one token per unit of size, expected over who adopts.
 
         Used when no buyer happened to adopt at tick 0 (``buyers.initial_adoption`` of 0, or
-        a handful of buyers): every buyer adopts with probability ``initial_adoption`` (all
-        of them when it is 0, so that ``initial_spend`` is then the spend of the whole market
-        once adopted) and picks a lab by the logit ``probs``. 0 when the buyers cannot
-        spend at all (e.g. a buyer class whose ``demand_per_size`` is 0): no demand then.
+        a handful of buyers): every buyer adopts with probability ``initial_adoption``, but
+        at least one buyer's worth (1 / buyers), and picks a lab by the logit ``probs``. The
+        floor keeps tokens per unit of size finite and continuous in ``initial_adoption``
+        down to 0. 0 when the buyers cannot spend at all (e.g. a buyer class whose
+        ``demand_per_size`` is 0): no demand then.
         """
-        share = self.scenario_config.buyers.initial_adoption or 1.0
+        share = max(self.scenario_config.buyers.initial_adoption, 1.0 / len(self.buyers))
         gap = quality - self.market.open_weight_floor
         spend = 0.0
         for pop in self.buyer_groups:

@@ -249,8 +249,8 @@ class BuyersConfig(_AgentSection):
         ge=0, le=10,
     )
     initial_spend: float = _f(
-        0.3, "$bn/month", "all buyers' spend at tick 0 at the initial price (with "
-        "initial_adoption 0: the whole market's, once adopted)", gt=0, le=1e4
+        0.3, "$bn/month", "all buyers' spend at tick 0 at the initial price (if none has "
+        "adopted: the expected adopters', at least one buyer's worth)", gt=0, le=1e4
     )
     usage_growth: float = _f(
         3.0, "x per year", "growth of tokens per adopted buyer at tick 0", ge=0.1, le=100

@@ -630,3 +630,18 @@ def test_a_market_with_no_adopter_at_tick_0_still_buys_once_buyers_adopt(overrid
     # (Labs size inference for last month's demand, so a first adopter may wait a month.)
     assert (df.loc[adopted, "enterprise_spend"] > 0).mean() > 0.5
     assert df["enterprise_spend"].iloc[-1] > 0 and df["hhi_revenue"].iloc[-1] > 0
+
+
+def test_tokens_per_size_stay_finite_and_continuous_as_initial_adoption_goes_to_0():
+    """Hypothesis found 1e-306: the expected adopters are floored at one buyer's worth."""
+    def tps(adoption: float, n: int = 400) -> float:
+        m = AIMarketModel("small", rng=1, **{"buyers.count": n,
+                                              "buyers.initial_adoption": adoption})
+        assert not m.buyers.adopted.any()
+        return m.market.tokens_per_size
+
+    assert tps(0.0) == tps(1e-12) == tps(8.9e-307)
+    assert math.isfinite(tps(8.9e-307, n=1))
+    m = AIMarketModel("small", rng=0, **{"buyers.count": 1, "buyers.initial_adoption": 8.9e-307})
+    m.run(ticks=3)
+    assert all(math.isfinite(lab.train_share) for lab in m.labs)
