@@ -23,12 +23,17 @@ class Described(str):
         return str(self)
 
 
+def _as_float(value: Any) -> float:
+    """``float(value)``, or NaN (which no check accepts) when it is not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def number(value: Any, agent: object, method: str) -> float:
     """``value`` as a finite float (negatives allowed: the caller clips them where documented)."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise DecisionError(agent, method, value, "a finite number") from None
+    x = _as_float(value)
     if not math.isfinite(x):
         raise DecisionError(agent, method, value, "a finite number")
     return x
@@ -36,10 +41,7 @@ def number(value: Any, agent: object, method: str) -> float:
 
 def positive(value: Any, agent: object, method: str) -> float:
     """``value`` as a finite float > 0 (prices and rents)."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        x = math.nan
+    x = _as_float(value)
     if not 0.0 < x < math.inf:  # also rejects NaN
         raise DecisionError(agent, method, value, "a finite number > 0")
     return x
@@ -47,10 +49,7 @@ def positive(value: Any, agent: object, method: str) -> float:
 
 def non_negative(value: Any, agent: object, method: str) -> float:
     """``value`` as a finite float ≥ 0."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        x = math.nan
+    x = _as_float(value)
     if not 0.0 <= x < math.inf:
         raise DecisionError(agent, method, value, "a finite number >= 0")
     return x
