@@ -20,6 +20,11 @@ def file_hash(path: str | Path | None) -> str | None:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
+def absolute(path: str | Path | None) -> str | None:
+    """``path`` made absolute, for a manifest read from another folder (None stays None)."""
+    return None if path is None else str(Path(path).resolve())
+
+
 def build_manifest(*, argv: Sequence[str] | None, **fields: Any) -> dict[str, Any]:
     """A manifest dict: marketsim version, Python, platform, command line, time, plus fields."""
     from marketsim import __version__

@@ -143,7 +143,7 @@ class SweepResult:
 
 def build_manifest_for(experiment: Experiment, argv: Sequence[str] | None) -> dict[str, Any]:
     """The results directory's manifest: provenance, design and the experiment's identity."""
-    from marketsim.manifest import build_manifest, file_hash
+    from marketsim.manifest import absolute, build_manifest, file_hash
 
     points = experiment.points
     return build_manifest(
@@ -151,9 +151,9 @@ def build_manifest_for(experiment: Experiment, argv: Sequence[str] | None) -> di
         kind="sweep",
         experiment_id=experiment.identity(),
         experiment_name=experiment.name,
-        experiment_file=_absolute(experiment.source),
+        experiment_file=absolute(experiment.source),
         experiment_file_hash=file_hash(experiment.source),
-        scenario_file=_absolute(experiment.scenario_path),
+        scenario_file=absolute(experiment.scenario_path),
         scenario_file_hash=file_hash(experiment.scenario_path),
         scenario_hash=experiment.scenario.content_hash(),
         experiment=experiment.to_dict(),
@@ -476,11 +476,6 @@ def _warn_allocator(client: Any) -> None:
         tqdm.write(f"note: Dask workers run with MALLOC_TRIM_THRESHOLD_={given} "
                    "(a Dask nanny default): marketsim runs take up to ~1.8x the CPU time; see "
                    "docs/sweeps.md, 'Allocator setting'", file=sys.stderr)
-
-
-def _absolute(path: str | Path | None) -> str | None:
-    """``path`` made absolute, for a manifest read from another folder (None stays None)."""
-    return None if path is None else str(Path(path).resolve())
 
 
 #: Seconds to wait for a Dask scheduler to connect (the handshake gets 5 more).

@@ -155,7 +155,7 @@ def _write_run(model: Any, df: pd.DataFrame, tmp: Path, out: Path, *, seed: int,
                overrides: dict[str, Any], argv: Sequence[str] | None) -> None:
     """Write the run's files into ``tmp``, then put ``tmp`` in place of ``out`` in one rename."""
     from marketsim.errors import ScenarioError
-    from marketsim.manifest import build_manifest, file_hash, write_json_atomic
+    from marketsim.manifest import absolute, build_manifest, file_hash, write_json_atomic
     from marketsim.reporters import lab_table
 
     sc = model.scenario_config
@@ -163,7 +163,7 @@ def _write_run(model: Any, df: pd.DataFrame, tmp: Path, out: Path, *, seed: int,
     lab_table(model).to_parquet(tmp / "labs.parquet", index=False)
     write_json_atomic(tmp / "manifest.json", build_manifest(
         argv=argv, kind="run", seed=seed, ticks=ticks, overrides=overrides,
-        scenario_file=sc.source and str(Path(sc.source).resolve()),
+        scenario_file=absolute(sc.source),
         scenario_file_hash=file_hash(sc.source),
         scenario_hash=sc.content_hash(), scenario=sc.to_toml_dict()))
     try:
