@@ -29,7 +29,13 @@ from marketsim.ledger import Ledger
 from marketsim.mechanisms import capability as cap_mech
 from marketsim.mechanisms import capital, compute, consolidation, demand, inference
 from marketsim.mechanisms.capital import Offer
-from marketsim.reporters import LAB_REPORTERS, MODEL_REPORTERS, REGIME_WINDOW, tick_stats
+from marketsim.reporters import (
+    LAB_REPORTERS,
+    MODEL_REPORTERS,
+    REGIME_WINDOW,
+    calendar_month,
+    tick_stats,
+)
 from marketsim.scenario import MarketScenario, load_class, load_scenario
 
 
@@ -912,9 +918,7 @@ class AIMarketModel(mesa.Model):
     @property
     def date(self) -> str:
         """Calendar month of the last completed tick, 'YYYY-MM'."""
-        year, month = (int(x) for x in self.scenario_config.start.split("-"))
-        k = month - 1 + max(self.steps - 1, 0)
-        return f"{year + k // 12:04d}-{k % 12 + 1:02d}"
+        return calendar_month(self.scenario_config.start, max(self.steps - 1, 0))
 
 
 def _reporter(name: str):

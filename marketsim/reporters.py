@@ -174,9 +174,16 @@ def lab_table(model: AIMarketModel) -> Any:
     key = [c for c in ("Step", "Time", "AgentID") if c in out.columns]
     out = out.drop_duplicates(subset=key).sort_values(key).reset_index(drop=True)
     step = out[key[0]].astype("int64")
-    ticks = dc.get_model_vars_dataframe()
-    dates = dict(zip(ticks["tick"].tolist(), ticks["date"].tolist(), strict=True))
     out[key[0]] = step
     out.insert(1, "tick", step - 1)  # Mesa counts steps from 1; tick 0 is the first month
+    start = model.scenario_config.start
+    dates = {t: calendar_month(start, t) for t in out["tick"].unique().tolist()}
     out.insert(2, "date", out["tick"].map(dates))
     return out
+
+
+def calendar_month(start: str, tick: int) -> str:
+    """Calendar month ``'YYYY-MM'`` of ``tick`` (0 = the month ``start``, ``'YYYY-MM'``)."""
+    year, month = (int(x) for x in start.split("-"))
+    k = month - 1 + tick
+    return f"{year + k // 12:04d}-{k % 12 + 1:02d}"
