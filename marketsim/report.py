@@ -129,12 +129,13 @@ class SweepResults:
 
         folder = self.root / "ticks"
         pending = self._pending_ticks
-        have = set(ds.dataset(folder, format="parquet").schema.names) if has_parts(folder) else (
+        parts = has_parts(folder)
+        have = set(ds.dataset(folder, format="parquet").schema.names) if parts else (
             set(pending.columns) if pending is not None else set())
         cols = ["run_id", "tick", *[c for c in columns if c in have]]
         if not {"run_id", "tick"} <= have:
             return pd.DataFrame(columns=cols)
-        if not has_parts(folder):
+        if not parts:
             stored = pd.DataFrame(columns=cols)
         elif run_ids is None:
             stored = read_table(self.root, "ticks", columns=cols)
