@@ -106,18 +106,20 @@ class Ledger:
         if amount == 0.0 or src == dst:
             return 0.0
         bal = self._bal
-        inside = not self.outside[src]
-        if inside and not allow_debt and bal[src] < amount - OVERDRAFT_TOLERANCE * max(
+        left = bal[src] - amount
+        overdrawn = left < 0.0 and not self.outside[src]
+        if overdrawn and not allow_debt and bal[src] < amount - OVERDRAFT_TOLERANCE * max(
                 amount, 1.0):
             raise LedgerError(
                 f"{self.names[src]} cannot pay {amount:.6g} $bn ({kind}); has {bal[src]:.6g}"
             )
-        left = bal[src] = bal[src] - amount
+        bal[src] = left
         bal[dst] += amount
         tick = self.tick
-        self.flows[(tick, kind)] += amount
-        if allow_debt and inside and left < 0:
-            self.flows[(tick, "debt_incurred")] += min(amount, -left)
+        flows = self.flows
+        flows[(tick, kind)] += amount
+        if overdrawn and allow_debt:
+            flows[(tick, "debt_incurred")] += min(amount, -left)
         if self.keep_log:
             self.log.append((tick, src, dst, amount, kind))
         return amount

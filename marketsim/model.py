@@ -47,6 +47,8 @@ class MarketView:
         tick: months since the start.
         tokens_per_gpu_month: M tokens one GPU serves in a month.
         rent_per_gpu_month: each hyperscaler's posted rent, $ per GPU-month.
+        cheapest_rent: the lowest of them, $ per GPU-month (read-only: it follows
+            ``rent_per_gpu_month``).
         owned_cost_per_gpu_month: all-in cost of an owned GPU, $ per month.
         opex_per_gpu_month: power and upkeep of an owned GPU, $ per month.
         frontier: the best lab's own capability (log10 effective compute).
@@ -74,20 +76,19 @@ class MarketView:
     market_growth: float = 1.0
     min_efficient_scale: float = 0.0
 
+    cheapest_rent: float = field(default=math.inf, init=False)
+
     def __setattr__(self, name: str, value: Any) -> None:
+        if name == "cheapest_rent":
+            raise AttributeError("cheapest_rent follows rent_per_gpu_month: assign that instead")
         if name == "rent_per_gpu_month":
             # Posted rents are read-only for the month (assign a new array to change them), so
             # the cheapest rent and the labs' rent bills computed from them stay true.
             value = np.array(value, dtype=float)
             value.flags.writeable = False
-            object.__setattr__(self, "_cheapest_rent", float(value.min()) if value.size
-                               else float("inf"))
+            object.__setattr__(self, "cheapest_rent", float(value.min()) if value.size
+                               else math.inf)
         object.__setattr__(self, name, value)
-
-    @property
-    def cheapest_rent(self) -> float:
-        """Lowest posted rent this month, $ per GPU-month."""
-        return self._cheapest_rent
 
 
 def _construct(cls: type, model: AIMarketModel, **kwargs: Any) -> Any:
@@ -545,22 +546,22 @@ class AIMarketModel(mesa.Model):
                                                                 m.rent_per_gpu_month), 0.0)
         suppliers = led["suppliers"]
         opex, fixed_cost = m.opex_per_gpu_month, cfg.labs.fixed_cost
-        landlords = [(hs.account, hs.rent) for hs in self.hyperscalers]
+        landlords = [hs.account for hs in self.hyperscalers]
         min_scale = m.min_efficient_scale
         alloc.flags.writeable = False  # each row becomes a lab's rented_gpus, uncopied
-        for lab, row, gpus, total in zip(labs, alloc, alloc.tolist(), alloc.sum(axis=1).tolist(),
-                                         strict=True):
+        dues = alloc * m.rent_per_gpu_month * 1e-9  # $bn of rent by lab and hyperscaler
+        credits = np.array([lab.credits for lab in labs]).reshape(len(labs), H)
+        if credits.any():  # compute credits from a strategic investor pay rent first
+            used = np.minimum(credits, dues)
+            dues -= used
+            for lab, spent in zip(labs, used, strict=True):
+                lab.credits -= spent
+        for lab, row, total, due_row in zip(labs, alloc, alloc.sum(axis=1).tolist(),
+                                            dues.tolist(), strict=True):
             lab.set_rentals(row, total)
             acct = lab.account
-            bills = []
-            for (hs_acct, rent), g, credit, h in zip(landlords, gpus, lab.credits.tolist(),
-                                                     range(H), strict=True):
-                due = g * rent * 1e-9
-                if credit:  # compute credits from a strategic investor pay rent first
-                    credit = min(credit, due)
-                    lab.credits[h] -= credit
-                    due -= credit
-                bills.append((acct, hs_acct, due, "rent"))
+            bills = [(acct, hs_acct, due, "rent")
+                     for hs_acct, due in zip(landlords, due_row, strict=True)]
             bills.append((acct, suppliers, lab.owned_gpus * opex * 1e-9, "power_upkeep"))
             bills.append((acct, suppliers, fixed_cost, "fixed_cost"))
             led.post(bills, allow_debt=True)

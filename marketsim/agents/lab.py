@@ -89,7 +89,8 @@ class AILab(mesa.Agent):
     @property
     def capability(self) -> float:
         """log10 of effective compute, floored by the open-weight model."""
-        return max(self._own_capability, self.model.market.open_weight_floor)
+        own, floor = self._own_capability, self.model.market.open_weight_floor
+        return floor if floor > own else own  # max(own, floor), read dozens of times a month
 
     @property
     def rented_gpus(self) -> np.ndarray:
@@ -200,8 +201,9 @@ class AILab(mesa.Agent):
                      + self._instalments + cfg.labs.fixed_cost)
         burn = committed - self.revenue
         if burn <= 0:
-            return float("inf")
-        return max(self.cash, 0.0) / burn
+            return math.inf
+        cash = self.cash
+        return (cash if cash > 0.0 else 0.0) / burn
 
     def internal_valuation(self) -> float:
         """What the lab's owners think it is worth, $bn.
@@ -214,8 +216,9 @@ class AILab(mesa.Agent):
         m = self.model.market
         rev_value = self.run_rate * cfg.labs.internal_multiple * (1.0 + 0.1 * self.growth())
         gpu_value = self.owned_gpus * cfg.compute.capex_per_gpu * 1e-9 * 0.5
-        cap_value = cfg.vcs.pre_revenue_value * max(self.capability - m.open_weight_floor, 0.0)
-        return max(rev_value, cap_value) + gpu_value
+        lead = self.capability - m.open_weight_floor
+        cap_value = cfg.vcs.pre_revenue_value * (lead if lead > 0.0 else 0.0)
+        return (cap_value if cap_value > rev_value else rev_value) + gpu_value
 
     # ------------------------------------------------------------------ decisions
     def set_price(self) -> float:
@@ -284,11 +287,14 @@ class AILab(mesa.Agent):
         m = self.model.market
         budget = self.compute_budget()
         instalments = self._instalments
-        reserve = max(cfg.capex_share * budget - instalments, 0.0) if self.can_build() else 0.0
+        reserve = cfg.capex_share * budget - instalments
+        if reserve < 0.0 or not self._can_build_on(budget):
+            reserve = 0.0
         committed = self.owned_gpus * m.opex_per_gpu_month * 1e-9 + instalments + cfg.fixed_cost
-        rent_budget = max(budget - committed - reserve, 0.0)
-        gpus = rent_budget / (m.cheapest_rent * 1e-9)
-        return float(max(gpus, 0.0))
+        rent_budget = budget - committed - reserve
+        if not rent_budget > 0.0:
+            return 0.0
+        return float(rent_budget / (m.cheapest_rent * 1e-9))
 
     def compute_budget(self) -> float:
         """Money the lab means to spend on compute and staff this month, $bn.
@@ -297,7 +303,8 @@ class AILab(mesa.Agent):
         ``labs.burn_months``.
         """
         cfg = self.model.scenario_config.labs
-        return cfg.reinvest_share * self.revenue + max(self.cash, 0.0) / cfg.burn_months
+        cash = self.cash
+        return cfg.reinvest_share * self.revenue + (cash if cash > 0.0 else 0.0) / cfg.burn_months
 
     def can_build(self) -> bool:
         """Can the lab build: is owning cheaper than renting, and is it big enough?
@@ -305,14 +312,27 @@ class AILab(mesa.Agent):
         Big enough: ``labs.capex_share`` of its compute budget over the lead time pays for a
         data centre of at least the minimum efficient scale.
         """
+        return self._builds_on(self.compute_budget())
+
+    def _builds_on(self, budget: float) -> bool:
+        """The built-in :meth:`can_build` rule for a compute budget of ``budget`` $bn."""
         m = self.model.market
         if m.owned_cost_per_gpu_month >= m.cheapest_rent:
             return False
         cfg = self.model.scenario_config
-        lead = max(cfg.compute.lead_time, 1)
-        affordable = cfg.labs.capex_share * self.compute_budget() * lead / (
-            cfg.compute.capex_per_gpu * 1e-9)
-        return affordable >= max(m.min_efficient_scale, 1.0)
+        lead = cfg.compute.lead_time or 1  # max(lead_time, 1): lead times are whole months ≥ 0
+        affordable = cfg.labs.capex_share * budget * lead / (cfg.compute.capex_per_gpu * 1e-9)
+        scale = m.min_efficient_scale
+        return affordable >= (scale if scale > 1.0 else 1.0)
+
+    def _can_build_on(self, budget: float) -> bool:
+        """:meth:`can_build` when the caller already has :meth:`compute_budget` (``budget``).
+
+        Saves computing the budget twice; a subclass's own ``can_build`` is still called.
+        """
+        if type(self).can_build is AILab.can_build:
+            return self._builds_on(budget)
+        return self.can_build()
 
     def plan_data_centre(self) -> float:
         """GPUs of a new data-centre project to start now (0 for none). Called monthly.
@@ -328,12 +348,13 @@ class AILab(mesa.Agent):
         Returns:
             GPUs to start building (0 for no project).
         """
-        if not self.can_build():
+        budget = self.compute_budget()
+        if not self._can_build_on(budget):
             return 0.0
         cfg = self.model.scenario_config
         m = self.model.market
         per_gpu_month = cfg.compute.capex_per_gpu * 1e-9 / max(cfg.compute.lead_time, 1)
-        room = cfg.labs.capex_share * self.compute_budget() - self._instalments
+        room = cfg.labs.capex_share * budget - self._instalments
         affordable = max(room, 0.0) / per_gpu_month
         building = sum([p[0] for p in self.projects]) if self.projects else 0.0
         wanted = cfg.labs.build_share * self.rented_total - building
