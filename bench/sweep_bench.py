@@ -4,8 +4,9 @@
 takes about a second and process start-up is amortised) serially, on 2 and on all local
 worker processes, and on a local Dask cluster of 2 worker processes, each into a fresh results
 directory, and reports runs/s as ratios to serial plus the time spent storing results as a
-share of run time. Pools and Dask workers are warmed up (marketsim imported) before timing:
-the figures are steady-state throughput, what a night-long sweep sees.
+share of run time. Local pools are timed from a cold start, as ``marketsim sweep`` starts
+them (their workers are forked with marketsim imported); the Dask workers are started and
+warmed up (marketsim imported) before timing, as a cluster's are.
 
 Run it alone::
 
@@ -52,16 +53,6 @@ def _experiment(folder: Path, quick: bool) -> Path:
     return path
 
 
-def _warm_pool(folder: Path, workers: int) -> None:
-    """Start the local pool machinery once (forkserver with marketsim imported)."""
-    from marketsim.sweep import run_sweep
-
-    warm = folder / "warm.toml"
-    warm.write_text(_EXPERIMENT.format(margins=[0.5, 1.0], buyers=200).replace(
-        "horizon = 120", "horizon = 2"))
-    run_sweep(warm, folder / f"warm{workers}", workers=workers, progress=False)
-
-
 def _row(figure: str, value: float, unit: str, goal: str, ok: bool | None) -> dict[str, Any]:
     return {"figure": figure, "value": round(float(value), 3), "unit": unit, "goal": goal,
             "ok": None if ok is None else bool(ok)}
@@ -100,7 +91,6 @@ def measure(quick: bool = False) -> list[dict[str, Any]]:
         rates: dict[int, float] = {}
         cpu: dict[int, float] = {}
         for n in sorted({2, cores}):
-            _warm_pool(folder, n)
             res = run_sweep(exp, folder / f"pool{n}", workers=n, progress=False)
             rates[n] = res.runs_per_second / base
             cpu[n] = res.run_cpu_seconds / serial.run_cpu_seconds

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -223,8 +224,8 @@ def _alive(pid: int) -> bool:
 def _watch_parent(pid: int) -> None:
     """Worker initializer: exit when the sweep process is gone (e.g. SIGKILLed).
 
-    Pool workers are children of the forkserver, not of the sweep, and would otherwise wait
-    for work forever once the sweep is killed.
+    Pool workers would otherwise wait for work forever once the sweep is killed (those of a
+    forkserver are not even the sweep's children).
     """
     import threading
 
@@ -236,14 +237,35 @@ def _watch_parent(pid: int) -> None:
     threading.Thread(target=watch, name="marketsim-parent-watch", daemon=True).start()
 
 
-def _make_pool(workers: int) -> cf.ProcessPoolExecutor:
-    """A local process pool (forkserver where available: safe when the caller has threads)."""
+def _make_pool(workers: int, *, fork: bool = True) -> cf.ProcessPoolExecutor:
+    """A local process pool of ``workers`` processes.
+
+    Forked from this process where that is safe (Linux, ``fork`` allowed, and no other
+    Python thread running here): the workers start at once, with marketsim and the
+    scenario's agent classes already imported, and are all started before this returns, so
+    later threads (the progress bar's, the pool's own) cannot be forked with them. Otherwise
+    (e.g. in a Jupyter kernel, which runs threads) they come from a forkserver that imports
+    marketsim once (about a second), or are spawned where there is no forkserver.
+    """
     methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if ctx.get_start_method() == "forkserver":
+    if (fork and sys.platform.startswith("linux") and "fork" in methods
+            and threading.active_count() == 1):
+        method = "fork"
+    else:
+        method = "forkserver" if "forkserver" in methods else "spawn"
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
         ctx.set_forkserver_preload(["marketsim.sweep", "marketsim.model"])
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                   initializer=_watch_parent, initargs=(os.getpid(),))
+    if method == "fork":
+        with warnings.catch_warnings():
+            # Python warns of any thread at a fork, also the native ones NumPy's BLAS and
+            # pyarrow's allocator start at import; those install their own fork handlers,
+            # and no Python thread runs here.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pool.submit(os.getpid)  # a fork pool starts every worker at its first task
+    return pool
 
 
 def run_sweep(
@@ -303,15 +325,21 @@ def run_sweep(
     points = experiment.points
     # The scheduler first: a wrong address must not leave a results directory behind.
     client = _connect(scheduler) if scheduler is not None else None
+    n = workers or os.cpu_count() or 1
+    pool: dict[str, cf.ProcessPoolExecutor] = {}  # our own local pool, if any
+    if executor is None and client is None and n > 1:
+        # Before the store opens its lock and journal: forked workers must not hold them.
+        pool["pool"] = _make_pool(n)
     try:
         store = ResultStore(out, batch_runs=batch_runs, flush_seconds=flush_seconds)
         store.open(build_manifest_for(experiment, argv))
     except BaseException:
         if client is not None:
             client.close()
+        if pool:
+            pool.pop("pool").shutdown(wait=False, cancel_futures=True)
         raise
     result = SweepResult(out=Path(out), total=len(runs))
-    pool: dict[str, cf.ProcessPoolExecutor] = {}  # our own local pool, if any
     handling = [0.0]  # s spent turning results into rows (counted as storage)
     bar = None
     try:
@@ -322,7 +350,6 @@ def run_sweep(
         if todo.empty:
             return result
         by_id = {int(r.run_id): r for r in todo.itertuples(index=False)}
-        n = workers or os.cpu_count() or 1
         if progress:
             where = (f"Dask scheduler {scheduler}" if scheduler else
                      f"{type(executor).__name__}" if executor is not None else
@@ -331,8 +358,11 @@ def run_sweep(
                   f"{experiment.replications} replications = {len(runs)} runs of "
                   f"{experiment.horizon} months ({experiment.method}); {len(done)} stored, "
                   f"{len(todo)} to run on {where} -> {out}", file=sys.stderr)
-        bar = tqdm(total=len(runs), initial=len(done), unit="run", desc=experiment.name,
-                   disable=not progress, dynamic_ncols=True, smoothing=0.05)
+        # No tqdm monitor thread: it would outlive the sweep, and a process with a second
+        # thread cannot fork the next sweep's workers (see _make_pool).
+        bar = type("SweepBar", (tqdm,), {"monitor_interval": 0})(
+            total=len(runs), initial=len(done), unit="run", desc=experiment.name,
+            disable=not progress, dynamic_ncols=True, smoothing=0.05)
 
         def store_result(res: RunResult) -> None:
             t0 = time.perf_counter()
@@ -357,8 +387,6 @@ def run_sweep(
                 if progress:
                     _warn_allocator(client)
                 executor = client.get_executor(pure=False)
-            elif executor is None:
-                pool["pool"] = _make_pool(n)
             window = max_pending or (2 * n + 2 if pool else 1024)
             _drive(executor, pool, _tasks(experiment, todo), window, store_result, result, n)
         return result
@@ -445,7 +473,7 @@ def _drive(executor: cf.Executor | None, pool: dict[str, cf.ProcessPoolExecutor]
                     fut.cancel()
                 pending.clear()
                 pool.pop("pool").shutdown(wait=False, cancel_futures=True)
-                pool["pool"] = _make_pool(n_workers)
+                pool["pool"] = _make_pool(n_workers, fork=False)  # the store is open now
             refill()
     except BaseException:
         for fut in pending:

@@ -109,6 +109,43 @@ def test_process_pool_gives_the_serial_rows(reference, tmp_path):
     _same_results(serial, tmp_path / "pool")
 
 
+def test_workers_are_forked_only_from_a_process_without_other_threads(reference, tmp_path):
+    # In a fresh process (this one may hold other tests' threads): forked workers are this
+    # process's children; with a second thread running, they come from the forkserver.
+    code = (
+        "import os, threading\n"
+        "from marketsim.sweep import _make_pool\n"
+        "def parent():\n"
+        "    pool = _make_pool(2)\n"
+        "    try:\n"
+        "        return pool.submit(os.getppid).result()\n"
+        "    finally:\n"
+        "        pool.shutdown()\n"
+        "alone = parent()\n"
+        "stop = threading.Event()\n"
+        "t = threading.Thread(target=stop.wait)\n"
+        "t.start()\n"
+        "threaded = parent()\n"
+        "stop.set()\n"
+        "print(alone == os.getpid(), threaded == os.getpid())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "False"]
+    # and a sweep started beside another thread gives the same rows
+    exp, serial, _ = reference
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        res = run_sweep(exp, tmp_path / "threaded", workers=2, progress=False)
+    finally:
+        stop.set()
+        t.join()
+    assert res.complete
+    _same_results(serial, tmp_path / "threaded")
+
+
 def test_any_executor_works_and_progress_is_shown(reference, tmp_path, capsys):
     exp, serial, _ = reference
     with cf.ThreadPoolExecutor(2) as ex:
