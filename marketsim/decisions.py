@@ -15,6 +15,8 @@ import numpy as np
 from marketsim.errors import DecisionError
 from marketsim.mechanisms.capital import Offer
 
+_INF = math.inf
+
 
 class Described(str):
     """A description of a returned value, shown as is (no quotes) in the error message."""
@@ -33,6 +35,8 @@ def _as_float(value: Any) -> float:
 
 def number(value: Any, agent: object, method: str) -> float:
     """``value`` as a finite float (negatives allowed: the caller clips them where documented)."""
+    if type(value) is float and value - value == 0.0:  # the common case: a finite float
+        return value
     x = _as_float(value)
     if not math.isfinite(x):
         raise DecisionError(agent, method, value, "a finite number")
@@ -41,6 +45,8 @@ def number(value: Any, agent: object, method: str) -> float:
 
 def positive(value: Any, agent: object, method: str) -> float:
     """``value`` as a finite float > 0 (prices and rents)."""
+    if type(value) is float and 0.0 < value < _INF:
+        return value
     x = _as_float(value)
     if not 0.0 < x < math.inf:  # also rejects NaN
         raise DecisionError(agent, method, value, "a finite number > 0")
@@ -49,6 +55,8 @@ def positive(value: Any, agent: object, method: str) -> float:
 
 def non_negative(value: Any, agent: object, method: str) -> float:
     """``value`` as a finite float ≥ 0."""
+    if type(value) is float and 0.0 <= value < _INF:
+        return value
     x = _as_float(value)
     if not 0.0 <= x < math.inf:
         raise DecisionError(agent, method, value, "a finite number >= 0")
@@ -66,6 +74,13 @@ def offer(value: Any, agent: object, method: str) -> Offer | None:
         return None
     if not isinstance(value, Offer):
         raise DecisionError(agent, method, value, "None or a marketsim.mechanisms.capital.Offer")
+    try:  # the common case first: a valid offer, checked without building the messages
+        if (0.0 <= value.amount < _INF and 0.0 < value.pre_money < _INF
+                and 0.0 <= value.credit_share <= 1.0
+                and getattr(value.lab, "active", False) is True):
+            return value
+    except TypeError:
+        pass
     try:
         checks = (
             (0.0 <= value.amount < math.inf, "amount: a finite number of $bn >= 0"),

@@ -620,8 +620,9 @@ class AIMarketModel(mesa.Model):
         effective = cap_mech.update_effective_compute(
             np.array([lab.effective_compute for lab in labs]),
             np.array([lab.total_gpus * lab.train_share for lab in labs]), mult, cc.retention)
-        for lab, value in zip(labs, effective.tolist(), strict=True):
-            lab.effective_compute = value
+        logs = np.log10(np.maximum(effective, 1.0))  # the same floats as one call per lab
+        for lab, value, log in zip(labs, effective.tolist(), logs.tolist(), strict=True):
+            lab._set_effective_compute(value, log)
         self._update_frontier()
 
     def capital_step(self, t: int) -> None:
@@ -633,7 +634,7 @@ class AIMarketModel(mesa.Model):
                    vcfg.lp_inflow * vcfg.capital_abundance * vc.sentiment / len(self.vcs),
                    "lp_commitment") for vc in self.vcs])
         labs = self.active_labs()
-        order = [self.vcs[i] for i in self.rng.permutation(len(self.vcs))]
+        order = [self.vcs[i] for i in self.rng.permutation(len(self.vcs)).tolist()]
         screened = self._screen_built_in(order, labs)
         for vc in order:
             for lab in screened[id(vc)] if id(vc) in screened else vc.screen(labs):
@@ -710,11 +711,13 @@ class AIMarketModel(mesa.Model):
                                                  + offer.amount)
             investor.deployed += offer.amount
             self.counts["vc_deployed"] += offer.amount
+        post_money = offer.post_money
         lab.cap_table = capital.dilute(lab.cap_table, investor.account, offer.stake)
-        lab.valuation = offer.post_money
+        lab.valuation = post_money
         lab.raised += offer.amount
-        if lab.run_rate > 0:
-            self.recent_multiples.append((self.market.tick, offer.post_money / lab.run_rate))
+        run_rate = lab.run_rate
+        if run_rate > 0:
+            self.recent_multiples.append((self.market.tick, post_money / run_rate))
             if len(self.recent_multiples) > 50:
                 del self.recent_multiples[:-50]
 
@@ -844,7 +847,7 @@ class AIMarketModel(mesa.Model):
         # Reference dry powder (not scaled by abundance, so abundance raises entry): the
         # initial dry powder, or a year of LP inflow if that is larger.
         ref = max(vcfg.initial_dry_powder, 12.0 * vcfg.lp_inflow, 1e-9)
-        sentiment = float(np.mean([vc.sentiment for vc in self.vcs]))
+        sentiment = float(np.array([vc.sentiment for vc in self.vcs]).sum()) / len(self.vcs)
         dry_total = float(dry.sum())
         lam = capital.entry_rate(vcfg.entry_rate, dry_total, ref, sentiment)
         n_new = min(int(self.rng.poisson(lam)) if lam > 0 else 0, vcfg.max_entrants)

@@ -57,13 +57,15 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
     """
     c = model.counts
     labs = model.active_labs()
-    revenue = [lab.revenue for lab in labs]
-    gpus = [lab.total_gpus for lab in labs]
-    owned = [lab.owned_gpus for lab in labs]
+    revenue, gpus, owned, prices, vals, cash, founded = (
+        [list(col) for col in zip(*[(lab.revenue, lab.total_gpus, lab.owned_gpus, lab.price,
+                                     lab.valuation, lab.cash, lab.founded) for lab in labs],
+                                  strict=True)]
+        if labs else [[] for _ in range(7)])
     # Size structure of established labs: those of tick 0 and entrants at least
     # ``regime.min_age`` months old (a start-up has not yet reached its scale).
     born = t - model.scenario_config.regime.min_age
-    est = [i for i, lab in enumerate(labs) if lab.founded == 0 or lab.founded <= born]
+    est = [i for i, f in enumerate(founded) if f == 0 or f <= born]
     est_gpus = [gpus[i] for i in est]
     est_owned = [owned[i] for i in est]
     log_size = [math.log10(g) for g in est_gpus if g > 0]
@@ -74,12 +76,11 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
             else math.fsum(rents) / len(rents))
     total_revenue = math.fsum(revenue)
     if total_revenue > 0:
-        ppm = _dot(revenue, [lab.price for lab in labs]) / total_revenue
+        ppm = _dot(revenue, prices) / total_revenue
     else:
-        ppm = math.fsum([lab.price for lab in labs]) / len(labs) if labs else math.nan
+        ppm = math.fsum(prices) / len(labs) if labs else math.nan
     total_gpus = math.fsum(gpus)
     if labs:
-        vals = [lab.valuation for lab in labs]
         top = vals.index(max(vals))  # the first of equals, as argmax
         top_val = vals[top]
         rr = labs[top].run_rate
@@ -128,7 +129,7 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
         "leader_owned_share": leader_owned,
         "small_rented_share": _small_rented_share(est_gpus, est_owned) if labs else 1.0,
         "total_gpus": total_gpus,
-        "cash_active_labs": math.fsum([lab.cash for lab in labs]),
+        "cash_active_labs": math.fsum(cash),
     }
     window = [*model.regime_window[-(REGIME_WINDOW - 1):], stats]
     n = len(window)

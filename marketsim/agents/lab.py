@@ -82,9 +82,16 @@ class AILab(mesa.Agent):
 
     @effective_compute.setter
     def effective_compute(self, value: float) -> None:
-        self._effective_compute = value
         # log10 once per change: capability is read a few dozen times a month
-        self._own_capability = float(np.log10(max(value, 1.0)))
+        self._set_effective_compute(value, float(np.log10(max(value, 1.0))))
+
+    def _set_effective_compute(self, value: float, log10: float) -> None:
+        """Set effective compute (H100-months) with ``log10(max(value, 1))`` already known.
+
+        The capability step computes every lab's log10 in one NumPy call.
+        """
+        self._effective_compute = value
+        self._own_capability = log10
 
     @property
     def capability(self) -> float:
