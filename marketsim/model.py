@@ -555,7 +555,7 @@ class AIMarketModel(mesa.Model):
             used = np.minimum(credits, dues)
             dues -= used
             for lab, spent in zip(labs, used, strict=True):
-                lab.credits -= spent
+                np.subtract(lab.credits, spent, out=lab.credits, casting="unsafe")
         for lab, row, total, due_row in zip(labs, alloc, alloc.sum(axis=1).tolist(),
                                             dues.tolist(), strict=True):
             lab.set_rentals(row, total)
@@ -622,7 +622,10 @@ class AIMarketModel(mesa.Model):
             np.array([lab.total_gpus * lab.train_share for lab in labs]), mult, cc.retention)
         logs = np.log10(np.maximum(effective, 1.0))  # the same floats as one call per lab
         for lab, value, log in zip(labs, effective.tolist(), logs.tolist(), strict=True):
-            lab._set_effective_compute(value, log)
+            if type(lab).effective_compute is AILab.effective_compute:
+                lab._set_effective_compute(value, log)
+            else:  # a subclass's own property
+                lab.effective_compute = value
         self._update_frontier()
 
     def capital_step(self, t: int) -> None:

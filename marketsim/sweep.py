@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import functools
+import gc
 import multiprocessing
 import os
 import sys
@@ -243,9 +245,9 @@ def _make_pool(workers: int, *, fork: bool = True) -> cf.ProcessPoolExecutor:
     Forked from this process where that is safe (Linux, ``fork`` allowed, and no other
     Python thread running here): the workers start at once, with marketsim and the
     scenario's agent classes already imported, and are all started before this returns, so
-    later threads (the progress bar's, the pool's own) cannot be forked with them. Otherwise
-    (e.g. in a Jupyter kernel, which runs threads) they come from a forkserver that imports
-    marketsim once (about a second), or are spawned where there is no forkserver.
+    later threads (the pool's own) cannot be forked with them. Otherwise (e.g. in a Jupyter
+    kernel, which runs threads) they come from a forkserver that imports marketsim once
+    (about a second), or are spawned where there is no forkserver.
     """
     methods = multiprocessing.get_all_start_methods()
     if (fork and sys.platform.startswith("linux") and "fork" in methods
@@ -259,13 +261,34 @@ def _make_pool(workers: int, *, fork: bool = True) -> cf.ProcessPoolExecutor:
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                   initializer=_watch_parent, initargs=(os.getpid(),))
     if method == "fork":
-        with warnings.catch_warnings():
-            # Python warns of any thread at a fork, also the native ones NumPy's BLAS and
-            # pyarrow's allocator start at import; those install their own fork handlers,
-            # and no Python thread runs here.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pool.submit(os.getpid)  # a fork pool starts every worker at its first task
+        try:
+            with warnings.catch_warnings():
+                # Python warns of any thread at a fork, also the native ones NumPy's BLAS and
+                # pyarrow's allocator start at import; those install their own fork
+                # handlers, and no Python thread runs here.
+                warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead",
+                                        category=DeprecationWarning)
+                gc.freeze()  # the workers' garbage collector leaves this process's objects be
+                try:
+                    pool.submit(os.getpid)  # a fork pool starts every worker at its first task
+                finally:
+                    gc.unfreeze()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     return pool
+
+
+@functools.cache
+def _bar_class() -> type:
+    """The progress bar's class: tqdm's, without the monitor thread.
+
+    That thread would outlive the sweep, and a process running a second thread cannot fork
+    the next sweep's workers (see :func:`_make_pool`).
+    """
+    from tqdm.auto import tqdm
+
+    return type("SweepBar", (tqdm,), {"monitor_interval": 0})
 
 
 def run_sweep(
@@ -307,8 +330,6 @@ def run_sweep(
         ScenarioError: bad experiment, a results directory of another experiment, or a
             scheduler that cannot be reached.
     """
-    from tqdm.auto import tqdm
-
     from marketsim.store import ResultStore
 
     t_start = time.perf_counter()
@@ -325,7 +346,7 @@ def run_sweep(
     points = experiment.points
     # The scheduler first: a wrong address must not leave a results directory behind.
     client = _connect(scheduler) if scheduler is not None else None
-    n = workers or os.cpu_count() or 1
+    n = min(workers or os.cpu_count() or 1, max(len(runs), 1))  # no idle local workers
     pool: dict[str, cf.ProcessPoolExecutor] = {}  # our own local pool, if any
     if executor is None and client is None and n > 1:
         # Before the store opens its lock and journal: forked workers must not hold them.
@@ -358,11 +379,9 @@ def run_sweep(
                   f"{experiment.replications} replications = {len(runs)} runs of "
                   f"{experiment.horizon} months ({experiment.method}); {len(done)} stored, "
                   f"{len(todo)} to run on {where} -> {out}", file=sys.stderr)
-        # No tqdm monitor thread: it would outlive the sweep, and a process with a second
-        # thread cannot fork the next sweep's workers (see _make_pool).
-        bar = type("SweepBar", (tqdm,), {"monitor_interval": 0})(
-            total=len(runs), initial=len(done), unit="run", desc=experiment.name,
-            disable=not progress, dynamic_ncols=True, smoothing=0.05)
+        bar = _bar_class()(total=len(runs), initial=len(done), unit="run",
+                           desc=experiment.name, disable=not progress, dynamic_ncols=True,
+                           smoothing=0.05, miniters=1)
 
         def store_result(res: RunResult) -> None:
             t0 = time.perf_counter()

@@ -42,6 +42,13 @@ class InfRequestLab(AILab):
         return math.inf
 
 
+class NaNBudgetLab(AILab):
+    """A bad helper: the built-in decisions that use it pass the NaN on, and are named."""
+
+    def compute_budget(self):
+        return math.nan
+
+
 class InfPlanLab(AILab):
     def plan_data_centre(self):
         return math.inf
@@ -110,6 +117,7 @@ CASES = [
     ("labs", "NaNSplitLab", "split_compute"),
     ("labs", "InfRequestLab", "request_compute"),
     ("labs", "InfPlanLab", "plan_data_centre"),
+    ("labs", "NaNBudgetLab", "request_compute"),
     ("vcs", "GloomyVC", "update_sentiment"),
     ("vcs", "NegativeValueVC", "make_offer"),
     ("hyperscalers", "FreeRentHyperscaler", "set_rent"),

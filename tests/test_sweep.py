@@ -109,6 +109,7 @@ def test_process_pool_gives_the_serial_rows(reference, tmp_path):
     _same_results(serial, tmp_path / "pool")
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork pools: Linux only")
 def test_workers_are_forked_only_from_a_process_without_other_threads(reference, tmp_path):
     # In a fresh process (this one may hold other tests' threads): forked workers are this
     # process's children; with a second thread running, they come from the forkserver.

@@ -210,7 +210,7 @@ class AILab(mesa.Agent):
         if burn <= 0:
             return math.inf
         cash = self.cash
-        return (cash if cash > 0.0 else 0.0) / burn
+        return (0.0 if cash < 0.0 else cash) / burn  # max(cash, 0.0), NaN and -0.0 included
 
     def internal_valuation(self) -> float:
         """What the lab's owners think it is worth, $bn.
@@ -224,7 +224,7 @@ class AILab(mesa.Agent):
         rev_value = self.run_rate * cfg.labs.internal_multiple * (1.0 + 0.1 * self.growth())
         gpu_value = self.owned_gpus * cfg.compute.capex_per_gpu * 1e-9 * 0.5
         lead = self.capability - m.open_weight_floor
-        cap_value = cfg.vcs.pre_revenue_value * (lead if lead > 0.0 else 0.0)
+        cap_value = cfg.vcs.pre_revenue_value * (0.0 if lead < 0.0 else lead)
         return (cap_value if cap_value > rev_value else rev_value) + gpu_value
 
     # ------------------------------------------------------------------ decisions
@@ -294,14 +294,11 @@ class AILab(mesa.Agent):
         m = self.model.market
         budget = self.compute_budget()
         instalments = self._instalments
-        reserve = cfg.capex_share * budget - instalments
-        if reserve < 0.0 or not self._can_build_on(budget):
-            reserve = 0.0
+        reserve = max(cfg.capex_share * budget - instalments, 0.0) if self.can_build() else 0.0
         committed = self.owned_gpus * m.opex_per_gpu_month * 1e-9 + instalments + cfg.fixed_cost
-        rent_budget = budget - committed - reserve
-        if not rent_budget > 0.0:
-            return 0.0
-        return float(rent_budget / (m.cheapest_rent * 1e-9))
+        rent_budget = max(budget - committed - reserve, 0.0)
+        gpus = rent_budget / (m.cheapest_rent * 1e-9)
+        return float(max(gpus, 0.0))
 
     def compute_budget(self) -> float:
         """Money the lab means to spend on compute and staff this month, $bn.
@@ -310,8 +307,7 @@ class AILab(mesa.Agent):
         ``labs.burn_months``.
         """
         cfg = self.model.scenario_config.labs
-        cash = self.cash
-        return cfg.reinvest_share * self.revenue + (cash if cash > 0.0 else 0.0) / cfg.burn_months
+        return cfg.reinvest_share * self.revenue + max(self.cash, 0.0) / cfg.burn_months
 
     def can_build(self) -> bool:
         """Can the lab build: is owning cheaper than renting, and is it big enough?
@@ -319,27 +315,14 @@ class AILab(mesa.Agent):
         Big enough: ``labs.capex_share`` of its compute budget over the lead time pays for a
         data centre of at least the minimum efficient scale.
         """
-        return self._builds_on(self.compute_budget())
-
-    def _builds_on(self, budget: float) -> bool:
-        """The built-in :meth:`can_build` rule for a compute budget of ``budget`` $bn."""
         m = self.model.market
         if m.owned_cost_per_gpu_month >= m.cheapest_rent:
             return False
         cfg = self.model.scenario_config
-        lead = cfg.compute.lead_time or 1  # max(lead_time, 1): lead times are whole months ≥ 0
-        affordable = cfg.labs.capex_share * budget * lead / (cfg.compute.capex_per_gpu * 1e-9)
-        scale = m.min_efficient_scale
-        return affordable >= (scale if scale > 1.0 else 1.0)
-
-    def _can_build_on(self, budget: float) -> bool:
-        """:meth:`can_build` when the caller already has :meth:`compute_budget` (``budget``).
-
-        Saves computing the budget twice; a subclass's own ``can_build`` is still called.
-        """
-        if type(self).can_build is AILab.can_build:
-            return self._builds_on(budget)
-        return self.can_build()
+        lead = max(cfg.compute.lead_time, 1)
+        affordable = cfg.labs.capex_share * self.compute_budget() * lead / (
+            cfg.compute.capex_per_gpu * 1e-9)
+        return affordable >= max(m.min_efficient_scale, 1.0)
 
     def plan_data_centre(self) -> float:
         """GPUs of a new data-centre project to start now (0 for none). Called monthly.
@@ -355,13 +338,12 @@ class AILab(mesa.Agent):
         Returns:
             GPUs to start building (0 for no project).
         """
-        budget = self.compute_budget()
-        if not self._can_build_on(budget):
+        if not self.can_build():
             return 0.0
         cfg = self.model.scenario_config
         m = self.model.market
         per_gpu_month = cfg.compute.capex_per_gpu * 1e-9 / max(cfg.compute.lead_time, 1)
-        room = cfg.labs.capex_share * budget - self._instalments
+        room = cfg.labs.capex_share * self.compute_budget() - self._instalments
         affordable = max(room, 0.0) / per_gpu_month
         building = sum([p[0] for p in self.projects]) if self.projects else 0.0
         wanted = cfg.labs.build_share * self.rented_total - building
