@@ -182,7 +182,10 @@ def test_lab_table_lists_every_lab(small_scenario):
 
 
 def test_status_names_month_year_and_regime(small_scenario):
-    m = viz_model_class(small_scenario)(rng=3).run(14)
+    m = viz_model_class(small_scenario)(rng=3)
+    assert charts.status(m)["month"] == "Before January 2025"  # nothing run yet
+    assert charts.status(m.run(1))["month"] == "January 2025"  # the first month, run
+    m.run(13)
     s = charts.status(m)
     assert s["date"] == m.date and s["tick"] == 14
     assert s["month"] == "February 2026"  # start 2025-01, 14th month

@@ -233,7 +233,9 @@ def status(model: AIMarketModel, keys: tuple[str, ...] = ()) -> dict[str, Any]:
             # the file shown (its name survives the slider overrides of each Reset)
             "scenario": (getattr(model, "base_scenario", None) or model.scenario_config).label,
             "date": model.date,
-            "month": month_name(model.date),
+            # the month last run; before the first, the month the run starts with
+            "month": (month_name(model.date) if model.steps
+                      else f"Before {month_name(model.date)}"),
             "tick": model.steps,
             "horizon": model.horizon,
             "regime": model.regime if model.steps else None,  # no label before a month
