@@ -35,6 +35,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from marketsim.errors import ScenarioError
@@ -262,6 +263,22 @@ def _suggest(key: str, choices: list[str]) -> str:
     return "one of " + ", ".join(choices)
 
 
+def _plain(value: Any) -> Any:
+    """NumPy scalars and arrays as the Python values TOML would give (``np.int64(2)`` → 2).
+
+    Overrides from Python often come out of NumPy; the file's strict types are for TOML text.
+    """
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
 def _apply_experiment_overrides(raw: dict[str, Any], overrides: dict[str, Any] | None,
                                 file: str | None) -> dict[str, Any]:
     """Apply dotted experiment keys to a raw experiment dict.
@@ -273,6 +290,7 @@ def _apply_experiment_overrides(raw: dict[str, Any], overrides: dict[str, Any] |
 
     out = copy.deepcopy(raw)
     for key, value in (overrides or {}).items():
+        value = _plain(value)
         if isinstance(value, str) and key not in ("scenario", "name", "description"):
             value = parse_value(value)
         head, _, rest = key.partition(".")

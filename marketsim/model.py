@@ -176,6 +176,8 @@ class AIMarketModel(mesa.Model):
             scenario = load_scenario(scenario, overrides=overrides or None)
         if rng is not None and not isinstance(rng, (int, np.integer)):
             raise TypeError("rng must be an integer seed")
+        if isinstance(rng, np.integer):  # Mesa seeds Python's random too, which takes ints
+            rng = int(rng)
         super().__init__(rng=rng)
         self.scenario_config: MarketScenario = scenario
         self.seed = rng

@@ -210,6 +210,18 @@ def test_fixed_horizon_and_overrides_apply(tmp_path):
         load_experiment(write_experiment(tmp_path), overrides={"fixed.hyperscalers.margin": 1})
 
 
+def test_numpy_values_from_python_are_taken_as_toml_would_give_them(tmp_path):
+    path = write_experiment(tmp_path, horizon=7, buyers=300)
+    plain = load_experiment(path, overrides={
+        "replications": 3, "seed": 4, "parameters.buyers.switching_cost": [1.0, 2.0]})
+    numpy = load_experiment(path, overrides={
+        "replications": np.int64(3), "seed": np.int32(4),
+        "parameters.buyers.switching_cost": np.array([1.0, 2.0])})
+    assert numpy.identity() == plain.identity() and numpy.n_runs == plain.n_runs
+    with pytest.raises(ScenarioError, match="replications: input should be a valid integer"):
+        load_experiment(path, overrides={"replications": np.float64(3.0)})  # no int, as in TOML
+
+
 def test_identity_ignores_formatting_but_not_content(tmp_path):
     a = load_experiment(write_experiment(tmp_path, "a.toml"))
     (tmp_path / "b.toml").write_text("# a comment\n" + experiment_text())

@@ -233,6 +233,12 @@ def test_same_seed_same_run():
     pd.testing.assert_frame_equal(la, lb)
 
 
+def test_a_numpy_integer_seed_is_the_same_seed():
+    a = AIMarketModel("small", rng=11).run(6).datacollector.get_model_vars_dataframe()
+    b = AIMarketModel("small", rng=np.int64(11)).run(6).datacollector.get_model_vars_dataframe()
+    pd.testing.assert_frame_equal(a, b)
+
+
 def test_different_seed_different_run():
     a, _ = _frames(11)
     b, _ = _frames(12)
