@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``marketsim`` console script."""
     parser = build_parser()
+    whole_process = argv is None  # the console script: this process ends with the command
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
@@ -98,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"marketsim {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if whole_process:  # the command is over: a second Ctrl-C must not break the exit
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         print(f"marketsim {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `marketsim run | head -1`: the reader has gone

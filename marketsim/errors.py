@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
 
-class ScenarioError(ValueError):
+
+def _rebuild(cls: type, message: str, state: dict[str, Any]) -> Exception:
+    """Unpickle one of these errors: its message and attributes, without calling __init__."""
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
+
+class _Picklable(Exception):
+    """Sent between processes whole (a sweep's worker reports a failed run with it)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (type(self), str(self), dict(self.__dict__))
+
+
+class ScenarioError(_Picklable, ValueError):
     """A scenario, experiment or override that cannot be used as given.
 
     The message is one line: ``FILE: KEY: given VALUE; allowed: WHAT`` so that the command line
@@ -33,7 +50,7 @@ class ScenarioError(ValueError):
         super().__init__(" ".join(line.split()))
 
 
-class DecisionError(ValueError):
+class DecisionError(_Picklable, ValueError):
     """An agent's decision method returned something the model cannot use.
 
     Raised as soon as the value comes back, so the error names the agent's class, the method,

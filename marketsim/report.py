@@ -394,7 +394,7 @@ def plot_regime_map(res: SweepResults, path: Path) -> Path | None:
                 share[r][yv.index(y), xv.index(x)] = row[r]
         stack = np.stack([share[r] for r in regimes])
         dom = np.nanargmax(np.nan_to_num(stack, nan=-1), axis=0)
-        top = np.nanmax(stack, axis=0)
+        top = np.fmax.reduce(stack, axis=0)  # NaN where no run of a cell has finished
         from matplotlib.colors import to_rgba
 
         rgba = np.zeros((*shape, 4))

@@ -86,8 +86,11 @@ def read_table(root: str | Path, which: str = RUNS, columns: list[str] | None = 
                ) -> pd.DataFrame:
     """Read ``DIR/runs`` or ``DIR/ticks`` as one DataFrame sorted by run (and tick).
 
-    Equivalent to ``pandas.read_parquet(DIR / which)`` plus sorting; an empty frame if no run
-    has finished yet.
+    Equivalent to ``pandas.read_parquet(DIR / which)`` plus sorting; an empty frame if no
+    part file has been written yet. Runs a sweep has finished but not yet written to Parquet
+    (up to ``flush_seconds`` of them while it runs, all of them if it was killed) are still in
+    its journal and not here: the next ``marketsim sweep`` on DIR writes them, and
+    :class:`marketsim.report.SweepResults` (``marketsim report``) reads them too.
     """
     folder = Path(root) / which
     if not _parts(folder):

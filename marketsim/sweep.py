@@ -20,6 +20,8 @@ import functools
 import gc
 import multiprocessing
 import os
+import pickle
+import signal
 import sys
 import threading
 import time
@@ -71,13 +73,33 @@ class RunResult:
     cpu_seconds: float = float("nan")
 
 
+class RunFailed(RuntimeError):
+    """A run's error as its one-line description.
+
+    What a worker sends back when the error itself cannot be pickled (e.g. an exception
+    class of a user's with its own ``__init__``).
+    """
+
+
 def run_one(task: RunTask) -> RunResult:
-    """Run one model to the scenario's horizon (runs in a worker process)."""
+    """Run one model to the scenario's horizon (runs in a worker process).
+
+    Raises:
+        Exception: the run's own error, or :class:`RunFailed` with its description when
+            that error could not be sent back from a worker process.
+    """
     from marketsim.model import AIMarketModel
 
     t0, c0 = time.perf_counter(), time.thread_time()
-    model = AIMarketModel(task.scenario, rng=task.seed)
-    model.run()
+    try:
+        model = AIMarketModel(task.scenario, rng=task.seed)
+        model.run()
+    except Exception as exc:
+        try:
+            pickle.loads(pickle.dumps(exc))  # a worker's parent must be able to rebuild it
+        except Exception:  # noqa: BLE001 - any pickling failure: send the text instead
+            raise RunFailed(_describe(exc)) from None
+        raise
     df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     cols = [c for c in task.outputs if c in df.columns]
     final = df.iloc[[-1]][cols].reset_index(drop=True)
@@ -224,12 +246,17 @@ def _alive(pid: int) -> bool:
 
 
 def _watch_parent(pid: int) -> None:
-    """Worker initializer: exit when the sweep process is gone (e.g. SIGKILLed).
+    """Worker initializer: ignore Ctrl-C; exit when the sweep process is gone (e.g. SIGKILLed).
 
-    Pool workers would otherwise wait for work forever once the sweep is killed (those of a
-    forkserver are not even the sweep's children).
+    Ctrl-C in a terminal reaches every process of the group: the sweep stops its workers
+    itself (:func:`_stop_pool`), without a traceback from each. Pool workers would otherwise
+    wait for work forever once the sweep is killed (those of a forkserver are not even the
+    sweep's children).
     """
+    import signal
     import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while _alive(pid):
@@ -277,6 +304,35 @@ def _make_pool(workers: int, *, fork: bool = True) -> cf.ProcessPoolExecutor:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     return pool
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ignore Ctrl-C for the duration (in the main thread; elsewhere Python cannot).
+
+    The previous handler comes back afterwards: run from a notebook, the kernel's interrupt
+    works again.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop_pool(pool: cf.ProcessPoolExecutor, others: set[Any]) -> None:
+    """Stop a local pool at once (on Ctrl-C): its runs in flight are lost either way.
+
+    Terminates this process's worker processes that are not in ``others`` (the children it
+    had before the pool), then shuts the pool down without waiting.
+    """
+    for proc in multiprocessing.active_children():
+        if proc not in others:
+            proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 @functools.cache
@@ -348,6 +404,7 @@ def run_sweep(
     client = _connect(scheduler) if scheduler is not None else None
     n = min(workers or os.cpu_count() or 1, max(len(runs), 1))  # no idle local workers
     pool: dict[str, cf.ProcessPoolExecutor] = {}  # our own local pool, if any
+    others = set(multiprocessing.active_children())  # child processes that are not ours
     if executor is None and client is None and n > 1:
         # Before the store opens its lock and journal: forked workers must not hold them.
         pool["pool"] = _make_pool(n)
@@ -363,6 +420,7 @@ def run_sweep(
     result = SweepResult(out=Path(out), total=len(runs))
     handling = [0.0]  # s spent turning results into rows (counted as storage)
     bar = None
+    interrupted = False
     try:
         store.recover()
         done = store.done_ids()
@@ -410,17 +468,21 @@ def run_sweep(
             _drive(executor, pool, _tasks(experiment, todo), window, store_result, result, n)
         return result
     except KeyboardInterrupt:
-        if pool:
-            pool.pop("pool").shutdown(wait=False, cancel_futures=True)
+        interrupted = True
         raise
     finally:
-        if bar is not None:
-            bar.close()
-        store.close()
-        if pool:
-            pool.pop("pool").shutdown(wait=True)
-        if client is not None:
-            client.close()
+        # After a Ctrl-C, a second one must not cut the clean-up short (workers left running,
+        # finished runs not written).
+        with _interrupts_held() if interrupted else contextlib.nullcontext():
+            if pool and interrupted:
+                _stop_pool(pool.pop("pool"), others)
+            if bar is not None:
+                bar.close()
+            store.close()
+            if pool:
+                pool.pop("pool").shutdown(wait=True)
+            if client is not None:
+                client.close()
         result.store_seconds = store.seconds + handling[0]
         result.wall_seconds = time.perf_counter() - t_start
 
@@ -501,6 +563,9 @@ def _drive(executor: cf.Executor | None, pool: dict[str, cf.ProcessPoolExecutor]
 
 
 def _describe(exc: BaseException) -> str:
+    """A failed run's error in one line: ``Type: message`` (a :class:`RunFailed`'s own text)."""
+    if isinstance(exc, RunFailed):
+        return " ".join(str(exc).split())
     last = traceback.format_exception_only(type(exc), exc)[-1].strip()
     return " ".join(last.split())
 

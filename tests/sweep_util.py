@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import socket
@@ -52,6 +53,39 @@ class CrashOnceLab(AILab):
                 pass
             else:
                 os._exit(1)
+        return super().set_price()
+
+
+class NaNSplitLab(AILab):
+    """Returns NaN from a decision when the scenario's margin is 0.8 (a DecisionError)."""
+
+    def split_compute(self) -> float:
+        if self.model.scenario_config.hyperscalers.margin == 0.8:
+            return math.nan
+        return super().split_compute()
+
+
+class TwoPartError(Exception):
+    """A user's exception whose ``__init__`` pickle cannot call again (two arguments)."""
+
+    def __init__(self, what: str, why: str) -> None:
+        super().__init__(f"{what}: {why}")
+
+
+class OddErrorLab(AILab):
+    """Raises :class:`TwoPartError` when the scenario's switching cost is 2.0."""
+
+    def set_price(self) -> float:
+        if self.model.scenario_config.buyers.switching_cost == 2.0:
+            raise TwoPartError("price", "cannot be set")
+        return super().set_price()
+
+
+class SlowLab(AILab):
+    """Takes 50 ms to set a price: a run lasts seconds (for interrupting sweeps)."""
+
+    def set_price(self) -> float:
+        time.sleep(0.05)
         return super().set_price()
 
 

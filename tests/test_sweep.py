@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -312,6 +314,60 @@ def test_failing_runs_are_reported_and_retried(tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 1 and "1 runs failed" in captured.err and "run 1" in captured.err
     assert "(1 already there, 0 run now" in captured.out
+
+
+@pytest.mark.parametrize(("lab", "words"), [
+    ("NaNSplitLab", "DecisionError: sweep_util.NaNSplitLab.split_compute returned nan"),
+    ("OddErrorLab", "TwoPartError: price: cannot be set"),  # an error pickle cannot rebuild
+])
+def test_a_run_that_raises_in_a_local_worker_is_a_failed_run_not_a_broken_pool(
+        tmp_path, lab, words):
+    exp = write_experiment(tmp_path, replications=1)  # margin 0/0.8 x switching cost 0/2
+    exp.write_text(exp.read_text().replace(
+        "[fixed]\n", f'[fixed]\n"labs.class" = "sweep_util:{lab}"\n'))
+    results = [run_sweep(exp, tmp_path / f"out{w}", workers=w, progress=False)
+               for w in (1, 2)]
+    for res in results:  # the same report serially and from worker processes
+        assert res.done_now == 2 and len(res.failed) == 2
+        assert all(words in why for _, why in res.failed), res.failed
+    assert sorted(results[0].failed) == sorted(results[1].failed)
+    _same_results(tmp_path / "out1", tmp_path / "out2")
+
+
+def test_ctrl_c_twice_with_local_workers_stops_them_and_exits_130(tmp_path):
+    exp = write_experiment(tmp_path, horizon=4)  # 8 runs of about a second each
+    exp.write_text(exp.read_text().replace(
+        "[fixed]\n", '[fixed]\n"labs.class" = "sweep_util:SlowLab"\n'))
+    out = tmp_path / "interrupted"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    cmd = [str(BIN / "marketsim"), "sweep", str(exp), "--out", str(out), "--workers", "2",
+           "--quiet"]
+    # its own session: the signals go to the sweep and its workers, as Ctrl-C in a terminal
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        assert wait_for(lambda: (out / "manifest.json").exists(), timeout=120)
+        time.sleep(0.5)  # runs in flight on both workers
+        os.killpg(proc.pid, signal.SIGINT)
+        time.sleep(0.2)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)  # it used to hang here
+    finally:
+        stop(proc, group=True)
+
+    def group_gone() -> bool:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    assert proc.returncode == 130, err.decode()
+    assert err.decode().strip() == "marketsim sweep: interrupted"
+    assert wait_for(group_gone, timeout=10), "worker processes left behind"
+    res = run_sweep(exp, out, workers=2, progress=False)  # and it resumes
+    assert res.complete and not res.failed
 
 
 def test_a_local_worker_that_dies_is_replaced_and_nothing_is_lost(tmp_path):
