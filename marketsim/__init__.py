@@ -4,32 +4,54 @@ When does the market split into a few giants that own their data centres and man
 that rent compute (bifurcation), and when does it shrink to a few survivors (consolidation)?
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from marketsim.agents import AILab, EnterpriseBuyer, Hyperscaler, VentureCapitalist
-from marketsim.errors import ScenarioError
-from marketsim.mechanisms.capital import Offer
-from marketsim.model import AIMarketModel
-from marketsim.scenario import MarketScenario, load_scenario
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("marketsim")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
+#: The public names and the modules they live in. They are imported on first use, so that
+#: ``marketsim --help`` or a mistyped scenario key answers at once, without importing Mesa.
+_PUBLIC: dict[str, str] = {
+    "AILab": "marketsim.agents",
+    "AIMarketModel": "marketsim.model",
+    "EnterpriseBuyer": "marketsim.agents",
+    "Hyperscaler": "marketsim.agents",
+    "MarketScenario": "marketsim.scenario",
+    "Offer": "marketsim.mechanisms.capital",
+    "ScenarioError": "marketsim.errors",
+    "VentureCapitalist": "marketsim.agents",
+    "load_experiment": "marketsim.experiment",
+    "load_scenario": "marketsim.scenario",
+    "run_sweep": "marketsim.sweep",
+}
 
-def load_experiment(path, overrides=None):  # noqa: ANN001, ANN201 - re-exported below
-    """Load and validate an experiment file (see :mod:`marketsim.experiment`)."""
-    from marketsim.experiment import load_experiment as _load
+if TYPE_CHECKING:
+    from marketsim.agents import AILab, EnterpriseBuyer, Hyperscaler, VentureCapitalist
+    from marketsim.errors import ScenarioError
+    from marketsim.experiment import load_experiment
+    from marketsim.mechanisms.capital import Offer
+    from marketsim.model import AIMarketModel
+    from marketsim.scenario import MarketScenario, load_scenario
+    from marketsim.sweep import run_sweep
 
-    return _load(path, overrides=overrides)
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use (PEP 562)."""
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'marketsim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value
+    return value
 
 
-def run_sweep(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-    """Run an experiment's sweep (see :func:`marketsim.sweep.run_sweep`)."""
-    from marketsim.sweep import run_sweep as _run
-
-    return _run(*args, **kwargs)
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})
 
 
 __all__ = [

@@ -7,9 +7,10 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("active_labs", "active labs", "{:.0f}"),
@@ -120,7 +121,6 @@ def run_command(
 ) -> int:
     """Run the scenario and print its summary; with ``out``, write ticks, labs and manifest."""
     from marketsim.errors import ScenarioError
-    from marketsim.model import AIMarketModel
     from marketsim.scenario import load_scenario
 
     if ticks is not None and ticks < 1:
@@ -133,6 +133,8 @@ def run_command(
         out = Path(out)
         check_out_dir(out)
     sc = load_scenario(scenario, overrides=overrides)
+    from marketsim.model import AIMarketModel  # Mesa and NumPy: after the input is checked
+
     tmp = staging_dir(out) if out is not None else None
     try:
         model = AIMarketModel(sc, rng=seed)
