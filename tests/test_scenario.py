@@ -506,6 +506,27 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"marketsim {__version__}"
 
 
+def test_import_marketsim_is_light_and_every_public_name_and_submodule_loads():
+    # A fresh process: `import marketsim` (and the CLI's parser) leave Mesa and pandas alone
+    # until a name is used; every public name and submodule is then there as before.
+    code = (
+        "import sys, marketsim\n"
+        "heavy = sorted(m for m in ('mesa', 'pandas', 'marketsim.model') if m in sys.modules)\n"
+        "names = [getattr(marketsim, n) for n in marketsim.__all__]\n"
+        "mods = [marketsim.model.AIMarketModel, marketsim.agents.AILab,\n"
+        "        marketsim.sweep.run_sweep]\n"
+        "from marketsim import *\n"
+        "try:\n"
+        "    marketsim.nosuch\n"
+        "except AttributeError:\n"
+        "    missing = 'refused'\n"
+        "print(heavy, len(names), AIMarketModel is marketsim.model.AIMarketModel, missing)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["[]", "12", "True", "refused"]
+
+
 @pytest.mark.parametrize("content", [b"[buyers]\ncout = 5\n", b"\x00\xff garbage \x01"])
 def test_console_script_bad_file_exits_2_with_one_line(tmp_path, content):
     path = tmp_path / "bad.toml"
