@@ -27,6 +27,8 @@ class Described(str):
 
 def _as_float(value: Any) -> float:
     """``float(value)``, or NaN (which no check accepts) when it is not a number."""
+    if type(value) is float:  # the common case, without a call to float()
+        return value
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -35,30 +37,24 @@ def _as_float(value: Any) -> float:
 
 def number(value: Any, agent: object, method: str) -> float:
     """``value`` as a finite float (negatives allowed: the caller clips them where documented)."""
-    if type(value) is float and value - value == 0.0:  # the common case: a finite float
-        return value
     x = _as_float(value)
-    if not math.isfinite(x):
+    if not -_INF < x < _INF:  # also rejects NaN
         raise DecisionError(agent, method, value, "a finite number")
     return x
 
 
 def positive(value: Any, agent: object, method: str) -> float:
     """``value`` as a finite float > 0 (prices and rents)."""
-    if type(value) is float and 0.0 < value < _INF:
-        return value
     x = _as_float(value)
-    if not 0.0 < x < math.inf:  # also rejects NaN
+    if not 0.0 < x < _INF:  # also rejects NaN
         raise DecisionError(agent, method, value, "a finite number > 0")
     return x
 
 
 def non_negative(value: Any, agent: object, method: str) -> float:
     """``value`` as a finite float ≥ 0."""
-    if type(value) is float and 0.0 <= value < _INF:
-        return value
     x = _as_float(value)
-    if not 0.0 <= x < math.inf:
+    if not 0.0 <= x < _INF:
         raise DecisionError(agent, method, value, "a finite number >= 0")
     return x
 
@@ -74,17 +70,10 @@ def offer(value: Any, agent: object, method: str) -> Offer | None:
         return None
     if not isinstance(value, Offer):
         raise DecisionError(agent, method, value, "None or a marketsim.mechanisms.capital.Offer")
-    try:  # the common case first: a valid offer, checked without building the messages
-        if (0.0 <= value.amount < _INF and 0.0 < value.pre_money < _INF
-                and 0.0 <= value.credit_share <= 1.0
-                and getattr(value.lab, "active", False) is True):
-            return value
-    except TypeError:
-        pass
     try:
         checks = (
-            (0.0 <= value.amount < math.inf, "amount: a finite number of $bn >= 0"),
-            (0.0 < value.pre_money < math.inf, "pre_money: a finite number of $bn > 0"),
+            (0.0 <= value.amount < _INF, "amount: a finite number of $bn >= 0"),
+            (0.0 < value.pre_money < _INF, "pre_money: a finite number of $bn > 0"),
             (0.0 <= value.credit_share <= 1.0, "credit_share: a share from 0 to 1"),
             (getattr(value.lab, "active", False) is True,
              "an offer to a lab still trading (lab.active)"),

@@ -96,16 +96,21 @@ def _construct(cls: type, model: AIMarketModel, **kwargs: Any) -> Any:
 
     A subclass whose ``__init__`` cannot take the keyword arguments the model passes gets a
     TypeError naming the class and those arguments (errors inside ``__init__`` pass as is).
+    The signature is looked at only when the call fails: building agents costs nothing extra.
     """
     try:
-        inspect.signature(cls).bind(model, **kwargs)
-    except TypeError as exc:
-        args = ", ".join(f"{k}=..." for k in kwargs)
-        raise TypeError(
-            f"{cls.__module__}.{cls.__qualname__}(model, {args}): {exc}. A subclass's "
-            "__init__ must take these keyword arguments and pass them on, e.g. "
-            "def __init__(self, model, **kwargs): super().__init__(model, **kwargs)") from None
-    return cls(model, **kwargs)
+        return cls(model, **kwargs)
+    except TypeError:
+        try:
+            inspect.signature(cls).bind(model, **kwargs)
+        except TypeError as exc:
+            args = ", ".join(f"{k}=..." for k in kwargs)
+            raise TypeError(
+                f"{cls.__module__}.{cls.__qualname__}(model, {args}): {exc}. A subclass's "
+                "__init__ must take these keyword arguments and pass them on, e.g. "
+                "def __init__(self, model, **kwargs): super().__init__(model, **kwargs)"
+            ) from None
+        raise  # the signature fits: the error is from inside __init__
 
 
 def _class_plan(section: Any, base: type, file: str | None, kind: str) -> list[type]:
@@ -327,9 +332,14 @@ class AIMarketModel(mesa.Model):
         lab_demand *= self.market.tokens_per_size
         for lab, d in zip(self.labs, lab_demand, strict=True):
             lab.demand_tokens = float(d)
-            lab.train_share = min(max(check.number(lab.split_compute(), lab, "split_compute"),
-                                      0.0), 1.0)
-            lab.inference_gpus = lab.total_gpus * (1.0 - lab.train_share)
+            self._split_compute(lab)
+
+    @staticmethod
+    def _split_compute(lab: AILab) -> None:
+        """Ask the lab how to split its GPUs (training share clipped to 0–1); set both parts."""
+        lab.train_share = min(max(check.number(lab.split_compute(), lab, "split_compute"),
+                                  0.0), 1.0)
+        lab.inference_gpus = lab.total_gpus * (1.0 - lab.train_share)
 
     def _expected_spend(self, price: np.ndarray, quality: np.ndarray, probs: np.ndarray,
                         ) -> float:
@@ -580,9 +590,7 @@ class AIMarketModel(mesa.Model):
                     lab.owned_gpus += size
                 else:
                     lab.projects.append([size, float(lead), capex / lead])
-            lab.train_share = min(max(check.number(lab.split_compute(), lab, "split_compute"),
-                                      0.0), 1.0)
-            lab.inference_gpus = lab.total_gpus * (1.0 - lab.train_share)
+            self._split_compute(lab)
         rented = alloc.sum(axis=0) if len(labs) else np.zeros(H)
         for hs in self.hyperscalers:
             hs.utilisation = float(rented[hs.index] / hs.capacity) if hs.capacity > 0 else 1.0

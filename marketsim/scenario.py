@@ -30,9 +30,9 @@ from marketsim.errors import ScenarioError
 
 #: The shipped scenarios: ``scenarios/`` at the repository root in a checkout (an editable
 #: install), ``marketsim/scenarios/`` inside an installed wheel.
-SCENARIO_DIR = next((d for d in (Path(__file__).resolve().parent / "scenarios",
-                                 Path(__file__).resolve().parent.parent / "scenarios")
-                     if d.is_dir()), Path(__file__).resolve().parent.parent / "scenarios")
+_PACKAGED, _CHECKOUT = (Path(__file__).resolve().parent / "scenarios",
+                        Path(__file__).resolve().parent.parent / "scenarios")
+SCENARIO_DIR = _PACKAGED if _PACKAGED.is_dir() else _CHECKOUT
 
 
 _BOUNDS = {"ge": at.Ge, "gt": at.Gt, "le": at.Le, "lt": at.Lt}

@@ -253,9 +253,6 @@ def _watch_parent(pid: int) -> None:
     wait for work forever once the sweep is killed (those of a forkserver are not even the
     sweep's children).
     """
-    import signal
-    import threading
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
