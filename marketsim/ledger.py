@@ -100,42 +100,45 @@ class Ledger:
         Raises:
             LedgerError: negative or non-finite amount, or an overdraft not allowed as debt.
         """
-        amount = float(amount)
-        if not 0.0 <= amount < math.inf:  # also rejects NaN
-            raise LedgerError(f"bad amount {amount!r} for {kind}")
-        if amount == 0.0 or src == dst:
-            return 0.0
-        bal = self._bal
-        left = bal[src] - amount
-        overdrawn = left < 0.0 and not self.outside[src]
-        if overdrawn and not allow_debt and bal[src] < amount - OVERDRAFT_TOLERANCE * max(
-                amount, 1.0):
-            raise LedgerError(
-                f"{self.names[src]} cannot pay {amount:.6g} $bn ({kind}); has {bal[src]:.6g}"
-            )
-        bal[src] = left
-        bal[dst] += amount
-        tick = self.tick
-        flows = self.flows
-        flows[(tick, kind)] += amount
-        if overdrawn and allow_debt:
-            flows[(tick, "debt_incurred")] += min(amount, -left)
-        if self.keep_log:
-            self.log.append((tick, src, dst, amount, kind))
-        return amount
+        return self.post(((src, dst, amount, kind),), allow_debt=allow_debt)
 
     def post(
         self, entries: Iterable[tuple[int, int, float, str]], *, allow_debt: bool = False
-    ) -> None:
+    ) -> float:
         """Several transfers ``(source, destination, $bn, kind)``, in order.
 
-        One :meth:`transfer` each: the compute market posts a lab's monthly bills together.
+        Each entry is exactly one :meth:`transfer`: the compute market posts a lab's monthly
+        bills together.
+
+        Returns:
+            The total moved, $bn.
 
         Raises:
             LedgerError: as :meth:`transfer`; the entries before the bad one stay posted.
         """
+        bal, outside, flows, tick = self._bal, self.outside, self.flows, self.tick
+        log = self.log if self.keep_log else None
+        moved = 0.0
         for src, dst, amount, kind in entries:
-            self.transfer(src, dst, amount, kind, allow_debt=allow_debt)
+            amount = float(amount)
+            if not 0.0 <= amount < math.inf:  # also rejects NaN
+                raise LedgerError(f"bad amount {amount!r} for {kind}")
+            if amount == 0.0 or src == dst:
+                continue
+            left = bal[src] - amount
+            if left < 0.0 and not outside[src]:
+                if allow_debt:
+                    flows[(tick, "debt_incurred")] += min(amount, -left)
+                elif bal[src] < amount - OVERDRAFT_TOLERANCE * max(amount, 1.0):
+                    raise LedgerError(f"{self.names[src]} cannot pay {amount:.6g} $bn ({kind}); "
+                                      f"has {bal[src]:.6g}")
+            bal[src] = left
+            bal[dst] += amount
+            flows[(tick, kind)] += amount
+            if log is not None:
+                log.append((tick, src, dst, amount, kind))
+            moved += amount
+        return moved
 
     def total(self) -> float:
         """Sum over every account, $bn: constant for the life of the model."""

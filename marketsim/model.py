@@ -6,6 +6,7 @@ import inspect
 import math
 import statistics
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -208,7 +209,7 @@ class AIMarketModel(mesa.Model):
         self.spend_history: list[float] = []
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _reporter(name) for name in MODEL_REPORTERS},
-            agenttype_reporters={cls: dict(LAB_REPORTERS) for cls in self._lab_classes()},
+            agenttype_reporters={cls: _lab_reporters() for cls in self._lab_classes()},
         )
 
     # ------------------------------------------------------------------ set-up
@@ -936,6 +937,16 @@ class AIMarketModel(mesa.Model):
     def date(self) -> str:
         """Calendar month of the last completed tick, 'YYYY-MM'."""
         return calendar_month(self.scenario_config.start, max(self.steps - 1, 0))
+
+
+def _lab_reporters() -> dict[str, Any]:
+    """:data:`LAB_REPORTERS` for Mesa, attribute names as ``operator.attrgetter``.
+
+    Mesa wraps an attribute name in a Python function; an ``attrgetter`` reads the same
+    attribute without one (the DataCollector reads every lab's reporters every month).
+    """
+    return {name: attrgetter(rep) if isinstance(rep, str) else rep
+            for name, rep in LAB_REPORTERS.items()}
 
 
 def _reporter(name: str):
