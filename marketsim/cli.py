@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from marketsim.errors import ScenarioError
+from marketsim.errors import ScenarioError, SweepError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -99,10 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as exc:
         print(f"marketsim {args.command}: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except SweepError as exc:
+        print(f"marketsim {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as exc:
         if whole_process:  # the command is over: a second Ctrl-C must not break the exit
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-        print(f"marketsim {args.command}: interrupted", file=sys.stderr)
+        print(f"marketsim {args.command}: {exc or 'interrupted'}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `marketsim run | head -1`: the reader has gone
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit

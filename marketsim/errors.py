@@ -50,6 +50,14 @@ class ScenarioError(_Picklable, ValueError):
         super().__init__(" ".join(line.split()))
 
 
+class SweepError(RuntimeError):
+    """A sweep cannot go on (its worker processes cannot run); the finished runs are stored.
+
+    The command line prints it as one line (exit code 1); running the same command again
+    resumes.
+    """
+
+
 class DecisionError(_Picklable, ValueError):
     """An agent's decision method returned something the model cannot use.
 

@@ -45,6 +45,7 @@ from marketsim.scenario import (
     field_spec,
     parse_value,
     read_toml,
+    short_message,
     validate_scenario,
     value_at,
 )
@@ -180,6 +181,13 @@ class Experiment(BaseModel):
         return len(self.points)
 
     @property
+    def months(self) -> str:
+        """The runs' length in months for messages: ``"120"``, or ``"12-60"`` (varied)."""
+        if "horizon" not in self.parameters:
+            return str(self.horizon)
+        return months_text(self.points["horizon"].tolist())
+
+    @property
     def n_runs(self) -> int:
         """Number of runs: design points × replications."""
         return self.n_points * self.replications
@@ -225,6 +233,12 @@ class Experiment(BaseModel):
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def months_text(horizons: list[Any]) -> str:
+    """``"12"`` for runs of one length, ``"12-60"`` for several (months)."""
+    lo, hi = int(min(horizons)), int(max(horizons))
+    return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
 # ---------------------------------------------------------------------------------- loading
 def resolve_scenario_file(name: str, experiment_file: str | Path | None) -> Path:
     """Find an experiment's scenario: beside the experiment file, then the cwd, then scenarios/.
@@ -249,7 +263,9 @@ def resolve_scenario_file(name: str, experiment_file: str | Path | None) -> Path
             candidates.append(SCENARIO_DIR / f"{name}.toml")
     for c in candidates:
         if c.is_file():
-            return c
+            # Absolute: the scenario's folder is where agent classes are also looked for,
+            # from worker processes whose working directory may be another.
+            return c.absolute()
     raise ScenarioError("scenario file not found", file=str(experiment_file or ""),
                         key="scenario", given=name,
                         allowed="a .toml path relative to the experiment file, the current "
@@ -326,7 +342,7 @@ def _explain(exc: ValidationError, raw: dict[str, Any], file: str | None) -> Sce
     if err["type"] == "missing":
         return ScenarioError("required key missing", file=file, key=key,
                              allowed=_ALLOWED_TOP.get(key))
-    return ScenarioError(err["msg"].split(",")[0].lower(), file=file, key=key, given=given,
+    return ScenarioError(short_message(err).lower(), file=file, key=key, given=given,
                          allowed=_ALLOWED_TOP.get(key, err["msg"]))
 
 
@@ -370,9 +386,13 @@ def _is_scenario_key(key: str) -> bool:
     return True
 
 
-def _check_parameter(key: str, value: Any, method: str, base_raw: dict[str, Any],
+def _check_parameter(key: str, value: Any, method: str, base: tuple[dict[str, Any], str],
                      file: str | None) -> tuple[list[Any] | Range, str]:
-    """Check one ``[parameters]`` entry against the scenario schema; return it and its type."""
+    """Check one ``[parameters]`` entry against the scenario schema; return it and its type.
+
+    ``base`` is the scenario (with the fixed values) as a TOML dict and the path of its file
+    (agent classes are also looked for beside it).
+    """
     where = f"parameters.{key}"
     inner = next(iter(value), None) if isinstance(value, dict) else None
     if inner is not None and _is_scenario_key(f"{key}.{inner}"):
@@ -402,7 +422,7 @@ def _check_parameter(key: str, value: Any, method: str, base_raw: dict[str, Any]
             if not isinstance(v, (str, bool)) and not _in_bounds(v, spec):
                 raise ScenarioError("value out of range", file=file, key=where, given=v,
                                     allowed=allowed)
-            _check_scenario_value(key, v, base_raw, file)
+            _check_scenario_value(key, v, base, file)
         if len({float(v) if typ == "float" else v for v in value}) != len(value):  # 1 == 1.0
             raise ScenarioError("repeated value in a grid", file=file, key=where, given=value,
                                 allowed="distinct values")
@@ -433,14 +453,15 @@ def _check_parameter(key: str, value: Any, method: str, base_raw: dict[str, Any]
                             given=f"low = {value['low']}, high = {value['high']}",
                             allowed=f"low < high within {allowed}")
     for v in (rng.low, rng.high):
-        _check_scenario_value(key, int(v) if typ == "int" else v, base_raw, file)
+        _check_scenario_value(key, int(v) if typ == "int" else v, base, file)
     return rng, typ
 
 
-def _check_scenario_value(key: str, value: Any, base_raw: dict[str, Any],
+def _check_scenario_value(key: str, value: Any, base: tuple[dict[str, Any], str],
                           file: str | None) -> None:
+    raw, scenario_file = base
     try:
-        validate_scenario(base_raw, overrides={key: value})
+        validate_scenario(raw, file=scenario_file, overrides={key: value})
     except ScenarioError as exc:
         raise ScenarioError(f"the scenario does not accept this value ({exc})", file=file,
                             key=f"parameters.{key}", given=value) from None
@@ -521,7 +542,8 @@ def validate_experiment(raw: dict[str, Any], *, file: str | None = None,
     try:
         base = validate_scenario(base_raw, file=str(scenario_path), overrides=base_overrides)
     except ScenarioError as exc:
-        raise ScenarioError(f"scenario with fixed values is not valid ({exc})", file=file,
+        what = "scenario with the fixed values" if fixed else "scenario"
+        raise ScenarioError(f"{what} is not valid ({exc})", file=file,
                             key="fixed" if fixed else "scenario", given=None) from None
     base_dict = base.to_toml_dict()
     for key in ef.parameters:
@@ -531,7 +553,8 @@ def validate_experiment(raw: dict[str, Any], *, file: str | None = None,
     params: dict[str, list[Any] | Range] = {}
     types: dict[str, str] = {}
     for key, value in ef.parameters.items():
-        params[key], types[key] = _check_parameter(key, value, ef.design.method, base_dict, file)
+        params[key], types[key] = _check_parameter(key, value, ef.design.method,
+                                                   (base_dict, str(scenario_path)), file)
     return Experiment(
         source=file,
         name=ef.name or (Path(file).stem if file else "experiment"),

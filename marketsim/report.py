@@ -8,7 +8,8 @@ Tables (printed, and written as CSV and Markdown into ``DIR/report/``):
   outputs' final values;
 - ``summary``: over all runs, regime shares and the key outputs' mean, spread and quantiles;
 - ``sobol`` (sobol designs): first-order and total Sobol' indices (SALib.analyze.sobol) of
-  the key outputs, with 95% confidence intervals.
+  the key outputs, with 95% confidence intervals; ``sobol_second_order`` (designs with
+  ``second_order = true``): the second-order index of each pair of parameters.
 
 Plots (PNG, Matplotlib's Agg backend): ``timeseries.png`` (median and 10–90% band across
 runs, per design point when there are few, else per final regime), ``regime_map.png`` (share
@@ -17,6 +18,9 @@ of seeds ending in each regime over the first two varied parameters), ``sobol.pn
 
 from __future__ import annotations
 
+import functools
+import itertools
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from marketsim.errors import ScenarioError
+from marketsim.experiment import months_text
 from marketsim.metrics import REGIMES
 from marketsim.store import has_parts, journal_runs, read_manifest, read_table
 
@@ -217,14 +222,23 @@ def regime_totals(res: SweepResults) -> pd.DataFrame:
     return pd.DataFrame({"runs": counts, "share": counts / counts.sum()}).rename_axis("regime")
 
 
-def sobol_indices(res: SweepResults) -> tuple[pd.DataFrame | None, str]:
+def sobol_indices(res: SweepResults, *, second_order: bool = False,
+                  ) -> tuple[pd.DataFrame | None, str]:
     """First-order and total Sobol' indices of SOBOL_OUTPUTS (sobol designs only).
 
     Each design point's output is the mean over its replications. Returns the table (None if
     not computable) and a note saying why or what was done to NaN values.
+
+    Args:
+        res: the sweep's results.
+        second_order: instead, the second-order index S2 of each pair of parameters (columns
+            ``output, parameter, other, S2, S2_conf``); needs a design drawn with
+            ``second_order = true``.
     """
     if res.method != "sobol":
         return None, "not a sobol design"
+    if second_order and not res.design.get("second_order"):
+        return None, "second-order indices need a design with second_order = true"
     from SALib.analyze import sobol
 
     from marketsim.design import salib_bounds
@@ -258,6 +272,11 @@ def sobol_indices(res: SweepResults) -> tuple[pd.DataFrame | None, str]:
             notes.append(f"{out}: {int(bad.sum())} undefined values set to the mean")
         si = sobol.analyze(problem, y, calc_second_order=bool(res.design.get("second_order")),
                            print_to_console=False, seed=int(res.design.get("seed", 0)))
+        if second_order:
+            rows += [{"output": out, "parameter": names[i], "other": names[j],
+                      "S2": si["S2"][i, j], "S2_conf": si["S2_conf"][i, j]}
+                     for i, j in itertools.combinations(range(len(names)), 2)]
+            continue
         for i, name in enumerate(names):
             rows.append({"output": out, "parameter": name, "S1": si["S1"][i],
                          "S1_conf": si["S1_conf"][i], "ST": si["ST"][i],
@@ -293,6 +312,27 @@ def to_text(df: pd.DataFrame, max_rows: int = _MAX_ROWS_PRINTED) -> str:
 
 
 # ------------------------------------------------------------------------------- plots
+def _save(fig: Any, path: Path) -> Path:
+    """Write a figure as PNG and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _boxes_for_missing_glyphs(plot: Any) -> Any:
+    """A plot that draws characters the font lacks (CJK, emoji) as boxes, without warnings."""
+
+    @functools.wraps(plot)
+    def quiet(*args: Any, **kwargs: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+            return plot(*args, **kwargs)
+
+    return quiet
+
+
 def _pyplot() -> Any:
     import matplotlib
 
@@ -302,6 +342,7 @@ def _pyplot() -> Any:
     return plt
 
 
+@_boxes_for_missing_glyphs
 def plot_timeseries(res: SweepResults, path: Path) -> Path | None:
     """Median and 10–90% band across runs of the key tick series, by point or by regime.
 
@@ -351,11 +392,10 @@ def plot_timeseries(res: SweepResults, path: Path) -> Path | None:
                frameon=False)
     fig.suptitle(f"{res.name}: median and 10–90% band {title}", fontsize=11)
     fig.tight_layout(rect=(0, 0.06 + 0.02 * ((len(labels) - 1) // 3), 1, 0.95))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
+@_boxes_for_missing_glyphs
 def plot_regime_map(res: SweepResults, path: Path) -> Path | None:
     """Regime map: the dominant regime and the share of seeds ending in each regime.
 
@@ -446,9 +486,7 @@ def plot_regime_map(res: SweepResults, path: Path) -> Path | None:
               loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.suptitle(f"{res.name}: regime map over {xk} and {yk} "
                  f"({len(res.runs)} runs, {res.method} design)", fontsize=11)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def _categorical(ax: Any, xk: str, yk: str, xv: list[Any], yv: list[Any], *,
@@ -484,11 +522,10 @@ def _plot_regime_bars(res: SweepResults, regimes: list[str], path: Path, plt: An
     ax.legend(fontsize=8)
     ax.set_title(f"{res.name}: regime shares against {key}", fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
+@_boxes_for_missing_glyphs
 def plot_sobol(table: pd.DataFrame, name: str, path: Path) -> Path:
     """Bars of first-order (S1) and total (ST) Sobol' indices with 95% intervals."""
     plt = _pyplot()
@@ -510,9 +547,7 @@ def plot_sobol(table: pd.DataFrame, name: str, path: Path) -> Path:
     fig.suptitle(f"{name}: Sobol' sensitivity indices (mean over replications per point; "
                  "95% intervals)", fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 # ------------------------------------------------------------------------------ report
@@ -536,9 +571,10 @@ def make_report(root: str | Path, *, echo: Any = print) -> list[Path]:
         files.extend([out / f"{stem}.csv", out / f"{stem}.md"])
 
     stored, planned = len(res.runs), res.n_runs_planned
+    months = (months_text(res.points["horizon"].tolist()) if "horizon" in res.points
+              else res.manifest.get("experiment", {}).get("horizon", "?"))
     echo(f"{res.name}: {stored} of {planned} runs ({res.method} design, {len(res.points)} "
-         f"points x {res.design.get('replications')} replications, "
-         f"{res.manifest.get('experiment', {}).get('horizon', '?')} months)"
+         f"points x {res.design.get('replications')} replications, {months} months)"
          + ("" if stored >= planned else " - sweep not finished"))
     totals = regime_totals(res)
     write(totals, "regimes", "Share of runs ending in each regime")
@@ -566,6 +602,14 @@ def make_report(root: str | Path, *, echo: Any = print) -> list[Path]:
         files.append(plot_sobol(sob, res.name, out / "sobol.png"))
     if note and res.method == "sobol":
         echo(f"Sobol': {note}")
+    if res.design.get("second_order"):
+        pairs, _ = sobol_indices(res, second_order=True)
+        if pairs is not None:
+            pairs_idx = pairs.set_index(["output", "parameter", "other"])
+            write(pairs_idx, "sobol_second_order",
+                  "Second-order Sobol' indices of each pair of parameters (S2, 95% conf.)")
+            echo("\nSecond-order Sobol' indices (S2) of each pair of parameters\n"
+                 + to_text(pairs_idx))
     for fn, stem in ((plot_timeseries, "timeseries"), (plot_regime_map, "regime_map")):
         made = fn(res, out / f"{stem}.png")
         if made is not None:

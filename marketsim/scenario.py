@@ -314,14 +314,18 @@ class RegimeConfig(_Section):
     hhi_concentrated: float = _f(
         1800.0, "HHI", "above: highly concentrated (US 2023 merger guidelines)", ge=0, le=10_000
     )
-    consolidated_labs: int = _f(4, "labs", "at most this many active labs: consolidated", ge=1)
+    consolidated_labs: int = _f(
+        4, "labs", "at most this many active labs: consolidated", ge=1, le=100_000
+    )
     bimodality: float = _f(
         5 / 9, "-", "Sarle's coefficient above this: bimodal (uniform = 5/9)", ge=0, le=1
     )
     middle_share: float = _f(
         0.25, "share", "at most this share of labs in the middle size band", ge=0, le=1
     )
-    min_labs_bifurcated: int = _f(5, "labs", "least active labs for a bifurcated market", ge=2)
+    min_labs_bifurcated: int = _f(
+        5, "labs", "least active labs for a bifurcated market", ge=2, le=100_000
+    )
     min_age: int = _f(
         24, "months", "entrants younger than this are left out of bimodality and middle share",
         ge=0, le=1200,
@@ -576,7 +580,7 @@ def _explain(exc: ValidationError, raw: dict[str, Any], file: str | None) -> Sce
     elif err["type"] in ("model_type", "model_attributes_type", "dict_type"):
         msg = "must be a table"
     else:
-        msg = msg.split(",")[0]
+        msg = short_message(err)
     section = _section_model(plain.split("."))
     if section is not None:  # a whole table (or list of tables) given as something else
         many = isinstance(given, list) or plain.endswith(".mix")
@@ -593,6 +597,15 @@ def _explain(exc: ValidationError, raw: dict[str, Any], file: str | None) -> Sce
             allowed = str(err["msg"])
     return ScenarioError(msg[:1].lower() + msg[1:], file=file, key=key, given=given,
                          allowed=allowed)
+
+
+def short_message(err: Any) -> str:
+    """A pydantic error's message up to its first comma ("Input should be a valid integer").
+
+    A choice among literals keeps all of them ("Input should be 'grid', 'lhs' or 'sobol'").
+    """
+    msg = str(err["msg"])
+    return msg if err["type"] in ("literal_error", "enum") else msg.split(",")[0]
 
 
 def validate_scenario(

@@ -77,6 +77,22 @@ def _parts(folder: Path) -> dict[str, Path]:
     return {p.name: p for p in folder.glob("part-*.parquet")}
 
 
+def _damaged(parts: dict[str, Path], exc: Exception) -> ScenarioError:
+    """The error for a part file that cannot be read: which one, and what to do."""
+    for _, path in sorted(parts.items()):
+        try:
+            pq.read_schema(path).field("run_id")
+        except (pa.ArrowException, OSError, KeyError) as bad:
+            exc = bad
+            culprit = path
+            break
+    else:
+        culprit = next(iter(parts.values())).parent
+    return ScenarioError(f"cannot read a part file ({type(exc).__name__}: {exc})",
+                         file=str(culprit),
+                         allowed="move it away or delete it: its runs are run again")
+
+
 def has_parts(folder: str | Path) -> bool:
     """True if ``folder`` (``DIR/runs`` or ``DIR/ticks``) holds at least one part file."""
     return bool(_parts(Path(folder)))
@@ -248,9 +264,13 @@ class ResultStore:
     def done_ids(self) -> set[int]:
         """run_id of every run with a row in ``DIR/runs`` (finished and stored)."""
         runs_dir = self.root / RUNS
-        if not _parts(runs_dir):
+        parts = _parts(runs_dir)
+        if not parts:
             return set()
-        table = ds.dataset(runs_dir, format="parquet").to_table(columns=["run_id"])
+        try:
+            table = ds.dataset(runs_dir, format="parquet").to_table(columns=["run_id"])
+        except (pa.ArrowException, OSError) as exc:
+            raise _damaged(parts, exc) from None
         return set(table.column("run_id").to_pylist())
 
     # ----------------------------------------------------------------- writing

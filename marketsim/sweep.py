@@ -36,12 +36,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from marketsim.errors import ScenarioError
+from marketsim.errors import ScenarioError, SweepError
 from marketsim.experiment import Experiment, load_experiment
 from marketsim.scenario import MarketScenario
 
-#: Pool restarts after a local worker process died (e.g. killed by the OOM killer).
-MAX_POOL_RESTARTS = 3
+#: Why a run failed whose local worker process died while it ran alone (twice).
+WORKER_DIED = ("its worker process died during the run (killed, e.g. out of memory, or the "
+               "run ended the process)")
 
 
 def run_seed(base_seed: int, point: int, replication: int) -> int:
@@ -432,7 +433,7 @@ def run_sweep(
                      "this process" if n == 1 else f"{n} local processes")
             print(f"{experiment.name}: {experiment.n_points} design points x "
                   f"{experiment.replications} replications = {len(runs)} runs of "
-                  f"{experiment.horizon} months ({experiment.method}); {len(done)} stored, "
+                  f"{experiment.months} months ({experiment.method}); {len(done)} stored, "
                   f"{len(todo)} to run on {where} -> {out}", file=sys.stderr)
         bar = _bar_class()(total=len(runs), initial=len(done), unit="run",
                            desc=experiment.name, disable=not progress, dynamic_ncols=True,
@@ -487,76 +488,119 @@ def run_sweep(
 def _drive(executor: cf.Executor | None, pool: dict[str, cf.ProcessPoolExecutor],
            tasks: Iterator[RunTask], window: int, on_result: Any, result: SweepResult,
            n_workers: int) -> None:
-    """Keep ``window`` runs in flight; store each as it finishes; restart a broken own pool.
+    """Keep ``window`` runs in flight; store each as it finishes; replace a broken own pool.
 
     ``pool`` holds our own ProcessPoolExecutor under ``"pool"`` (empty: use ``executor``); a
-    restarted pool replaces it there so the caller always shuts down the live one.
+    new pool replaces it there so the caller always shuts down the live one.
+
+    When one of our worker processes dies, every run in flight fails with the pool, and which
+    run killed it is unknown: those runs are run again one at a time on a new pool. A run
+    whose worker dies while it runs alone, twice, is a failed run (out of memory, or a user's
+    code that ends the process); the sweep goes on with the others.
     """
     pending: dict[cf.Future[RunResult], RunTask] = {}
-    retry: list[RunTask] = []
-    restarts = 0
-    stalled = 0  # pool breaks in a row without a single finished run
+    resubmit: list[RunTask] = []  # never started: submitting found the pool broken
+    suspects: list[RunTask] = []  # in flight when a worker died: run alone, one at a time
+    deaths: dict[int, int] = {}  # run_id -> times its worker died while it ran alone
     exhausted = False
 
-    def refill() -> None:
+    def refill() -> bool:
+        """Submit runs up to the window (a suspect only alone); False if the pool is broken."""
         nonlocal exhausted
-        while len(pending) < window:
-            if retry:
-                task = retry.pop()
-            elif not exhausted:
-                task = next(tasks, None)
+        while True:
+            alone = bool(suspects)
+            if alone and pending:
+                return True
+            if alone:
+                task = suspects.pop(0)
+            elif len(pending) >= window:
+                return True
+            elif resubmit:
+                task = resubmit.pop()
+            else:
+                task = None if exhausted else next(tasks, None)
                 if task is None:
                     exhausted = True
-                    return
-            else:
-                return
+                    return True
             ex = pool["pool"] if pool else executor
             assert ex is not None
-            pending[ex.submit(run_one, task)] = task
+            try:
+                pending[ex.submit(run_one, task)] = task
+            except BrokenProcessPool:
+                (suspects.insert(0, task) if alone else resubmit.append(task))
+                return False
+            if alone:
+                return True
+
+    def collect(finished: set[cf.Future[RunResult]], alone: bool) -> bool:
+        """Store or record each finished run; True if one of them found the pool broken."""
+        broken = False
+        for fut in finished:
+            task = pending.pop(fut)
+            try:
+                res = fut.result()
+            except (BrokenProcessPool, cf.CancelledError):
+                broken = True
+                if not alone:
+                    suspects.append(task)
+                elif deaths.setdefault(task.run_id, 0) == 0:
+                    deaths[task.run_id] = 1
+                    suspects.append(task)  # once more: it may have been killed from outside
+                else:
+                    result.failed.append((task.run_id, WORKER_DIED))
+                continue
+            except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+                result.failed.append((task.run_id, _describe(exc)))
+                continue
+            on_result(res)
+        return broken
 
     try:
-        refill()
-        while pending:
-            finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            broken = False
-            for fut in finished:
-                task = pending.pop(fut)
-                try:
-                    res = fut.result()
-                except BrokenProcessPool:
-                    broken = True
-                    retry.append(task)
-                    continue
-                except cf.CancelledError:
-                    retry.append(task)
-                    continue
-                except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
-                    result.failed.append((task.run_id, _describe(exc)))
-                    continue
-                on_result(res)
-                stalled = 0
+        ok = refill()
+        while pending or not ok:
+            alone = len(pending) == 1
+            broken = not ok
+            if pending:
+                finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                broken = collect(finished, alone) or broken
             if broken:
-                stalled += 1
-                if stalled >= 2:
-                    raise RuntimeError(
-                        "local worker processes die before finishing a run: a script that "
-                        "calls run_sweep needs `if __name__ == \"__main__\":`, or a run needs "
-                        "more memory than there is; finished runs are stored")
-                if not pool or restarts >= MAX_POOL_RESTARTS:
-                    raise RuntimeError("a worker process died and the pool cannot be "
-                                       "restarted; run the same command again to resume")
-                restarts += 1
-                retry.extend(pending.values())
+                if not pool:
+                    raise SweepError("a worker process of the executor died and the executor "
+                                     "cannot be used any more; finished runs are stored: run "
+                                     "the same command again to resume")
+                # Runs that finished before the break are kept; the others fail with the pool.
+                done = {f for f in pending if f.done()}
+                collect(done, alone=False)
+                suspects.extend(pending.values())
                 for fut in pending:
                     fut.cancel()
                 pending.clear()
                 pool.pop("pool").shutdown(wait=False, cancel_futures=True)
-                pool["pool"] = _make_pool(n_workers, fork=False)  # the store is open now
-            refill()
+                pool["pool"] = _fresh_pool(n_workers)
+            ok = refill()
     except BaseException:
         for fut in pending:
             fut.cancel()
         raise
+
+
+def _fresh_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """A pool to replace a broken one, checked to run a task.
+
+    Not forked: the results directory's lock and journal are open in this process now.
+
+    Raises:
+        SweepError: its workers die before they can run anything.
+    """
+    pool = _make_pool(workers, fork=False)
+    try:
+        pool.submit(os.getpid).result()
+    except BrokenProcessPool:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise SweepError("local worker processes die as they start: a script that calls "
+                         "run_sweep needs `if __name__ == \"__main__\":`; finished runs are "
+                         "stored") from None
+    return pool
 
 
 def _describe(exc: BaseException) -> str:

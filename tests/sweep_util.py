@@ -56,6 +56,15 @@ class CrashOnceLab(AILab):
         return super().set_price()
 
 
+class DyingLab(AILab):
+    """Ends its process (``os._exit``) when the scenario's margin is 0.8, as an OOM kill would."""
+
+    def set_price(self) -> float:
+        if self.model.scenario_config.hyperscalers.margin == 0.8:
+            os._exit(3)
+        return super().set_price()
+
+
 class NaNSplitLab(AILab):
     """Returns NaN from a decision when the scenario's margin is 0.8 (a DecisionError)."""
 

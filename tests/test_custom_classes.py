@@ -871,6 +871,24 @@ def test_module_beside_the_scenario_needs_no_pythonpath(tmp_path: Path, elsewher
     assert np.allclose(pd.read_parquet(out / "labs.parquet")["price"], 7.25)
 
 
+def test_a_class_varied_in_a_sweep_is_found_beside_the_scenario(tmp_path: Path) -> None:
+    # The experiment named by a relative path from the folder above, its workers elsewhere.
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "ms_varied_agents.py").write_text(BESIDE, encoding="utf-8")
+    (folder / "scenario.toml").write_text(scenario_text(horizon=3), encoding="utf-8")
+    (folder / "exp.toml").write_text(
+        'scenario = "scenario.toml"\nreplications = 1\nseed = 3\n[design]\nmethod = "grid"\n'
+        '[parameters]\n"labs.class" = ["marketsim.agents:AILab", "ms_varied_agents:BesideLab"]\n',
+        encoding="utf-8")
+    r = _marketsim(["sweep", "project/exp.toml", "--out", "out", "--workers", "2", "--quiet"],
+                   _env(), tmp_path)
+    assert r.returncode == 0, r.stderr
+    runs = pd.read_parquet(tmp_path / "out" / "runs").set_index("labs.class")
+    assert runs.loc["ms_varied_agents:BesideLab", "price_per_mtok"] == 7.25
+    assert runs.loc["marketsim.agents:AILab", "price_per_mtok"] != 7.25
+
+
 def test_module_in_the_working_directory_needs_no_pythonpath(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()

@@ -38,8 +38,8 @@ GOOD = experiment_text()
                                                  "did you mean 'replications'"]),
         ('method = "grid"', 'method = "grid"\nsample = 3', ["design.sample", "unknown key",
                                                            "did you mean 'design.samples'"]),
-        ('method = "grid"', 'method = "random"', ["design.method", "'random'",
-                                                  "'grid', 'lhs' or 'sobol'"]),
+        ('method = "grid"', 'method = "random"', [
+            "design.method", "input should be 'grid', 'lhs' or 'sobol'; given 'random'"]),
         ("replications = 2", "replications = 0", ["replications", "given 0", ">= 1"]),
         ("horizon = 12", 'horizon = "12"', ["horizon", "given '12'", "integer 1 to 2400"]),
         ('"hyperscalers.margin"', '"hyperscalers.margn"', [
@@ -195,6 +195,12 @@ def test_scenario_found_beside_file_in_cwd_and_by_name(tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
     by_repo_path = write_experiment(sub, "d.toml", scenario="scenarios/null.toml")
     assert load_experiment(by_repo_path).scenario.name == "null"
+    # Named by a relative path, the scenario's file is still absolute: workers elsewhere look
+    # for agent classes beside it.
+    monkeypatch.chdir(tmp_path)
+    exp = load_experiment(Path("exps/a.toml"))
+    assert Path(exp.scenario_path).is_absolute() and Path(exp.scenario.source).is_absolute()
+    assert Path(exp.scenario_for({}).source).is_absolute()
 
 
 def test_fixed_horizon_and_overrides_apply(tmp_path):

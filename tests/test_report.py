@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 
 import pandas as pd
 import pytest
@@ -10,7 +11,7 @@ from sweep_util import write_experiment
 
 from marketsim import run_sweep
 from marketsim.cli import main
-from marketsim.report import SOBOL_OUTPUTS, make_report
+from marketsim.report import SOBOL_OUTPUTS, SweepResults, make_report, plot_sobol, sobol_indices
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -96,6 +97,28 @@ def test_sobol_report_has_indices_for_the_key_outputs(sobol_dir, capsys):
     assert set(sob["parameter"]) == {"hyperscalers.margin", "capability.open_weight_lag"}
     for col in ("S1", "S1_conf", "ST", "ST_conf"):
         assert sob[col].notna().all()
+
+
+def test_second_order_design_reports_the_pairs(tmp_path, sobol_dir):
+    exp = write_experiment(tmp_path, method="sobol", samples=8, replications=1, horizon=6)
+    exp.write_text(exp.read_text().replace("[design]\n", "[design]\nsecond_order = true\n"))
+    out = tmp_path / "out"
+    assert run_sweep(exp, out, workers=2, progress=False).done_now == 8 * 6  # N (2D + 2)
+    make_report(out, echo=lambda *_: None)
+    pairs = pd.read_csv(out / "report" / "sobol_second_order.csv")
+    assert set(zip(pairs["parameter"], pairs["other"], strict=True)) == {
+        ("hyperscalers.margin", "capability.open_weight_lag")}
+    assert pairs["S2"].notna().all() and pairs["S2_conf"].notna().all()
+    assert set(pairs["output"]) == set(pd.read_csv(out / "report" / "sobol.csv")["output"])
+    make_report(sobol_dir, echo=lambda *_: None)  # without second_order: no such table
+    assert not (sobol_dir / "report" / "sobol_second_order.csv").exists()
+
+
+def test_a_name_the_font_lacks_is_plotted_without_warnings(sobol_dir, tmp_path):
+    table, _ = sobol_indices(SweepResults(sobol_dir))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one "Glyph ... missing from font" per character
+        _png_ok(plot_sobol(table, "市场 🚀", tmp_path / "s.png"))
 
 
 def test_sobol_report_warns_of_a_small_base_sample(sobol_dir):

@@ -343,6 +343,14 @@ def test_parameter_table_covers_every_scalar_key_with_valid_defaults():
                 assert ok, (r["key"], bound)
 
 
+def test_every_integer_key_has_an_upper_bound_numpy_can_hold():
+    # A sweep's design table holds ints as int64: an unbounded key took 1e19 and stored -2**63.
+    for row in parameter_table():
+        if row["type"] == "int":
+            assert "le" in row or "lt" in row, row["key"]
+            assert row.get("le", row.get("lt")) < 2**63, row["key"]
+
+
 def test_docs_parameters_md_is_up_to_date():
     from marketsim import docs_params
 

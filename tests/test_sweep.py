@@ -31,7 +31,7 @@ from marketsim import AIMarketModel, ScenarioError, load_experiment, run_sweep
 from marketsim.cli import main
 from marketsim.reporters import CONTRACT_REPORTERS
 from marketsim.store import ResultStore, finished_runs
-from marketsim.sweep import plan, run_seed
+from marketsim.sweep import WORKER_DIED, plan, run_seed
 
 PARAMS = ["hyperscalers.margin", "buyers.switching_cost"]
 
@@ -266,6 +266,7 @@ def test_ctrl_c_stores_finished_runs_and_exits_130(tmp_path):
     assert proc.returncode == 130 and b"interrupted" in err
     runs = pd.read_parquet(out / "runs")  # flushed to Parquet, not left in the journal
     assert len(runs) >= 2 and runs["run_id"].is_unique
+    assert f"interrupted; {len(runs)}/32 runs stored in {out}".encode() in err, err
     assert not list((out / ".journal").glob("*.journal"))
     res = run_sweep(exp, out, workers=1, progress=False)
     assert res.done_before == len(runs) and res.complete
@@ -300,6 +301,20 @@ def test_two_sweeps_cannot_write_one_dir(reference, tmp_path):
     finally:
         holder.close()
     assert run_sweep(exp, out, workers=1, progress=False).done_now == 8
+
+
+def test_a_damaged_part_file_is_named_in_one_line(tmp_path, capsys):
+    exp = write_experiment(tmp_path, replications=1, horizon=3, buyers=300)
+    out = tmp_path / "out"
+    assert run_sweep(exp, out, workers=1, progress=False).done_now == 4
+    (part,) = (out / "runs").glob("part-*.parquet")
+    part.write_bytes(part.read_bytes()[:100])  # cut short, as by a full disk
+    code = main(["sweep", str(exp), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and part.name in err and "delete it" in err
+    part.unlink()  # as the message says: its runs are run again (their ticks part goes too)
+    assert run_sweep(exp, out, workers=1, progress=False).done_now == 4
+    assert len(read_sorted(out, "ticks")) == 4 * 3
 
 
 def test_failing_runs_are_reported_and_retried(tmp_path, capsys):
@@ -364,7 +379,11 @@ def test_ctrl_c_twice_with_local_workers_stops_them_and_exits_130(tmp_path):
         return False
 
     assert proc.returncode == 130, err.decode()
-    assert err.decode().strip() == "marketsim sweep: interrupted"
+    line = err.decode().strip()
+    assert "\n" not in line and line.startswith("marketsim sweep: interrupted; "), line
+    assert line.endswith(f"runs stored in {out}: run the same command again to resume"), line
+    stored = int(line.split("; ")[1].split("/")[0])
+    assert stored == finished_runs(out)
     assert wait_for(group_gone, timeout=10), "worker processes left behind"
     res = run_sweep(exp, out, workers=2, progress=False)  # and it resumes
     assert res.complete and not res.failed
@@ -382,6 +401,24 @@ def test_a_local_worker_that_dies_is_replaced_and_nothing_is_lost(tmp_path):
     assert not flag.exists(), "no worker crashed"
     assert res.complete and not res.failed and res.done_now == ref.done_now == 12
     _same_results(tmp_path / "ref", tmp_path / "pool")
+
+
+def test_a_run_that_kills_its_local_worker_is_a_failed_run_and_the_others_go_on(
+        tmp_path, capsys):
+    exp = write_experiment(tmp_path, replications=2, horizon=3)  # margin 0/0.8 x cost 0/2
+    exp.write_text(exp.read_text().replace(
+        "[fixed]\n", '[fixed]\n"labs.class" = "sweep_util:DyingLab"\n'))
+    code = main(["sweep", str(exp), "--out", str(tmp_path / "out"), "--workers", "2",
+                 "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert "4 runs failed" in err and WORKER_DIED in err
+    runs = read_sorted(tmp_path / "out")
+    assert len(runs) == 4 and set(runs["hyperscalers.margin"]) == {0.0}
+    res = run_sweep(exp, tmp_path / "out", workers=2, progress=False)  # resume: same again
+    assert res.done_now == 0
+    assert sorted(r for r, _ in res.failed) == sorted(set(range(8)) - set(runs["run_id"]))
 
 
 @pytest.mark.slow

@@ -26,8 +26,16 @@ def sweep_command(
     from marketsim.sweep import run_sweep
 
     exp = load_experiment(experiment)
-    res = run_sweep(exp, out, workers=workers, scheduler=scheduler, progress=progress,
-                    argv=argv)
+    try:
+        res = run_sweep(exp, out, workers=workers, scheduler=scheduler, progress=progress,
+                        argv=argv)
+    except KeyboardInterrupt:
+        from marketsim.store import finished_runs
+
+        stored = finished_runs(out) if (Path(out) / "manifest.json").is_file() else 0
+        raise KeyboardInterrupt(
+            f"interrupted; {stored}/{exp.n_points * exp.replications} runs stored in {out}: "
+            "run the same command again to resume") from None
     stored = res.done_before + res.done_now
     line = (f"{stored}/{res.total} runs stored in {out}/runs and {out}/ticks "
             f"({res.done_before} already there, {res.done_now} run now")
