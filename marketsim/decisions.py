@@ -59,12 +59,22 @@ def non_negative(value: Any, agent: object, method: str) -> float:
     return x
 
 
-def offer(value: Any, agent: object, method: str) -> Offer | None:
+def boolean(value: Any, agent: object, method: str) -> bool:
+    """``value`` as a bool: True or False (NumPy's too), never a truthy string or NaN."""
+    if value is True or value is False:
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    raise DecisionError(agent, method, value, "True or False")
+
+
+def offer(value: Any, agent: object, method: str, *, credits: bool) -> Offer | None:
     """A funding offer the capital market can negotiate, or None.
 
-    Allowed: None, or an :class:`~marketsim.mechanisms.capital.Offer` to a lab still trading,
-    with a finite ``amount`` ≥ 0 $bn (0: no offer), a finite ``pre_money`` > 0 $bn and a
-    ``credit_share`` in [0, 1].
+    Allowed: None, or an :class:`~marketsim.mechanisms.capital.Offer` from ``agent`` itself
+    (the money comes from the investor's account) to a lab still trading, with a finite
+    ``amount`` ≥ 0 $bn (0: no offer), a finite ``pre_money`` > 0 $bn and a ``credit_share``
+    in [0, 1] where the investor can give compute credits (``credits``: a hyperscaler), else 0.
     """
     if value is None:
         return None
@@ -72,9 +82,12 @@ def offer(value: Any, agent: object, method: str) -> Offer | None:
         raise DecisionError(agent, method, value, "None or a marketsim.mechanisms.capital.Offer")
     try:
         checks = (
+            (value.investor is agent, "investor: the agent making the offer (self)"),
             (0.0 <= value.amount < _INF, "amount: a finite number of $bn >= 0"),
             (0.0 < value.pre_money < _INF, "pre_money: a finite number of $bn > 0"),
-            (0.0 <= value.credit_share <= 1.0, "credit_share: a share from 0 to 1"),
+            (0.0 <= value.credit_share <= 1.0 if credits else value.credit_share == 0.0,
+             "credit_share: a share from 0 to 1" if credits else
+             "credit_share: 0 (only a hyperscaler gives compute credits)"),
             (getattr(value.lab, "active", False) is True,
              "an offer to a lab still trading (lab.active)"),
         )
@@ -83,11 +96,26 @@ def offer(value: Any, agent: object, method: str) -> Offer | None:
     for ok, allowed in checks:
         if not ok:
             lab = getattr(value.lab, "unique_id", value.lab)
-            given = Described(f"Offer(lab={lab!r}, amount={value.amount!r}, "
+            investor = type(value.investor).__name__
+            given = Described(f"Offer(investor={investor}, lab={lab!r}, amount={value.amount!r}, "
                                f"pre_money={value.pre_money!r}, "
                                f"credit_share={value.credit_share!r})")
             raise DecisionError(agent, method, given, allowed)
     return value
+
+
+def among(value: Any, agent: object, method: str, *, choices: list[Any], allowed: str,
+          ) -> list[Any]:
+    """``value`` as a list whose items are all in ``choices`` (a VC's screened labs)."""
+    try:
+        items = list(value)
+    except TypeError:
+        raise DecisionError(agent, method, value, allowed) from None
+    known = {id(c) for c in choices}
+    stray = [x for x in items if id(x) not in known]
+    if stray:
+        raise DecisionError(agent, method, Described(f"a list holding {stray[0]!r}"), allowed)
+    return items
 
 
 def array(value: Any, agent: object, method: str, *, shape: tuple[int, ...],

@@ -111,7 +111,7 @@ def classify_regime(
     """Label a market state: consolidated, bifurcated, concentrated or competitive.
 
     - consolidated: at most ``consolidated_labs`` active labs and HHI above
-      ``hhi_concentrated``;
+      ``hhi_concentrated``, or no active lab at all (the market shrank to nothing);
     - bifurcated: at least ``min_labs_bifurcated`` labs, log sizes bimodal (Sarle above
       ``bimodality``), few in the middle band (share at most ``middle_share``), the
       revenue leader owning at least ``giant_owned_share`` of its compute and the small labs
@@ -120,7 +120,8 @@ def classify_regime(
     - competitive: otherwise.
     """
     t = thresholds
-    if active_labs <= t.consolidated_labs and hhi_revenue > t.hhi_concentrated:
+    if active_labs == 0 or (active_labs <= t.consolidated_labs
+                            and hhi_revenue > t.hhi_concentrated):
         return "consolidated"
     if (
         active_labs >= t.min_labs_bifurcated

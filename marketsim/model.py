@@ -651,12 +651,14 @@ class AIMarketModel(mesa.Model):
         order = [self.vcs[i] for i in self.rng.permutation(len(self.vcs)).tolist()]
         screened = self._screen_built_in(order, labs)
         for vc in order:
-            for lab in screened[id(vc)] if id(vc) in screened else vc.screen(labs):
-                offer = check.offer(vc.make_offer(lab), vc, "make_offer")
+            for lab in screened[id(vc)] if id(vc) in screened else check.among(
+                    vc.screen(labs), vc, "screen", choices=labs,
+                    allowed="a list of labs from the ones given (the active labs)"):
+                offer = check.offer(vc.make_offer(lab), vc, "make_offer", credits=False)
                 if offer is not None and 0 < offer.amount <= vc.dry_powder:
                     self._negotiate(offer)
         for hs in self.hyperscalers:
-            offer = check.offer(hs.strategic_offer(labs), hs, "strategic_offer")
+            offer = check.offer(hs.strategic_offer(labs), hs, "strategic_offer", credits=True)
             if offer is not None and offer.amount > 0:
                 self._negotiate(offer)
         growth = self.market.market_growth = self._market_growth()
@@ -705,7 +707,7 @@ class AIMarketModel(mesa.Model):
         lab = offer.lab
         led = self.ledger
         self.counts["offers_made"] += 1
-        if not lab.consider_offer(offer):
+        if not check.boolean(lab.consider_offer(offer), lab, "consider_offer"):
             self.counts["offers_refused"] += 1
             self.counts["amount_refused"] += offer.amount
             lab.refused += offer.amount

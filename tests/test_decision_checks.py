@@ -64,6 +64,41 @@ class NegativeValueVC(VentureCapitalist):
         return Offer(investor=self, lab=lab, amount=0.1, pre_money=-10.0)
 
 
+class NoneScreenVC(VentureCapitalist):
+    def screen(self, labs):
+        return None
+
+
+class StrangerScreenVC(VentureCapitalist):
+    def screen(self, labs):
+        return [*labs, "a lab that does not trade"]
+
+
+class OthersMoneyVC(VentureCapitalist):
+    """Makes the usual offer, paid from a hyperscaler's account."""
+
+    def make_offer(self, lab):
+        offer = super().make_offer(lab)
+        if offer is not None:
+            offer.investor = self.model.hyperscalers[0]
+        return offer
+
+
+class CreditVC(VentureCapitalist):
+    """A VC has no cloud: compute credits from it would be money that never moved."""
+
+    def make_offer(self, lab):
+        offer = super().make_offer(lab)
+        if offer is not None:
+            offer.credit_share = 0.5
+        return offer
+
+
+class MaybeLab(AILab):
+    def consider_offer(self, offer):
+        return "no"
+
+
 class FreeRentHyperscaler(Hyperscaler):
     def set_rent(self):
         return 0.0
@@ -120,6 +155,11 @@ CASES = [
     ("labs", "NaNBudgetLab", "request_compute"),
     ("vcs", "GloomyVC", "update_sentiment"),
     ("vcs", "NegativeValueVC", "make_offer"),
+    ("vcs", "NoneScreenVC", "screen"),
+    ("vcs", "StrangerScreenVC", "screen"),
+    ("vcs", "OthersMoneyVC", "make_offer"),
+    ("vcs", "CreditVC", "make_offer"),
+    ("labs", "MaybeLab", "consider_offer"),
     ("hyperscalers", "FreeRentHyperscaler", "set_rent"),
     ("hyperscalers", "InfOrderHyperscaler", "order_capacity"),
     ("hyperscalers", "OverCreditHyperscaler", "strategic_offer"),
@@ -208,16 +248,26 @@ def _offer(**changes) -> Offer:
 ])
 def test_offers_the_capital_market_cannot_honour_are_refused(changes, words) -> None:
     with pytest.raises(DecisionError, match=words):
-        decisions.offer(_offer(**changes), AGENT, "make_offer")
+        decisions.offer(_offer(**changes), AGENT, "strategic_offer", credits=True)
+
+
+def test_an_offer_spends_only_its_own_investor_s_money() -> None:
+    with pytest.raises(DecisionError, match=r"investor: the agent making the offer \(self\)"):
+        decisions.offer(_offer(investor=SimpleNamespace()), AGENT, "make_offer", credits=False)
+    with pytest.raises(DecisionError, match="only a hyperscaler gives compute credits"):
+        decisions.offer(_offer(credit_share=0.5), AGENT, "make_offer", credits=False)
+    good = _offer(credit_share=0.5)
+    assert decisions.offer(good, AGENT, "strategic_offer", credits=True) is good
 
 
 def test_good_offers_and_none_pass_unchanged() -> None:
     good = _offer(credit_share=1.0)
-    assert decisions.offer(good, AGENT, "make_offer") is good
-    assert decisions.offer(_offer(amount=0.0), AGENT, "make_offer").amount == 0.0
-    assert decisions.offer(None, AGENT, "make_offer") is None
+    assert decisions.offer(good, AGENT, "strategic_offer", credits=True) is good
+    zero = decisions.offer(_offer(amount=0.0), AGENT, "make_offer", credits=False)
+    assert zero is not None and zero.amount == 0.0
+    assert decisions.offer(None, AGENT, "make_offer", credits=False) is None
     with pytest.raises(DecisionError, match="None or a"):
-        decisions.offer({"amount": 1.0}, AGENT, "make_offer")
+        decisions.offer({"amount": 1.0}, AGENT, "make_offer", credits=False)
 
 
 def test_amounts_checks_shape_kind_and_values() -> None:

@@ -453,6 +453,7 @@ def _thresholds():
 @pytest.mark.parametrize(("labs", "hhi", "bc", "mid", "owned", "rented", "label"), [
     (3, 4000.0, 0.9, 0.0, 0.9, 1.0, "consolidated"),
     (4, 2000.0, 0.2, 0.5, 0.0, 0.0, "consolidated"),
+    (0, 0.0, 0.0, 0.0, 0.0, 1.0, "consolidated"),  # no lab left: no revenue, HHI 0
     (12, 1500.0, 0.8, 0.1, 0.5, 0.9, "bifurcated"),
     (12, 3000.0, 0.8, 0.2, 0.3, 0.5, "bifurcated"),
     (12, 3000.0, 0.3, 0.1, 0.5, 0.9, "concentrated"),  # not bimodal
