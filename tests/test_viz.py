@@ -211,6 +211,23 @@ def test_custom_lab_class_is_shown(custom_scenario):
     assert any("(BoutiqueLab)" in t for t in labels)
 
 
+def test_sliders_cannot_go_below_what_a_mix_needs_and_a_bad_reset_is_shown(
+        custom_scenario, monkeypatch):
+    path = custom_scenario.with_name("mix.toml")  # 6 labs, a mix of 3 at ranks 0 and 4
+    path.write_text(custom_scenario.read_text().replace("count = 5", "count = 6").replace(
+        "count = 1\nranks = [0]", "count = 3\nranks = [0, 4]"))
+    cls = viz_model_class(path)
+    assert model_params(cls.base_scenario)["labs.count"].min == 5  # rank 4 needs 5 labs
+    m = cls(rng=1, **{"labs.count": 2, "hyperscalers.margin": 0.9})  # Reset, older sliders
+    assert len(m.labs) == 6 and m.scenario_config.hyperscalers.margin != 0.9
+    assert "labs.mix" in m.slider_error and m.error is None
+    m.step()  # still runs
+    from marketsim.viz.data import status
+
+    assert "labs.mix" in status(m)["slider_error"]
+    assert cls(rng=1, **{"labs.count": 7}).slider_error is None
+
+
 def test_components_are_functions_of_the_model():
     parts = components()
     assert len(parts) == len(charts.CHARTS) + 1

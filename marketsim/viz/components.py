@@ -100,6 +100,10 @@ def StatusLine(model: AIMarketModel, steps: int) -> None:
         f'<br><span class="marketsim-settings" style="color:#777;font-size:12px">'
         f"this run: {escape(' · '.join(settings))} (sliders apply on Reset)</span>"
     )
+    if s.get("slider_error"):
+        html += (f'<br><span class="marketsim-slider-error" style="color:#b45309;'
+                 f'font-weight:600">sliders not applied, showing the scenario as loaded: '
+                 f"{escape(s['slider_error'])}</span>")
     if s["error"]:
         html += (f'<br><span class="marketsim-error" style="color:#c62828;font-weight:600">'
                  f"stopped: {escape(s['error'])} (traceback in the server's log; Reset to "

@@ -217,7 +217,8 @@ def status(model: AIMarketModel, keys: tuple[str, ...] = ()) -> dict[str, Any]:
     """Headline facts now: scenario, date, month, tick, horizon, regime, labs, HHI, leader.
 
     ``regime`` is None before the first month (the label needs data); ``error`` says why a
-    visualiser run stopped (None if it did not).
+    visualiser run stopped, ``slider_error`` why the sliders' values could not be applied
+    (None if not).
 
     Args:
         model: the model shown.
@@ -243,4 +244,5 @@ def status(model: AIMarketModel, keys: tuple[str, ...] = ()) -> dict[str, Any]:
             "hhi": stats.get("hhi_revenue"),
             "leader_run_rate": stats.get("leader_run_rate"),
             "error": getattr(model, "error", None),
+            "slider_error": getattr(model, "slider_error", None),
         }

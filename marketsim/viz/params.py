@@ -55,13 +55,15 @@ def _nice_step(span: float, integer: bool) -> float:
     return max(1, int(round(step))) if integer else float(step)
 
 
-def slider_for(key: str, value: float, label: str | None = None) -> Slider:
+def slider_for(key: str, value: float, label: str | None = None, least: float | None = None,
+               ) -> Slider:
     """A Mesa ``Slider`` for dotted scenario ``key`` starting at ``value``.
 
     Args:
         key: dotted scenario key, e.g. ``"hyperscalers.margin"``.
         value: the slider's starting value (the scenario's value).
         label: text beside the slider (default: :data:`LABELS` or the key).
+        least: a lower end above the schema's (e.g. the agents a scenario's ``mix`` needs).
 
     Raises:
         ScenarioError: ``key`` is not a scenario key.
@@ -69,6 +71,9 @@ def slider_for(key: str, value: float, label: str | None = None) -> Slider:
     spec = field_spec(key)
     integer = spec["type"] == "int"
     lo = spec.get("ge", spec.get("gt", 0.0))
+    if least is not None and least > lo:
+        spec = {k: v for k, v in spec.items() if k != "gt"}
+        lo = least
     hi_allowed = spec.get("le", spec.get("lt", math.inf))
     ref = max(float(value), float(spec["default"]), 0.0)
     hi = min(hi_allowed, SPAN * ref) if ref > 0 else hi_allowed
@@ -107,5 +112,18 @@ def model_params(scenario: MarketScenario, seed: int = 0,
         "rng": Slider("Seed", value=int(seed), min=0, max=SEED_MAX, step=1, dtype=int),
     }
     for key in keys:
-        params[key] = slider_for(key, scenario.get(key))
+        kind, _, name = key.partition(".")
+        least = least_count(scenario, kind) if name == "count" else None
+        params[key] = slider_for(key, scenario.get(key), least=least)
     return params
+
+
+def least_count(scenario: MarketScenario, kind: str) -> int:
+    """Fewest agents of ``kind`` (``"labs"``, ...) the scenario's ``mix`` entries allow.
+
+    Their counts together, and one more than the highest rank they name: a slider below it
+    would give a scenario that cannot be built.
+    """
+    mix = getattr(scenario, kind).mix
+    ranks = [r for m in mix for r in (m.ranks or [])]
+    return max(sum(m.count for m in mix), max(ranks, default=-1) + 1, 1)

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
+from marketsim.errors import ScenarioError
 from marketsim.model import AIMarketModel
 from marketsim.scenario import MarketScenario, load_scenario
 
@@ -49,10 +50,22 @@ class VizMarketModel(AIMarketModel):
             scenario = None
         if scenario is None:
             scenario = self.base_scenario
-        super().__init__(scenario, rng=None if rng is None else int(rng), **overrides)
+        seed = None if rng is None else int(rng)
+        error = None
+        try:
+            super().__init__(scenario, rng=seed, **overrides)
+        except ScenarioError as exc:
+            if not overrides:
+                raise
+            # Sliders that give no valid scenario (e.g. fewer labs than the scenario's mix
+            # names): show the scenario as loaded, and say why, rather than break Reset.
+            super().__init__(scenario, rng=seed)
+            error = str(exc)
         #: Held while the model steps and while the page reads it: Mesa's Play steps the
         #: model in a thread of its own while the page may be drawing the last month.
         self.lock = threading.RLock()
+        #: Why the sliders' values were not applied (None: they were), shown on the page.
+        self.slider_error: str | None = error
         #: What went wrong in the last step, shown on the page (None: nothing).
         self.error: str | None = None
         self.step = functools.partial(_guarded_step, self, self.step)
