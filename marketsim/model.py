@@ -180,10 +180,12 @@ class AIMarketModel(mesa.Model):
                                              overrides=overrides)
         else:
             scenario = load_scenario(scenario, overrides=overrides or None)
-        if rng is not None and not isinstance(rng, (int, np.integer)):
-            raise TypeError("rng must be an integer seed")
-        if isinstance(rng, np.integer):  # Mesa seeds Python's random too, which takes ints
-            rng = int(rng)
+        if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, np.integer))):
+            raise TypeError(f"rng must be an integer seed >= 0, not {rng!r}")
+        if rng is not None:
+            rng = int(rng)  # Mesa seeds Python's random too, which takes ints, not NumPy's
+            if rng < 0:
+                raise ValueError(f"rng must be an integer seed >= 0, not {rng}")
         super().__init__(rng=rng)
         self.scenario_config: MarketScenario = scenario
         self.seed = rng
@@ -507,9 +509,15 @@ class AIMarketModel(mesa.Model):
         economy = led["economy"]
         for pop, d in zip(self.buyer_groups, self._pop_demand, strict=True):
             pay = d * frac_served * price * 1e-9
-            led.transfer(economy, pop.account, float(pay.sum()), "enterprise_budget")
-            led.post([(pop.account, lab.account, amount, "inference")
-                      for lab, amount in zip(self.labs, pay.tolist(), strict=True) if amount > 0])
+            bills = [(pop.account, lab.account, amount, "inference")
+                     for lab, amount in zip(self.labs, pay.tolist(), strict=True) if amount > 0]
+            budget = float(pay.sum())
+            while (short := _left_after(budget, bills)) < 0:
+                # Paid one by one, the parts would overdraw their sum by rounding: fund a
+                # little more (what is left goes back below).
+                budget += max(-short, math.ulp(budget))
+            led.transfer(economy, pop.account, budget, "enterprise_budget")
+            led.post(bills)
             # The parts never add up to the sum to the last bit: settle the rounding with the
             # economy, so it cannot pile up month after month in the buyers' account.
             left = led.balance(pop.account)
@@ -910,9 +918,10 @@ class AIMarketModel(mesa.Model):
         Returns:
             The model itself, so ``AIMarketModel(sc, rng=1).run().regime`` reads well.
         """
+        if ticks is not None and (isinstance(ticks, bool)
+                                  or not isinstance(ticks, (int, np.integer)) or ticks < 0):
+            raise ValueError(f"ticks must be a whole number of months >= 0, not {ticks!r}")
         n = max(self.horizon - self.steps, 0) if ticks is None else int(ticks)
-        if n < 0:
-            raise ValueError(f"ticks must be >= 0, got {n}")
         iterator = range(n)
         if progress:
             from tqdm.auto import tqdm
@@ -939,6 +948,13 @@ class AIMarketModel(mesa.Model):
     def date(self) -> str:
         """Calendar month of the last completed tick, 'YYYY-MM'."""
         return calendar_month(self.scenario_config.start, max(self.steps - 1, 0))
+
+
+def _left_after(balance: float, bills: list[tuple[int, int, float, str]]) -> float:
+    """What is left of ``balance`` ($bn) after paying ``bills`` one by one, as the ledger does."""
+    for bill in bills:
+        balance -= bill[2]
+    return balance
 
 
 def _lab_reporters() -> dict[str, Any]:

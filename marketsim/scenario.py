@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import importlib
+import math
 import sys
 import tomllib
 from pathlib import Path
@@ -340,6 +341,12 @@ class RegimeConfig(_Section):
     )
 
 
+#: Largest growth over a run, in powers of ten, that a compounding rate may give (prices,
+#: tokens and effective compute stay far inside float range; the defaults over the longest
+#: horizon, 200 years, reach 10^96).
+MAX_GROWTH_DIGITS = 120
+
+
 class MarketScenario(_Section):
     """A whole market set-up: agent counts and classes, parameters, horizon.
 
@@ -381,6 +388,29 @@ class MarketScenario(_Section):
         if not 1 <= month <= 12:
             raise ValueError("must be 'YYYY-MM'")
         return f"{year:04d}-{month:02d}"
+
+    @model_validator(mode="after")
+    def _growth_fits_the_horizon(self) -> MarketScenario:
+        """Refuse growth rates that compound past what floats hold over the horizon."""
+        years = self.horizon / 12.0
+        c, b = self.compute, self.buyers
+        # Usage growth decays with its half-life: ln(total) = g0 tau (1 - exp(-t / tau)).
+        tau = b.usage_growth_halflife / math.log(2.0)
+        usage = math.log(b.usage_growth) / 12.0 * tau * -math.expm1(-self.horizon / tau)
+        for key, digits in (
+            ("compute.scale_growth", years * math.log10(c.scale_growth)),
+            ("compute.throughput_growth", years * math.log10(c.throughput_growth)),
+            ("capability.algorithmic_progress",
+             years * math.log10(self.capability.algorithmic_progress)),
+            ("buyers.usage_growth", usage / math.log(10.0)),
+        ):
+            if digits > MAX_GROWTH_DIGITS:
+                raise ValueError(
+                    f"{key} = {self.get(key):g} a year over horizon = {self.horizon} months "
+                    f"multiplies by 10^{digits:.0f}, past what the model's numbers hold; "
+                    f"allowed: at most 10^{MAX_GROWTH_DIGITS} over the run (a lower rate or "
+                    "a shorter horizon)")
+        return self
 
     def get(self, dotted: str) -> Any:
         """Value at a dotted key such as ``"buyers.count"``."""
@@ -577,6 +607,8 @@ def _explain(exc: ValidationError, raw: dict[str, Any], file: str | None) -> Sce
     msg = str(err["msg"])
     if msg.startswith("Value error, "):  # our own validators say what is wrong
         msg = msg[len("Value error, "):]
+        if not loc:  # a rule over several keys: the message names them
+            return ScenarioError(msg, file=file)
     elif err["type"] in ("model_type", "model_attributes_type", "dict_type"):
         msg = "must be a table"
     else:

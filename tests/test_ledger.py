@@ -96,6 +96,18 @@ def test_buyer_accounts_end_every_month_at_zero_in_an_extreme_market():
     assert m.counts["enterprise_spend"] > 100  # $bn a month: the sums are large
 
 
+def test_a_tiny_last_payment_after_a_huge_one_is_not_an_overdraft():
+    """At $4e7bn a month, the rounding of the sum exceeded a $0.007bn last part's tolerance."""
+    from marketsim import AIMarketModel
+
+    m = AIMarketModel("small", rng=0, **{
+        "horizon": 330, "buyers.usage_growth": 100, "buyers.usage_growth_halflife": 1200,
+        "labs.count": 2, "vcs.count": 1, "hyperscalers.count": 1, "buyers.count": 50})
+    m.run()  # used to raise "buyers_0 cannot pay 0.00676832 $bn (inference)" in month 323
+    assert m.counts["enterprise_spend"] > 1e7
+    assert all(m.ledger.balance(pop.account) == 0.0 for pop in m.buyer_groups)
+
+
 def test_flows_recorded_by_kind_and_tick(ledger):
     ledger.tick = 3
     ledger.transfer(ledger["a"], ledger["b"], 1.0, "rent")

@@ -297,8 +297,10 @@ def test_run_ticks_runs_that_many_more_and_run_goes_to_horizon():
     m.run(ticks=2)  # but explicit ticks go past it
     df = m.datacollector.get_model_vars_dataframe()
     assert len(df) == 22 and df["tick"].tolist() == list(range(22))
-    with pytest.raises(ValueError):
-        m.run(ticks=-1)
+    for bad in (-1, 2.7, True, "3"):
+        with pytest.raises(ValueError, match="whole number of months"):
+            m.run(ticks=bad)  # type: ignore[arg-type]
+    assert m.steps == 22
 
 
 def test_run_to_horizon_after_passing_it_is_a_no_op():
@@ -326,9 +328,12 @@ def test_overrides_as_keywords_and_from_a_scenario_object():
     assert sc.labs.count != 3  # the caller's scenario is not changed
 
 
-def test_rng_must_be_an_integer():
-    with pytest.raises(TypeError):
-        AIMarketModel("small", rng="7")  # type: ignore[arg-type]
+def test_rng_must_be_an_integer_seed():
+    for bad in ("7", 1.0, True):
+        with pytest.raises(TypeError, match="integer seed >= 0"):
+            AIMarketModel("small", rng=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="integer seed >= 0, not -1"):
+        AIMarketModel("small", rng=-1)
 
 
 def test_lab_table_has_the_contract_columns_for_every_lab_and_tick():

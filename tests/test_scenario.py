@@ -343,6 +343,21 @@ def test_parameter_table_covers_every_scalar_key_with_valid_defaults():
                 assert ok, (r["key"], bound)
 
 
+@pytest.mark.parametrize("overrides", [
+    {"horizon": 1900, "compute.scale_growth": 100},  # 100 ** (1900 / 12) overflows a float
+    {"horizon": 2400, "compute.throughput_growth": 100},
+    {"horizon": 2400, "capability.algorithmic_progress": 1000},
+    {"horizon": 2400, "buyers.usage_growth": 100, "buyers.usage_growth_halflife": 1200},
+])
+def test_growth_that_compounds_past_floats_over_the_horizon_is_refused(overrides):
+    key = next(k for k in overrides if k != "horizon")
+    with pytest.raises(ScenarioError, match=rf"^[^;]*small.toml: {key} = .* a year over "
+                                            r"horizon = \d+ months multiplies by 10\^\d+"):
+        load_scenario("small", overrides=overrides)
+    load_scenario("small", overrides={"horizon": overrides["horizon"]})  # defaults: fine
+    load_scenario("small", overrides={**overrides, "horizon": 120})  # a shorter run: fine
+
+
 def test_every_integer_key_has_an_upper_bound_numpy_can_hold():
     # A sweep's design table holds ints as int64: an unbounded key took 1e19 and stored -2**63.
     for row in parameter_table():
