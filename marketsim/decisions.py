@@ -17,6 +17,13 @@ from marketsim.mechanisms.capital import Offer
 
 _INF = math.inf
 
+#: Largest magnitude a decision may return ($bn, GPUs, $/M tokens, $/GPU-month): beyond it
+#: no market figure means anything, and sums of such amounts lose the ledger's cents.
+MOST = 1e18
+
+#: Largest VC sentiment (1 is neutral; the built-in VCs stay between 0.2 and 2).
+MOST_SENTIMENT = 100.0
+
 
 class Described(str):
     """A description of a returned value, shown as is (no quotes) in the error message."""
@@ -36,26 +43,26 @@ def _as_float(value: Any) -> float:
 
 
 def number(value: Any, agent: object, method: str) -> float:
-    """``value`` as a finite float (negatives allowed: the caller clips them where documented)."""
+    """``value`` as a float within ±:data:`MOST` (the caller clips negatives where documented)."""
     x = _as_float(value)
-    if not -_INF < x < _INF:  # also rejects NaN
-        raise DecisionError(agent, method, value, "a finite number")
+    if not -MOST <= x <= MOST:  # also rejects NaN and infinity
+        raise DecisionError(agent, method, value, f"a finite number, at most {MOST:g} in size")
     return x
 
 
 def positive(value: Any, agent: object, method: str) -> float:
-    """``value`` as a finite float > 0 (prices and rents)."""
+    """``value`` as a float > 0 and ≤ :data:`MOST` (prices and rents)."""
     x = _as_float(value)
-    if not 0.0 < x < _INF:  # also rejects NaN
-        raise DecisionError(agent, method, value, "a finite number > 0")
+    if not 0.0 < x <= MOST:  # also rejects NaN
+        raise DecisionError(agent, method, value, f"a finite number > 0 and <= {MOST:g}")
     return x
 
 
-def non_negative(value: Any, agent: object, method: str) -> float:
-    """``value`` as a finite float ≥ 0."""
+def non_negative(value: Any, agent: object, method: str, *, most: float = MOST) -> float:
+    """``value`` as a float ≥ 0 and ≤ ``most``."""
     x = _as_float(value)
-    if not 0.0 <= x < _INF:
-        raise DecisionError(agent, method, value, "a finite number >= 0")
+    if not 0.0 <= x <= most:
+        raise DecisionError(agent, method, value, f"a finite number >= 0 and <= {most:g}")
     return x
 
 

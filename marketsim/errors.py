@@ -72,5 +72,12 @@ class DecisionError(_Picklable, ValueError):
         self.method = method
         self.given = given
         self.allowed = allowed
-        super().__init__(f"{cls.__module__}.{cls.__qualname__}.{method} returned {given!r}; "
-                         f"allowed: {allowed}")
+        text = (f"{cls.__module__}.{cls.__qualname__}.{method} returned {given!r}; "
+                f"allowed: {allowed}")
+        owner = next((k for k in cls.__mro__ if method in vars(k)), cls)
+        if owner.__module__.startswith("marketsim."):
+            # The built-in decisions are valid on valid inputs: the cause is upstream.
+            text += (f" (marketsim's own {owner.__qualname__}.{method} computed this from what "
+                     "it reads: look at the values and helpers of your own classes, e.g. a "
+                     "rent near 0 or a NaN growth)")
+        super().__init__(text)

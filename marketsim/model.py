@@ -675,7 +675,7 @@ class AIMarketModel(mesa.Model):
         loss_rate = losses / max(len(labs), 1)
         for vc in self.vcs:
             vc.sentiment = check.non_negative(vc.update_sentiment(growth, loss_rate), vc,
-                                              "update_sentiment")
+                                              "update_sentiment", most=check.MOST_SENTIMENT)
 
     def _screen_built_in(self, vcs: list[VentureCapitalist], labs: list[AILab],
                          ) -> dict[int, list[AILab]]:
@@ -874,7 +874,9 @@ class AIMarketModel(mesa.Model):
         sentiment = float(np.array([vc.sentiment for vc in self.vcs]).sum()) / len(self.vcs)
         dry_total = float(dry.sum())
         lam = capital.entry_rate(vcfg.entry_rate, dry_total, ref, sentiment)
-        n_new = min(int(self.rng.poisson(lam)) if lam > 0 else 0, vcfg.max_entrants)
+        # At most max_entrants (<= 1,000) are founded: a rate past 1e6 changes nothing, and
+        # NumPy's Poisson refuses rates past ~1e19.
+        n_new = min(int(self.rng.poisson(min(lam, 1e6))) if lam > 0 else 0, vcfg.max_entrants)
         if n_new == 0 or dry_total <= 0:
             return
         cls = (load_class(self.scenario_config.labs.class_, AILab)

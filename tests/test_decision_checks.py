@@ -99,6 +99,21 @@ class MaybeLab(AILab):
         return "no"
 
 
+class EuphoricVC(VentureCapitalist):
+    def update_sentiment(self, market_growth, loss_rate):
+        return self.sentiment * 1.5  # finite, but past any meaning within a year
+
+
+class HugeRentHyperscaler(Hyperscaler):
+    def set_rent(self):
+        return 1e300
+
+
+class TinyRentHyperscaler(Hyperscaler):
+    def set_rent(self):
+        return 1e-300
+
+
 class FreeRentHyperscaler(Hyperscaler):
     def set_rent(self):
         return 0.0
@@ -161,6 +176,8 @@ CASES = [
     ("vcs", "CreditVC", "make_offer"),
     ("labs", "MaybeLab", "consider_offer"),
     ("hyperscalers", "FreeRentHyperscaler", "set_rent"),
+    ("vcs", "EuphoricVC", "update_sentiment"),
+    ("hyperscalers", "HugeRentHyperscaler", "set_rent"),
     ("hyperscalers", "InfOrderHyperscaler", "order_capacity"),
     ("hyperscalers", "OverCreditHyperscaler", "strategic_offer"),
     ("buyers", "ShortMaskBuyers", "adopt"),
@@ -192,6 +209,14 @@ def scenario(tmp_path: Path, request: pytest.FixtureRequest):
 def test_a_bad_decision_is_named_when_it_is_returned(scenario, section, cls, method) -> None:
     with pytest.raises(DecisionError, match=rf"\.{cls}\.{method} returned .*; allowed: "):
         AIMarketModel(scenario(section, cls), rng=0).run()
+
+
+def test_a_built_in_decision_fed_a_bad_value_says_where_to_look(scenario) -> None:
+    with pytest.raises(DecisionError) as info:
+        AIMarketModel(scenario("hyperscalers", "TinyRentHyperscaler"), rng=0).run()
+    msg = str(info.value)
+    assert "AILab.request_compute returned inf" in msg
+    assert "marketsim's own AILab.request_compute computed this from what it reads" in msg
 
 
 def test_a_subclass_init_of_the_wrong_signature_is_named(scenario) -> None:

@@ -303,6 +303,16 @@ def test_two_sweeps_cannot_write_one_dir(reference, tmp_path):
     assert run_sweep(exp, out, workers=1, progress=False).done_now == 8
 
 
+def test_failed_runs_are_summed_up_by_reason():
+    from marketsim.commands.sweep import _reasons
+
+    failed = [(7, "TypeError: a"), (1, "ValueError: b"), (3, "TypeError: a"), (9, "KeyError: c"),
+              (4, "OSError: d"), (2, "TypeError: a")]
+    assert _reasons(failed) == ("3 runs, first run 2: TypeError: a; run 1: ValueError: b; "
+                                "run 4: OSError: d; 1 other reason")
+    assert _reasons([(5, "X: y")]) == "run 5: X: y"
+
+
 def test_a_damaged_part_file_is_named_in_one_line(tmp_path, capsys):
     exp = write_experiment(tmp_path, replications=1, horizon=3, buyers=300)
     out = tmp_path / "out"

@@ -44,9 +44,25 @@ def sweep_command(
                  f"storage {100 * res.storage_overhead:.1f}% of run time")
     print(line + ")")
     if res.failed:
-        run_id, err = res.failed[0]
-        print(f"marketsim sweep: {len(res.failed)} runs failed (first: run {run_id}: {err}); "
+        print(f"marketsim sweep: {len(res.failed)} runs failed ({_reasons(res.failed)}); "
               "run the same command again to retry them", file=sys.stderr)
         return 1
     print(f"next: marketsim report {out}")
     return 0
+
+
+def _reasons(failed: list[tuple[int, str]], most: int = 3) -> str:
+    """Why runs failed, by reason, most frequent first: ``run 4: ValueError: ...; 2 more ...``."""
+    by_reason: dict[str, list[int]] = {}
+    for run_id, why in failed:
+        by_reason.setdefault(why, []).append(run_id)
+    ranked = sorted(by_reason.items(), key=lambda item: (-len(item[1]), min(item[1])))
+    parts = []
+    for why, ids in ranked[:most]:
+        ids = sorted(ids)
+        runs = f"run {ids[0]}" if len(ids) == 1 else f"{len(ids)} runs, first run {ids[0]}"
+        parts.append(f"{runs}: {why}")
+    if len(ranked) > most:
+        more = len(ranked) - most
+        parts.append(f"{more} other reason{'s' if more > 1 else ''}")
+    return "; ".join(parts)
