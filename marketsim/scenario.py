@@ -39,6 +39,14 @@ SCENARIO_DIR = _PACKAGED if _PACKAGED.is_dir() else _CHECKOUT
 _BOUNDS = {"ge": at.Ge, "gt": at.Gt, "le": at.Le, "lt": at.Lt}
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _f(default: Any, unit: str, description: str, **bounds: Any) -> Any:
     """Declare a field with its unit and description (shown in errors, docs and sliders)."""
     return Field(default, description=description, json_schema_extra={"unit": unit}, **bounds)
@@ -55,10 +63,18 @@ class _Section(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_for_numbers(cls, value: Any, info: Any) -> Any:
-        """TOML ``true``/``false`` is not a count or an amount (pydantic would read it as 1/0)."""
+        """Neither TOML ``true``/``false`` nor text is a count or an amount.
+
+        Pydantic would read ``true`` as 1 and ``"3"`` as 3; a quoted number in a scenario file
+        is more likely a slip than a wish.
+        """
         fld = cls.model_fields.get(info.field_name) if info.field_name else None
-        if isinstance(value, bool) and fld is not None and fld.annotation in (int, float):
-            raise ValueError("must be a number, not true/false")
+        if fld is not None and fld.annotation in (int, float):
+            if isinstance(value, bool):
+                raise ValueError("must be a number, not true/false")
+            if isinstance(value, str):
+                hint = " (write it without quotes)" if _is_number(value) else ""
+                raise ValueError(f"must be a number, not text{hint}")
         return value
 
 

@@ -106,6 +106,8 @@ def test_unknown_key_far_from_any_points_to_the_docs(write_scenario):
     ('[buyers]\ncount = "many"\n', "buyers.count", "many"),
     ("horizon = 1.5\n", "horizon", 1.5),
     ("[labs]\ncount = true\n", "labs.count", True),
+    ('horizon = "3"\n', "horizon", "3"),  # pydantic alone would read it as 3
+    ('[labs]\nfixed_cost = "0.1"\n', "labs.fixed_cost", "0.1"),
     ("[vcs]\ncapital_abundance = [1, 2]\n", "vcs.capital_abundance", [1, 2]),
     ("[vcs]\ncapital_abundance = { x = 1 }\n", "vcs.capital_abundance", {"x": 1}),
     ("buyers = 5\n", "buyers", 5),
