@@ -135,6 +135,11 @@ class ShortMaskBuyers(EnterpriseBuyer):
         return (uniforms < 0.5)[:-1]
 
 
+class TwoForYesBuyers(EnterpriseBuyer):
+    def adopt(self, adopted_share, uniforms):
+        return (uniforms < 0.5).astype(int) * 2
+
+
 class FloatChoiceBuyers(EnterpriseBuyer):
     def choose_suppliers(self, current, probs, u_stay, u_pick):
         return np.zeros(current.shape)
@@ -181,6 +186,7 @@ CASES = [
     ("hyperscalers", "InfOrderHyperscaler", "order_capacity"),
     ("hyperscalers", "OverCreditHyperscaler", "strategic_offer"),
     ("buyers", "ShortMaskBuyers", "adopt"),
+    ("buyers", "TwoForYesBuyers", "adopt"),
     ("buyers", "FloatChoiceBuyers", "choose_suppliers"),
     ("buyers", "NaNDemandBuyers", "demand_per_size"),
     ("buyers", "NegativeSizeBuyers", "draw_sizes"),
