@@ -26,8 +26,6 @@ BUYERS = (1_000_000, 300_000)
 #: Grid values x replications: 6 x 2 = 12 runs (full), 2 x 2 = 4 runs (quick).
 MARGINS = ([0.3, 0.6, 0.9, 1.2, 1.5, 1.8], [0.4, 1.2])
 
-#: Dask config key of the allocator setting that Dask's nannies give their workers.
-TRIM_KEY = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 
 _EXPERIMENT = """
 name = "sweep_bench"
@@ -82,7 +80,7 @@ def measure(quick: bool = False) -> list[dict[str, Any]]:
     import dask
     from dask.distributed import Client, LocalCluster
 
-    from marketsim.sweep import run_sweep
+    from marketsim.sweep import DASK_WORKER_CONFIG, run_sweep
 
     cores = os.cpu_count() or 1
     rows: list[dict[str, Any]] = []
@@ -116,10 +114,9 @@ def measure(quick: bool = False) -> list[dict[str, Any]]:
         goal_all = 0.9 * cores
         rows.append(_row(f"sweep: all {cores} local workers, runs/s vs serial", rates[cores], "x",
                          f">= {goal_all:.1f}", rates[cores] >= goal_all))
-        # Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in their workers, which makes glibc
-        # map and unmap every large NumPy array: ~1.8x the CPU time per run. Unset it, as
-        # docs/sweeps.md tells cluster users to.
-        with dask.config.set({TRIM_KEY: None}), LocalCluster(
+        # The worker settings docs/sweeps.md gives cluster users: the nannies' allocator
+        # setting unset (~1.8x the CPU time per run otherwise), no statistical profiler.
+        with dask.config.set(DASK_WORKER_CONFIG), LocalCluster(
                 n_workers=2, threads_per_worker=1, processes=True,
                 dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
             client.run(__import__, "marketsim.model")  # warm: import on every worker

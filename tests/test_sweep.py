@@ -303,6 +303,20 @@ def test_two_sweeps_cannot_write_one_dir(reference, tmp_path):
     assert run_sweep(exp, out, workers=1, progress=False).done_now == 8
 
 
+def test_dask_worker_settings_are_keys_dask_knows():
+    import dask
+    import dask.distributed  # noqa: F401 - loads distributed's default config
+
+    from marketsim.sweep import DASK_WORKER_CONFIG
+
+    for key in DASK_WORKER_CONFIG:  # a mistyped key would be set and silently do nothing
+        parent, _, name = key.rpartition(".")
+        assert name.replace("_", "-") in dask.config.get(parent) or name in dask.config.get(
+            parent), key
+    with dask.config.set(DASK_WORKER_CONFIG):
+        assert dask.config.get("distributed.worker.profile.enabled") is False
+
+
 def test_failed_runs_are_summed_up_by_reason():
     from marketsim.commands.sweep import _reasons
 
