@@ -526,8 +526,11 @@ def _drive(executor: cf.Executor | None, pool: dict[str, cf.ProcessPoolExecutor]
             assert ex is not None
             try:
                 pending[ex.submit(run_one, task)] = task
-            except BrokenProcessPool:
-                (suspects.insert(0, task) if alone else resubmit.append(task))
+            except BrokenProcessPool:  # back where it came from, for the next pool
+                if alone:
+                    suspects.insert(0, task)
+                else:
+                    resubmit.append(task)
                 return False
             if alone:
                 return True
