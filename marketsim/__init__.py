@@ -25,6 +25,7 @@ _PUBLIC: dict[str, str] = {
     "MarketScenario": "marketsim.scenario",
     "Offer": "marketsim.mechanisms.capital",
     "ScenarioError": "marketsim.errors",
+    "SweepError": "marketsim.errors",
     "VentureCapitalist": "marketsim.agents",
     "load_experiment": "marketsim.experiment",
     "load_scenario": "marketsim.scenario",
@@ -33,7 +34,7 @@ _PUBLIC: dict[str, str] = {
 
 if TYPE_CHECKING:
     from marketsim.agents import AILab, EnterpriseBuyer, Hyperscaler, VentureCapitalist
-    from marketsim.errors import ScenarioError
+    from marketsim.errors import ScenarioError, SweepError
     from marketsim.experiment import load_experiment
     from marketsim.mechanisms.capital import Offer
     from marketsim.model import AIMarketModel
@@ -68,6 +69,7 @@ __all__ = [
     "MarketScenario",
     "Offer",
     "ScenarioError",
+    "SweepError",
     "VentureCapitalist",
     "__version__",
     "load_experiment",

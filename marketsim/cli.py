@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         if whole_process:  # the command is over: a second Ctrl-C must not break the exit
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-        print(f"marketsim {args.command}: {exc or 'interrupted'}", file=sys.stderr)
+        print(f"marketsim {args.command}: {str(exc) or 'interrupted'}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `marketsim run | head -1`: the reader has gone
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit

@@ -90,8 +90,8 @@ def offer(value: Any, agent: object, method: str, *, credits: bool) -> Offer | N
     try:
         checks = (
             (value.investor is agent, "investor: the agent making the offer (self)"),
-            (0.0 <= value.amount < _INF, "amount: a finite number of $bn >= 0"),
-            (0.0 < value.pre_money < _INF, "pre_money: a finite number of $bn > 0"),
+            (0.0 <= value.amount <= MOST, f"amount: a number of $bn from 0 to {MOST:g}"),
+            (0.0 < value.pre_money <= MOST, f"pre_money: a number of $bn > 0 and <= {MOST:g}"),
             (0.0 <= value.credit_share <= 1.0 if credits else value.credit_share == 0.0,
              "credit_share: a share from 0 to 1" if credits else
              "credit_share: 0 (only a hyperscaler gives compute credits)"),
@@ -137,10 +137,10 @@ def array(value: Any, agent: object, method: str, *, shape: tuple[int, ...],
 
 
 def amounts(value: Any, agent: object, method: str, *, n: int) -> np.ndarray:
-    """``value`` as ``n`` finite floats ≥ 0 (buyer sizes, tokens per unit of size)."""
-    a = array(value, agent, method, shape=(n,), kind="biuf", allowed="finite numbers >= 0")
-    if a.size and not (np.isfinite(a).all() and a.min() >= 0):
-        bad = a[~(np.isfinite(a) & (a >= 0))][:3].tolist()
-        raise DecisionError(agent, method, Described(f"an array holding {bad}"),
-                            "finite numbers >= 0")
+    """``value`` as ``n`` floats from 0 to :data:`MOST` (buyer sizes, tokens per size)."""
+    allowed = f"numbers from 0 to {MOST:g}"
+    a = array(value, agent, method, shape=(n,), kind="biuf", allowed=allowed)
+    if a.size and not (a.min() >= 0 and a.max() <= MOST):  # NaN fails both
+        bad = a[~((a >= 0) & (a <= MOST))][:3].tolist()
+        raise DecisionError(agent, method, Described(f"an array holding {bad}"), allowed)
     return a

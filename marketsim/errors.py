@@ -78,6 +78,6 @@ class DecisionError(_Picklable, ValueError):
         if owner.__module__.startswith("marketsim."):
             # The built-in decisions are valid on valid inputs: the cause is upstream.
             text += (f" (marketsim's own {owner.__qualname__}.{method} computed this from what "
-                     "it reads: look at the values and helpers of your own classes, e.g. a "
-                     "rent near 0 or a NaN growth)")
+                     "it reads: values from other agents, such as a rent near 0 or a NaN "
+                     "growth() from a class of your own, or extreme scenario settings)")
         super().__init__(text)

@@ -520,11 +520,9 @@ class AIMarketModel(mesa.Model):
             led.post(bills)
             # The parts never add up to the sum to the last bit: settle the rounding with the
             # economy, so it cannot pile up month after month in the buyers' account.
-            left = led.balance(pop.account)
+            left = led.balance(pop.account)  # >= 0: the budget covered the parts
             if left > 0:
                 led.transfer(pop.account, economy, left, "rounding")
-            elif left < 0:
-                led.transfer(economy, pop.account, -left, "rounding")
         total_revenue = float(revenue.sum())
         for lab, rev, tokens in zip(self.labs, revenue.tolist(), served.tolist(), strict=True):
             lab.revenue_share = rev / total_revenue if total_revenue else 0.0
@@ -921,7 +919,9 @@ class AIMarketModel(mesa.Model):
             The model itself, so ``AIMarketModel(sc, rng=1).run().regime`` reads well.
         """
         if ticks is not None and (isinstance(ticks, bool)
-                                  or not isinstance(ticks, (int, np.integer)) or ticks < 0):
+                                  or not isinstance(ticks, (int, np.integer))):
+            raise TypeError(f"ticks must be a whole number of months >= 0, not {ticks!r}")
+        if ticks is not None and ticks < 0:
             raise ValueError(f"ticks must be a whole number of months >= 0, not {ticks!r}")
         n = max(self.horizon - self.steps, 0) if ticks is None else int(ticks)
         iterator = range(n)

@@ -361,6 +361,10 @@ class RegimeConfig(_Section):
 #: tokens and effective compute stay far inside float range; the defaults over the longest
 #: horizon, 200 years, reach 10^96).
 MAX_GROWTH_DIGITS = 120
+#: The same for the buyers' usage, which multiplies every dollar the market spends: past
+#: 10^8 a lab's budget asks for more GPUs than the decision checks allow (the defaults reach
+#: 10^1.4 over any horizon).
+MAX_USAGE_DIGITS = 8
 
 
 class MarketScenario(_Section):
@@ -413,19 +417,20 @@ class MarketScenario(_Section):
         # Usage growth decays with its half-life: ln(total) = g0 tau (1 - exp(-t / tau)).
         tau = b.usage_growth_halflife / math.log(2.0)
         usage = math.log(b.usage_growth) / 12.0 * tau * -math.expm1(-self.horizon / tau)
-        for key, digits in (
-            ("compute.scale_growth", years * math.log10(c.scale_growth)),
-            ("compute.throughput_growth", years * math.log10(c.throughput_growth)),
+        for key, digits, most in (
+            ("compute.scale_growth", years * math.log10(c.scale_growth), MAX_GROWTH_DIGITS),
+            ("compute.throughput_growth", years * math.log10(c.throughput_growth),
+             MAX_GROWTH_DIGITS),
             ("capability.algorithmic_progress",
-             years * math.log10(self.capability.algorithmic_progress)),
-            ("buyers.usage_growth", usage / math.log(10.0)),
+             years * math.log10(self.capability.algorithmic_progress), MAX_GROWTH_DIGITS),
+            ("buyers.usage_growth", usage / math.log(10.0), MAX_USAGE_DIGITS),
         ):
-            if digits > MAX_GROWTH_DIGITS:
+            if digits > most:
                 raise ValueError(
                     f"{key} = {self.get(key):g} a year over horizon = {self.horizon} months "
                     f"multiplies by 10^{digits:.0f}, past what the model's numbers hold; "
-                    f"allowed: at most 10^{MAX_GROWTH_DIGITS} over the run (a lower rate or "
-                    "a shorter horizon)")
+                    f"allowed: at most 10^{most} over the run (a lower rate, a shorter "
+                    "horizon or, for usage, a shorter usage_growth_halflife)")
         return self
 
     def get(self, dotted: str) -> Any:

@@ -40,6 +40,9 @@ from marketsim.errors import ScenarioError, SweepError
 from marketsim.experiment import Experiment, load_experiment
 from marketsim.scenario import MarketScenario
 
+#: Seconds a new local pool may take to run its first task (a forkserver imports marketsim).
+FRESH_POOL_SECONDS = 120
+
 #: Why a run failed whose local worker process died while it ran alone (twice).
 WORKER_DIED = ("its worker process died during the run (killed, e.g. out of memory, or the "
                "run ended the process)")
@@ -383,6 +386,9 @@ def run_sweep(
     Raises:
         ScenarioError: bad experiment, a results directory of another experiment, or a
             scheduler that cannot be reached.
+        SweepError: the sweep cannot go on: local worker processes die as they start (a
+            script without ``if __name__ == "__main__":``), or a worker of a given executor
+            died and it cannot run any more. The finished runs are stored.
     """
     from marketsim.store import ResultStore
 
@@ -542,7 +548,10 @@ def _drive(executor: cf.Executor | None, pool: dict[str, cf.ProcessPoolExecutor]
             task = pending.pop(fut)
             try:
                 res = fut.result()
-            except (BrokenProcessPool, cf.CancelledError):
+            except cf.CancelledError:  # not by us (e.g. an executor's restart): run it again
+                resubmit.append(task)
+                continue
+            except BrokenProcessPool:
                 broken = True
                 if not alone:
                     suspects.append(task)
@@ -597,8 +606,8 @@ def _fresh_pool(workers: int) -> cf.ProcessPoolExecutor:
     """
     pool = _make_pool(workers, fork=False)
     try:
-        pool.submit(os.getpid).result()
-    except BrokenProcessPool:
+        pool.submit(os.getpid).result(timeout=FRESH_POOL_SECONDS)
+    except (BrokenProcessPool, cf.TimeoutError):
         pool.shutdown(wait=False, cancel_futures=True)
         raise SweepError("local worker processes die as they start: a script that calls "
                          "run_sweep needs `if __name__ == \"__main__\":`; finished runs are "

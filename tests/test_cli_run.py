@@ -270,3 +270,14 @@ def test_write_json_atomic_leaves_no_temporary_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert json.loads((tmp_path / "m.json").read_text()) == {"a": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
+
+
+def test_ctrl_c_in_a_command_is_one_line_and_exit_130(monkeypatch, capsys):
+    import marketsim.cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(marketsim.cli, "_dispatch", interrupted)
+    assert cli_main(["run", "small", "--quiet"]) == 130
+    assert capsys.readouterr().err == "marketsim run: interrupted\n"

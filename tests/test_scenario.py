@@ -357,7 +357,19 @@ def test_growth_that_compounds_past_floats_over_the_horizon_is_refused(overrides
                                             r"horizon = \d+ months multiplies by 10\^\d+"):
         load_scenario("small", overrides=overrides)
     load_scenario("small", overrides={"horizon": overrides["horizon"]})  # defaults: fine
-    load_scenario("small", overrides={**overrides, "horizon": 120})  # a shorter run: fine
+    load_scenario("small", overrides={**overrides, "horizon": 12})  # a shorter run: fine
+
+
+def test_a_market_just_inside_the_usage_growth_limit_runs_to_its_horizon():
+    # 100x a year with a 33-month half-life: 10^7.9 more tokens per buyer, the limit is 10^8
+    m = AIMarketModel("small", rng=0, **{
+        "horizon": 600, "buyers.usage_growth": 100, "buyers.usage_growth_halflife": 33,
+        "labs.count": 3, "vcs.count": 2, "hyperscalers.count": 1, "buyers.count": 50})
+    m.run()  # built-in agents only: no DecisionError, no LedgerError
+    assert m.steps == 600
+    with pytest.raises(ScenarioError, match="buyers.usage_growth = 100 a year"):
+        load_scenario("small", overrides={"horizon": 600, "buyers.usage_growth": 100,
+                                          "buyers.usage_growth_halflife": 36})
 
 
 def test_every_integer_key_has_an_upper_bound_numpy_can_hold():

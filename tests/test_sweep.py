@@ -303,6 +303,21 @@ def test_two_sweeps_cannot_write_one_dir(reference, tmp_path):
     assert run_sweep(exp, out, workers=1, progress=False).done_now == 8
 
 
+def test_a_script_without_a_main_guard_gets_one_clear_error(tmp_path):
+    exp = write_experiment(tmp_path, replications=1, horizon=3, buyers=300)
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import threading, time\n"
+        "from marketsim import run_sweep\n"
+        "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()  # a forkserver\n"
+        f"run_sweep({str(exp)!r}, {str(tmp_path / 'out')!r}, workers=2, progress=False)\n")
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 1
+    assert ("SweepError: local worker processes die as they start: a script that calls "
+            'run_sweep needs `if __name__ == "__main__":`') in proc.stderr
+
+
 def test_dask_worker_settings_are_keys_dask_knows():
     import dask
     import dask.distributed  # noqa: F401 - loads distributed's default config
@@ -351,7 +366,7 @@ def test_failing_runs_are_reported_and_retried(tmp_path, capsys):
     assert "fails on purpose" in res.failed[0][1]
     code = main(["sweep", str(exp), "--out", str(tmp_path / "out"), "--quiet"])
     captured = capsys.readouterr()
-    assert code == 1 and "1 runs failed" in captured.err and "run 1" in captured.err
+    assert code == 1 and "1 run failed (run 1: " in captured.err and "run 1" in captured.err
     assert "(1 already there, 0 run now" in captured.out
 
 

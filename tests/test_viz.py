@@ -19,7 +19,7 @@ from marketsim.cli import main
 from marketsim.scenario import field_spec, load_scenario
 from marketsim.viz import SCENARIO_ENV, charts
 from marketsim.viz.components import chart_png, components
-from marketsim.viz.params import SLIDER_KEYS, model_params
+from marketsim.viz.params import SLIDER_KEYS, model_params, slider_for
 from marketsim.viz.vizmodel import viz_model_class
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -218,6 +218,8 @@ def test_sliders_cannot_go_below_what_a_mix_needs_and_a_bad_reset_is_shown(
         "count = 1\nranks = [0]", "count = 3\nranks = [0, 4]"))
     cls = viz_model_class(path)
     assert model_params(cls.base_scenario)["labs.count"].min == 5  # rank 4 needs 5 labs
+    off_grid = slider_for("buyers.count", 3333, least=3333)  # steps of 500 from 0
+    assert off_grid.min == off_grid.value == 3333
     m = cls(rng=1, **{"labs.count": 2, "hyperscalers.margin": 0.9})  # Reset, older sliders
     assert len(m.labs) == 6 and m.scenario_config.hyperscalers.margin != 0.9
     assert "labs.mix" in m.slider_error and m.error is None

@@ -20,7 +20,9 @@ def sweep_command(
 
     Returns:
         0 when every run is stored, 1 when some runs failed (they are retried by running the
-        same command again). Bad input raises :class:`~marketsim.ScenarioError` (exit 2).
+        same command again). Bad input raises :class:`~marketsim.ScenarioError` (exit 2), a
+        sweep that cannot go on :class:`~marketsim.errors.SweepError` (exit 1), Ctrl-C
+        ``KeyboardInterrupt`` with the count of runs stored (exit 130).
     """
     from marketsim.experiment import load_experiment
     from marketsim.sweep import run_sweep
@@ -32,10 +34,14 @@ def sweep_command(
     except KeyboardInterrupt:
         from marketsim.store import finished_runs
 
-        stored = finished_runs(out) if (Path(out) / "manifest.json").is_file() else 0
+        try:
+            stored = finished_runs(out) if (Path(out) / "manifest.json").is_file() else 0
+        except Exception:  # noqa: BLE001 - a count for the message only
+            raise KeyboardInterrupt("interrupted; run the same command again to resume"
+                                    ) from None
         raise KeyboardInterrupt(
-            f"interrupted; {stored}/{exp.n_points * exp.replications} runs stored in {out}: "
-            "run the same command again to resume") from None
+            f"interrupted; {stored}/{exp.n_runs} runs stored in {out}: run the same command "
+            "again to resume") from None
     stored = res.done_before + res.done_now
     line = (f"{stored}/{res.total} runs stored in {out}/runs and {out}/ticks "
             f"({res.done_before} already there, {res.done_now} run now")
@@ -44,7 +50,8 @@ def sweep_command(
                  f"storage {100 * res.storage_overhead:.1f}% of run time")
     print(line + ")")
     if res.failed:
-        print(f"marketsim sweep: {len(res.failed)} runs failed ({_reasons(res.failed)}); "
+        n = len(res.failed)
+        print(f"marketsim sweep: {n} run{'s' if n > 1 else ''} failed ({_reasons(res.failed)}); "
               "run the same command again to retry them", file=sys.stderr)
         return 1
     print(f"next: marketsim report {out}")

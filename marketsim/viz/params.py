@@ -71,9 +71,6 @@ def slider_for(key: str, value: float, label: str | None = None, least: float | 
     spec = field_spec(key)
     integer = spec["type"] == "int"
     lo = spec.get("ge", spec.get("gt", 0.0))
-    if least is not None and least > lo:
-        spec = {k: v for k, v in spec.items() if k != "gt"}
-        lo = least
     hi_allowed = spec.get("le", spec.get("lt", math.inf))
     ref = max(float(value), float(spec["default"]), 0.0)
     hi = min(hi_allowed, SPAN * ref) if ref > 0 else hi_allowed
@@ -86,6 +83,8 @@ def slider_for(key: str, value: float, label: str | None = None, least: float | 
     if "lt" in spec and "le" not in spec and hi >= spec["lt"]:
         hi = spec["lt"] - step
     lo = math.ceil(lo / step - 1e-9) * step  # on the step grid, so the value can be hit
+    if least is not None and least > lo:  # on the grid too, unless that passes the value
+        lo = min(math.ceil(least / step - 1e-9) * step, float(value))
     if integer:
         lo, hi, value = int(math.ceil(lo)), int(math.floor(hi)), int(value)
     else:
