@@ -561,7 +561,7 @@ def test_import_marketsim_is_light_and_every_public_name_and_submodule_loads():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["[]", "12", "True", "refused"]
+    assert out.stdout.split() == ["[]", "13", "True", "refused"]
 
 
 @pytest.mark.parametrize("content", [b"[buyers]\ncout = 5\n", b"\x00\xff garbage \x01"])
