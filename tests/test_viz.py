@@ -88,6 +88,26 @@ def test_sliders_cover_the_regime_drivers_with_schema_bounds():
         assert abs((s.value - s.min) / s.step - round((s.value - s.min) / s.step)) < 1e-6
 
 
+def test_values_between_round_steps_stay_exact_through_an_untouched_reset():
+    # A user's scenario with values off the sliders' round steps: the page snaps each slider
+    # to min + k x step and sends that back on Reset.
+    sc = load_scenario("default", overrides={
+        "vcs.capital_abundance": 1.23, "hyperscalers.margin": 0.83,
+        "buyers.switching_cost": 1.07, "buyers.price_elasticity": 1.013, "buyers.count": 2345})
+    params = model_params(sc)
+    cls = viz_model_class(sc)
+    snapped = {}
+    for key in SLIDER_KEYS:
+        s, spec = params[key], field_spec(key)
+        k = round((s.value - s.min) / s.step)
+        assert abs((s.value - s.min) / s.step - k) < 1e-6, key  # on the grid
+        assert s.min >= spec.get("ge", spec.get("gt", -math.inf)), key
+        snapped[key] = s.min + k * s.step  # as the page computes it: float noise and all
+    m = cls(rng=0, **snapped)
+    for key in SLIDER_KEYS:
+        assert m.scenario_config.get(key) == sc.get(key), key
+
+
 def test_sliders_follow_the_scenario_values():
     null = model_params(load_scenario("null"))
     assert null["hyperscalers.margin"].value == 0.0
@@ -141,6 +161,8 @@ def test_each_chart_draws_data_after_a_few_steps(small_scenario, key):
 def test_each_chart_draws_before_the_first_step(small_scenario, key):
     m = viz_model_class(small_scenario)(rng=1)
     assert chart_png(m, key).startswith(PNG)
+    title = " ".join(t.get_text() for t in charts.figure(m, key).texts)
+    assert title and "nan" not in title.lower(), title  # no statistics yet: say so
 
 
 def test_share_chart_stacks_to_one(small_scenario):
@@ -179,6 +201,9 @@ def test_lab_table_lists_every_lab(small_scenario):
     html = charts.lab_table_html(m)
     for lab in m.labs:
         assert f"Lab {lab.unique_id}<" in html
+    fmt = {c: f for c, _, f in charts.TABLE_COLUMNS}
+    assert fmt["cash"](-2.8e-17) == "0.0" and fmt["cash"](-1.26) == "-1.3"  # never "-0.0"
+    assert fmt["valuation"](0.0) == "\u2013" and fmt["valuation"](12.4) == "12"  # never raised
 
 
 def test_status_names_month_year_and_regime(small_scenario):
@@ -338,7 +363,8 @@ def test_an_error_in_a_step_is_shown_and_reset_still_works(monkeypatch, failing_
             rc.find(v.Btn, children=["Step"]).widget.click()
         status = _status(rc)
         assert "stopped: RuntimeError in month 3: my pricing bug" in status
-        assert "month 3 of 24" in status
+        # the status shows the last month that ran, February, not the one that failed
+        assert "month 2 of 24" in status and "February 2025" in status
         assert "my pricing bug" in capsys.readouterr().err  # the traceback, in the log
         rc.find(v.Btn, children=["Reset"]).widget.click()
         assert "month 0 of 24" in _status(rc) and "stopped" not in _status(rc)

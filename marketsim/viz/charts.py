@@ -293,7 +293,7 @@ class SharesChart(Chart):
         names = [lab_name(a, self._classes.get(a, "AILab")) for a in top]
         colors = [PALETTE[i % len(PALETTE)] for i in range(len(top))]
         if rest:
-            names.append(f"{rest} other labs")
+            names.append(f"{rest} other lab{'s' if rest > 1 else ''}")
             colors.append("0.8")
         return list(top), names, colors
 
@@ -539,6 +539,8 @@ class SizesChart(Chart):
         artists.append(ax.stairs(n_own + n_rent, edges, baseline=n_own, fill=True,
                                  color=RENTED_COLOR))
         bc = snap.bimodality
+        if not math.isfinite(bc):  # before the first month: no statistics yet
+            return artists, f"{self.title} (bimodal above {limit:.3g}; figure after a month)"
         verdict = "bimodal" if bc > limit else "not bimodal"
         return artists, f"{self.title}: bimodality {bc:.2f} ({verdict} above {limit:.3g})"
 

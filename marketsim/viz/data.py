@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from marketsim.reporters import lab_table
+from marketsim.reporters import calendar_month, lab_table
 
 if TYPE_CHECKING:
     from marketsim.model import AIMarketModel
@@ -114,8 +114,9 @@ def _snapshot(model: AIMarketModel) -> Snapshot:
     return snap
 
 
-#: Longest class name shown in a lab's name; longer ones are shortened with "…".
-CLASS_NAME_CHARS = 16
+#: Longest class name shown in a lab's name; longer ones are shortened with "…" (the share
+#: chart's legend has room for about this many).
+CLASS_NAME_CHARS = 12
 
 
 def lab_name(lab_id: Any, lab_class: str) -> str:
@@ -143,9 +144,9 @@ TABLE_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("lab", "lab", str),
     ("class", "class", str),
     ("status", "status", str),
-    ("cash", "cash $bn", "{:,.1f}".format),
+    ("cash", "cash $bn", lambda x: f"{round(x, 1) + 0.0:,.1f}"),  # + 0.0: never "-0.0"
     ("run_rate", "revenue $bn/yr", "{:,.2f}".format),
-    ("valuation", "value $bn", "{:,.0f}".format),
+    ("valuation", "value $bn", lambda x: f"{x:,.0f}" if x > 0 else "\u2013"),  # never raised
     ("owned_gpus", "owned GPUs", gpus_text),
     ("rented_gpus", "rented GPUs", gpus_text),
     ("price", "$/M tok", "{:.2f}".format),
@@ -229,20 +230,22 @@ def status(model: AIMarketModel, keys: tuple[str, ...] = ()) -> dict[str, Any]:
         stats = model.stats or {}
         params: dict[str, Any] = {"rng": getattr(model, "seed", None)}
         params.update({k: model.scenario_config.get(k) for k in keys})
+        error = getattr(model, "error", None)
+        done = model.steps - 1 if error else model.steps  # Mesa counts a month that failed
+        date = calendar_month(model.scenario_config.start, max(done - 1, 0))
         return {
             "params": params,
             # the file shown (its name survives the slider overrides of each Reset)
             "scenario": (getattr(model, "base_scenario", None) or model.scenario_config).label,
-            "date": model.date,
+            "date": date,
             # the month last run; before the first, the month the run starts with
-            "month": (month_name(model.date) if model.steps
-                      else f"Before {month_name(model.date)}"),
-            "tick": model.steps,
+            "month": month_name(date) if done else f"Before {month_name(date)}",
+            "tick": done,
             "horizon": model.horizon,
-            "regime": model.regime if model.steps else None,  # no label before a month
+            "regime": model.regime if done else None,  # no label before a month
             "active_labs": len(model.active_labs()),
             "hhi": stats.get("hhi_revenue"),
             "leader_run_rate": stats.get("leader_run_rate"),
-            "error": getattr(model, "error", None),
+            "error": error,
             "slider_error": getattr(model, "slider_error", None),
         }

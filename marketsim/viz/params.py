@@ -82,16 +82,28 @@ def slider_for(key: str, value: float, label: str | None = None, least: float | 
         lo = lo + step
     if "lt" in spec and "le" not in spec and hi >= spec["lt"]:
         hi = spec["lt"] - step
-    lo = math.ceil(lo / step - 1e-9) * step  # on the step grid, so the value can be hit
-    if least is not None and least > lo:  # on the grid too, unless that passes the value
-        lo = min(math.ceil(least / step - 1e-9) * step, float(value))
+    if least is not None and least > lo:
+        lo = least
+    # The grid (min + k x step) runs through the scenario's value: the page snaps a slider to
+    # its grid and sends the snapped value back, so an untouched slider must give the
+    # scenario's own value on Reset.
+    lo = tidy(value - math.floor((value - lo) / step + 1e-9) * step)
+    hi = tidy(value + math.floor((hi - value) / step + 1e-9) * step)
     if integer:
-        lo, hi, value = int(math.ceil(lo)), int(math.floor(hi)), int(value)
+        lo, hi, value = int(lo), int(hi), int(value)
     else:
-        hi = math.floor(hi / step + 1e-9) * step
-        lo, hi, value = float(lo), float(max(hi, value)), float(value)
+        lo, hi, value = float(lo), float(hi), float(value)
     return Slider(label or LABELS.get(key, key), value=value, min=lo, max=hi, step=step,
                   dtype=int if integer else float)
+
+
+def tidy(x: float) -> float:
+    """``x`` to 12 significant digits: a grid position without float noise (3.3, not 3.3000…3).
+
+    The page computes slider positions in floating point too: the model applies this to the
+    values it receives, so an untouched slider gives the scenario's value exactly.
+    """
+    return float(f"{x:.12g}")
 
 
 def model_params(scenario: MarketScenario, seed: int = 0,
