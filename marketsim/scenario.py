@@ -428,7 +428,7 @@ class MarketScenario(_Section):
             if digits > most:
                 raise ValueError(
                     f"{key} = {self.get(key):g} a year over horizon = {self.horizon} months "
-                    f"multiplies by 10^{digits:.0f}, past what the model's numbers hold; "
+                    f"multiplies by 10^{digits:.1f}, past what the model's numbers hold; "
                     f"allowed: at most 10^{most} over the run (a lower rate, a shorter "
                     "horizon or, for usage, a shorter usage_growth_halflife)")
         return self

@@ -43,6 +43,10 @@ from marketsim.scenario import MarketScenario
 #: Seconds a new local pool may take to run its first task (a forkserver imports marketsim).
 FRESH_POOL_SECONDS = 120
 
+#: Times a run cancelled by the executor (not by the sweep) is submitted again; then it is a
+#: failed run, retried on the next resume.
+MAX_CANCELS = 2
+
 #: Why a run failed whose local worker process died while it ran alone (twice).
 WORKER_DIED = ("its worker process died during the run (killed, e.g. out of memory, or the "
                "run ended the process)")
@@ -508,6 +512,7 @@ def _drive(executor: cf.Executor | None, pool: dict[str, cf.ProcessPoolExecutor]
     resubmit: list[RunTask] = []  # never started: submitting found the pool broken
     suspects: list[RunTask] = []  # in flight when a worker died: run alone, one at a time
     deaths: dict[int, int] = {}  # run_id -> times its worker died while it ran alone
+    cancels: dict[int, int] = {}  # run_id -> times the executor cancelled it
     exhausted = False
 
     def refill() -> bool:
@@ -549,7 +554,12 @@ def _drive(executor: cf.Executor | None, pool: dict[str, cf.ProcessPoolExecutor]
             try:
                 res = fut.result()
             except cf.CancelledError:  # not by us (e.g. an executor's restart): run it again
-                resubmit.append(task)
+                cancels[task.run_id] = cancels.get(task.run_id, 0) + 1
+                if cancels[task.run_id] <= MAX_CANCELS:
+                    resubmit.append(task)
+                else:
+                    result.failed.append((task.run_id, f"the executor cancelled the run "
+                                                       f"{cancels[task.run_id]} times"))
                 continue
             except BrokenProcessPool:
                 broken = True

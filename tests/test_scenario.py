@@ -354,7 +354,7 @@ def test_parameter_table_covers_every_scalar_key_with_valid_defaults():
 def test_growth_that_compounds_past_floats_over_the_horizon_is_refused(overrides):
     key = next(k for k in overrides if k != "horizon")
     with pytest.raises(ScenarioError, match=rf"^[^;]*small.toml: {key} = .* a year over "
-                                            r"horizon = \d+ months multiplies by 10\^\d+"):
+                                            r"horizon = \d+ months multiplies by 10\^\d+\.\d"):
         load_scenario("small", overrides=overrides)
     load_scenario("small", overrides={"horizon": overrides["horizon"]})  # defaults: fine
     load_scenario("small", overrides={**overrides, "horizon": 12})  # a shorter run: fine

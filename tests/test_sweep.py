@@ -318,6 +318,20 @@ def test_a_script_without_a_main_guard_gets_one_clear_error(tmp_path):
             'run_sweep needs `if __name__ == "__main__":`') in proc.stderr
 
 
+def test_runs_an_executor_keeps_cancelling_end_as_failed_runs(tmp_path):
+    class Cancelling(cf.Executor):
+        def submit(self, fn, /, *args, **kwargs):
+            fut: cf.Future = cf.Future()
+            fut.cancel()
+            fut.set_running_or_notify_cancel()  # as an executor does for a cancelled task
+            return fut
+
+    exp = write_experiment(tmp_path, replications=1, horizon=3, buyers=300)
+    res = run_sweep(exp, tmp_path / "out", executor=Cancelling(), progress=False)  # returns
+    assert res.done_now == 0 and len(res.failed) == 4
+    assert all(why == "the executor cancelled the run 3 times" for _, why in res.failed)
+
+
 def test_dask_worker_settings_are_keys_dask_knows():
     import dask
     import dask.distributed  # noqa: F401 - loads distributed's default config

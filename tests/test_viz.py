@@ -88,24 +88,34 @@ def test_sliders_cover_the_regime_drivers_with_schema_bounds():
         assert abs((s.value - s.min) / s.step - round((s.value - s.min) / s.step)) < 1e-6
 
 
-def test_values_between_round_steps_stay_exact_through_an_untouched_reset():
-    # A user's scenario with values off the sliders' round steps: the page snaps each slider
-    # to min + k x step and sends that back on Reset.
-    sc = load_scenario("default", overrides={
-        "vcs.capital_abundance": 1.23, "hyperscalers.margin": 0.83,
-        "buyers.switching_cost": 1.07, "buyers.price_elasticity": 1.013, "buyers.count": 2345})
+def _page_rounding(value: float, s) -> float:
+    """What the page's slider (Vuetify 2's VSlider.roundValue) makes of ``value`` on mount."""
+    decimals = len(repr(float(s.step)).split(".")[1].rstrip("0")) if s.is_float_slider else 0
+    offset = math.fmod(s.min, s.step)
+    snapped = min(round((value - offset) / s.step) * s.step + offset, s.max)
+    return float(f"{snapped:.{decimals}f}")
+
+
+@pytest.mark.parametrize("values", [
+    {"vcs.capital_abundance": 1.23, "hyperscalers.margin": 0.83, "buyers.switching_cost": 1.07,
+     "buyers.price_elasticity": 1.013, "buyers.count": 2345},
+    {"vcs.capital_abundance": 1.26, "hyperscalers.margin": 0.3, "buyers.switching_cost": 0.15,
+     "buyers.price_elasticity": 1.0134567, "buyers.count": 10_000},  # more decimals than shown
+])
+def test_values_between_round_steps_stay_exact_through_an_untouched_reset(values):
+    # The page rounds each slider to its grid and step decimals on mount and sends that back.
+    sc = load_scenario("default", overrides=values)
     params = model_params(sc)
-    cls = viz_model_class(sc)
     snapped = {}
     for key in SLIDER_KEYS:
         s, spec = params[key], field_spec(key)
-        k = round((s.value - s.min) / s.step)
-        assert abs((s.value - s.min) / s.step - k) < 1e-6, key  # on the grid
-        assert s.min >= spec.get("ge", spec.get("gt", -math.inf)), key
-        snapped[key] = s.min + k * s.step  # as the page computes it: float noise and all
-    m = cls(rng=0, **snapped)
+        assert spec.get("ge", spec.get("gt", -math.inf)) <= s.min <= s.value <= s.max, key
+        snapped[key] = _page_rounding(s.value, s)
+    m = viz_model_class(sc)(rng=0, **snapped)
     for key in SLIDER_KEYS:
         assert m.scenario_config.get(key) == sc.get(key), key
+    moved = viz_model_class(sc)(rng=0, **{"hyperscalers.margin": 2.5})
+    assert moved.scenario_config.hyperscalers.margin == 2.5  # a moved slider still counts
 
 
 def test_sliders_follow_the_scenario_values():

@@ -231,7 +231,7 @@ def status(model: AIMarketModel, keys: tuple[str, ...] = ()) -> dict[str, Any]:
         params: dict[str, Any] = {"rng": getattr(model, "seed", None)}
         params.update({k: model.scenario_config.get(k) for k in keys})
         error = getattr(model, "error", None)
-        done = model.steps - 1 if error else model.steps  # Mesa counts a month that failed
+        done = max(model.steps - 1, 0) if error else model.steps  # Mesa counted the failure
         date = calendar_month(model.scenario_config.start, max(done - 1, 0))
         return {
             "params": params,

@@ -11,6 +11,7 @@ scenario's value and the schema default]`` so that a slider over a huge allowed 
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 from mesa.visualization import Slider
@@ -78,23 +79,52 @@ def slider_for(key: str, value: float, label: str | None = None, least: float | 
         hi = lo + 100.0
     hi = max(hi, float(value))
     step = _nice_step(hi - lo, integer)
+    fine = 10.0 ** -min(_decimals(value), MAX_DECIMALS)
+    if not integer and fine < step and (hi - lo) / fine <= MAX_POSITIONS:
+        step = fine  # the page shows values rounded to the step's decimals: show the value's
     if "gt" in spec and "ge" not in spec:  # open lower bound: start one step above it
-        lo = lo + step
+        lo = min(lo + step, value)
     if "lt" in spec and "le" not in spec and hi >= spec["lt"]:
-        hi = spec["lt"] - step
+        hi = max(spec["lt"] - step, value)
     if least is not None and least > lo:
         lo = least
     # The grid (min + k x step) runs through the scenario's value: the page snaps a slider to
     # its grid and sends the snapped value back, so an untouched slider must give the
-    # scenario's own value on Reset.
-    lo = tidy(value - math.floor((value - lo) / step + 1e-9) * step)
-    hi = tidy(value + math.floor((hi - value) / step + 1e-9) * step)
+    # scenario's own value on Reset. Kept within the bounds despite rounding (-5e-17 for 0).
+    lo = max(tidy(value - math.floor((value - lo) / step + 1e-9) * step), lo)
+    hi = min(tidy(value + math.floor((hi - value) / step + 1e-9) * step), hi)
     if integer:
         lo, hi, value = int(lo), int(hi), int(value)
     else:
         lo, hi, value = float(lo), float(hi), float(value)
     return Slider(label or LABELS.get(key, key), value=value, min=lo, max=hi, step=step,
                   dtype=int if integer else float)
+
+
+#: Finest slider step, as decimals, and most positions on a slider: a value with more
+#: decimals (0.1234567) is shown rounded, and an untouched slider still gives it exactly
+#: (see :func:`snap_back`).
+MAX_DECIMALS = 4
+MAX_POSITIONS = 10_000
+
+
+def _decimals(x: float) -> int:
+    """Decimal places of ``x`` as written (1.013 -> 3, 2.0 -> 0)."""
+    exponent = Decimal(repr(tidy(float(x)))).normalize().as_tuple().exponent
+    return max(-exponent, 0) if isinstance(exponent, int) else 0
+
+
+def snap_back(key: str, value: Any, scenario: MarketScenario) -> Any:
+    """A slider's value, or the scenario's own when the slider still sits at its position.
+
+    The page shows a value rounded to the slider's step and sends that back, e.g. 0.12346 for
+    0.1234567: an untouched slider must still rebuild the scenario as written.
+    """
+    if type(value) is not float or key not in SLIDER_KEYS:
+        return value
+    own = float(scenario.get(key))
+    step = slider_for(key, own).step
+    return own if abs(value - own) < step / 2 else tidy(value)
 
 
 def tidy(x: float) -> float:

@@ -21,7 +21,7 @@ from mesa.experimental.scenarios import Scenario as MesaScenario
 from marketsim.errors import ScenarioError
 from marketsim.model import AIMarketModel
 from marketsim.scenario import MarketScenario, load_scenario
-from marketsim.viz.params import tidy
+from marketsim.viz.params import snap_back
 
 
 class VizMarketModel(AIMarketModel):
@@ -51,8 +51,9 @@ class VizMarketModel(AIMarketModel):
             scenario = None
         if scenario is None:
             scenario = self.base_scenario
-        # Slider positions come back with float noise (1.2300000000000002 for 1.23).
-        overrides = {k: tidy(v) if type(v) is float else v for k, v in overrides.items()}
+        # Slider positions come back rounded, with float noise (1.2300000000000002 for 1.23).
+        if isinstance(scenario, MarketScenario):
+            overrides = {k: snap_back(k, v, scenario) for k, v in overrides.items()}
         seed = None if rng is None else int(rng)
         error = None
         try:
