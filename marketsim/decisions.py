@@ -24,6 +24,9 @@ MOST = 1e18
 #: Largest VC sentiment (1 is neutral; the built-in VCs stay between 0.2 and 2).
 MOST_SENTIMENT = 100.0
 
+_AMOUNT = f"amount: a number of $bn from 0 to {MOST:g}"
+_PRE_MONEY = f"pre_money: a number of $bn > 0 and <= {MOST:g}"
+
 
 class Described(str):
     """A description of a returned value, shown as is (no quotes) in the error message."""
@@ -90,8 +93,8 @@ def offer(value: Any, agent: object, method: str, *, credits: bool) -> Offer | N
     try:
         checks = (
             (value.investor is agent, "investor: the agent making the offer (self)"),
-            (0.0 <= value.amount <= MOST, f"amount: a number of $bn from 0 to {MOST:g}"),
-            (0.0 < value.pre_money <= MOST, f"pre_money: a number of $bn > 0 and <= {MOST:g}"),
+            (0.0 <= value.amount <= MOST, _AMOUNT),
+            (0.0 < value.pre_money <= MOST, _PRE_MONEY),
             (0.0 <= value.credit_share <= 1.0 if credits else value.credit_share == 0.0,
              "credit_share: a share from 0 to 1" if credits else
              "credit_share: 0 (only a hyperscaler gives compute credits)"),
