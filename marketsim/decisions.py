@@ -139,6 +139,16 @@ def array(value: Any, agent: object, method: str, *, shape: tuple[int, ...],
     return a
 
 
+def mask(value: Any, agent: object, method: str, *, n: int) -> np.ndarray:
+    """``value`` as ``n`` flags: booleans, or integers 0 and 1 (buyers adopting now)."""
+    allowed = "a mask, one per buyer (booleans, or integers 0 and 1)"
+    a = array(value, agent, method, shape=(n,), kind="biu", allowed=allowed)
+    if a.dtype.kind != "b" and a.size and not ((a == 0) | (a == 1)).all():
+        raise DecisionError(agent, method, Described(f"integers from {a.min()} to {a.max()}"),
+                            allowed)
+    return a
+
+
 def amounts(value: Any, agent: object, method: str, *, n: int) -> np.ndarray:
     """``value`` as ``n`` floats from 0 to :data:`MOST` (buyer sizes, tokens per size)."""
     allowed = f"numbers from 0 to {MOST:g}"

@@ -180,12 +180,8 @@ class AIMarketModel(mesa.Model):
                                              overrides=overrides)
         else:
             scenario = load_scenario(scenario, overrides=overrides or None)
-        if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, np.integer))):
-            raise TypeError(f"rng must be an integer seed >= 0, not {rng!r}")
-        if rng is not None:
-            rng = int(rng)  # Mesa seeds Python's random too, which takes ints, not NumPy's
-            if rng < 0:
-                raise ValueError(f"rng must be an integer seed >= 0, not {rng}")
+        if rng is not None:  # Mesa seeds Python's random too, which takes ints, not NumPy's
+            rng = _whole_number(rng, "rng", "an integer seed")
         super().__init__(rng=rng)
         self.scenario_config: MarketScenario = scenario
         self.seed = rng
@@ -918,12 +914,8 @@ class AIMarketModel(mesa.Model):
         Returns:
             The model itself, so ``AIMarketModel(sc, rng=1).run().regime`` reads well.
         """
-        if ticks is not None and (isinstance(ticks, bool)
-                                  or not isinstance(ticks, (int, np.integer))):
-            raise TypeError(f"ticks must be a whole number of months >= 0, not {ticks!r}")
-        if ticks is not None and ticks < 0:
-            raise ValueError(f"ticks must be a whole number of months >= 0, not {ticks!r}")
-        n = max(self.horizon - self.steps, 0) if ticks is None else int(ticks)
+        n = (max(self.horizon - self.steps, 0) if ticks is None
+             else _whole_number(ticks, "ticks", "a whole number of months"))
         iterator = range(n)
         if progress:
             from tqdm.auto import tqdm
@@ -950,6 +942,20 @@ class AIMarketModel(mesa.Model):
     def date(self) -> str:
         """Calendar month of the last completed tick, 'YYYY-MM'."""
         return calendar_month(self.scenario_config.start, max(self.steps - 1, 0))
+
+
+def _whole_number(value: Any, name: str, what: str) -> int:
+    """``value`` as an int >= 0 (a Python or NumPy integer; never a bool or a float).
+
+    Raises:
+        TypeError: not an integer.
+        ValueError: negative.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be {what} >= 0, not {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be {what} >= 0, not {value!r}")
+    return int(value)
 
 
 def _left_after(balance: float, bills: list[tuple[int, int, float, str]]) -> float:

@@ -27,6 +27,7 @@ import threading
 import time
 import traceback
 import warnings
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -511,9 +512,14 @@ def _drive(executor: cf.Executor | None, pool: dict[str, cf.ProcessPoolExecutor]
     pending: dict[cf.Future[RunResult], RunTask] = {}
     resubmit: list[RunTask] = []  # never started: submitting found the pool broken
     suspects: list[RunTask] = []  # in flight when a worker died: run alone, one at a time
-    deaths: dict[int, int] = {}  # run_id -> times its worker died while it ran alone
-    cancels: dict[int, int] = {}  # run_id -> times the executor cancelled it
+    deaths: Counter[int] = Counter()  # run_id -> times its worker died while it ran alone
+    cancels: Counter[int] = Counter()  # run_id -> times the executor cancelled it
     exhausted = False
+
+    def again(counts: Counter[int], task: RunTask, most: int) -> bool:
+        """Count one more lost try of ``task``; True while it may have another."""
+        counts[task.run_id] += 1
+        return counts[task.run_id] <= most
 
     def refill() -> bool:
         """Submit runs up to the window (a suspect only alone); False if the pool is broken."""
@@ -554,8 +560,7 @@ def _drive(executor: cf.Executor | None, pool: dict[str, cf.ProcessPoolExecutor]
             try:
                 res = fut.result()
             except cf.CancelledError:  # not by us (e.g. an executor's restart): run it again
-                cancels[task.run_id] = cancels.get(task.run_id, 0) + 1
-                if cancels[task.run_id] <= MAX_CANCELS:
+                if again(cancels, task, MAX_CANCELS):
                     resubmit.append(task)
                 else:
                     result.failed.append((task.run_id, f"the executor cancelled the run "
@@ -563,11 +568,8 @@ def _drive(executor: cf.Executor | None, pool: dict[str, cf.ProcessPoolExecutor]
                 continue
             except BrokenProcessPool:
                 broken = True
-                if not alone:
-                    suspects.append(task)
-                elif deaths.setdefault(task.run_id, 0) == 0:
-                    deaths[task.run_id] = 1
-                    suspects.append(task)  # once more: it may have been killed from outside
+                if not alone or again(deaths, task, 1):  # once more alone: it may have
+                    suspects.append(task)                # been killed from outside
                 else:
                     result.failed.append((task.run_id, WORKER_DIED))
                 continue

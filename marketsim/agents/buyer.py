@@ -14,7 +14,6 @@ import mesa
 import numpy as np
 
 from marketsim import decisions as check
-from marketsim.errors import DecisionError
 from marketsim.mechanisms import demand
 
 if TYPE_CHECKING:
@@ -116,13 +115,8 @@ class EnterpriseBuyer(mesa.Agent):
             Increasing int indices into this population's slice; none already adopted.
         """
         if type(self).adopt is not EnterpriseBuyer.adopt:
-            allowed = "a mask, one per buyer (booleans, or integers 0 and 1)"
-            mask = check.array(self.adopt(adopted_share, rng.random(self.n)), self, "adopt",
-                               shape=(self.n,), kind="biu", allowed=allowed)
-            if mask.dtype.kind != "b" and mask.size and not ((mask == 0) | (mask == 1)).all():
-                raise DecisionError(self, "adopt", check.Described(
-                    f"integers from {mask.min()} to {mask.max()}"), allowed)
-            return np.flatnonzero(mask)
+            return np.flatnonzero(check.mask(self.adopt(adopted_share, rng.random(self.n)),
+                                             self, "adopt", n=self.n))
         cfg = self.model.scenario_config.buyers
         hazard = demand.bass_hazard(adopted_share, cfg.bass_p, cfg.bass_q)
         if hazard <= 0.0:
