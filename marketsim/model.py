@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import statistics
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -336,9 +335,10 @@ class AIMarketModel(mesa.Model):
     @staticmethod
     def _split_compute(lab: AILab) -> None:
         """Ask the lab how to split its GPUs (training share clipped to 0–1); set both parts."""
-        lab.train_share = min(max(check.number(lab.split_compute(), lab, "split_compute"),
-                                  0.0), 1.0)
-        lab.inference_gpus = lab.total_gpus * (1.0 - lab.train_share)
+        share = check.number(lab.split_compute(), lab, "split_compute")
+        share = 1.0 if share > 1.0 else 0.0 if share < 0.0 else share  # clipped to 0-1
+        lab.train_share = share
+        lab.inference_gpus = lab.total_gpus * (1.0 - share)
 
     def _expected_spend(self, price: np.ndarray, quality: np.ndarray, probs: np.ndarray,
                         ) -> float:
@@ -449,7 +449,7 @@ class AIMarketModel(mesa.Model):
         m.usage_trend = demand.usage_trend(t, bc.usage_growth, bc.usage_growth_halflife)
         m.min_efficient_scale = c.min_efficient_scale * c.scale_growth ** (t / 12.0)
         recent = [x for (tick, x) in self.recent_multiples if tick >= t - 6]
-        m.peer_multiple = float(statistics.median(recent)) if recent else None
+        m.peer_multiple = _median(recent) if recent else None
 
     def demand_step(self, t: int) -> None:
         """Mechanism 1: prices, adoption, supplier re-choice, tokens demanded per lab."""
@@ -463,6 +463,7 @@ class AIMarketModel(mesa.Model):
         np.add(b.contract_age, 1, out=b.contract_age)
         np.minimum(b.contract_age, bc.contract_months, out=b.contract_age)
         price, quality = self._prices(), self._quality()
+        self._price = price  # the month's prices, read again by the inference market
         probs = self._choice_probs(quality, price)
         for pop in self.buyer_groups:
             sl = pop.sl
@@ -496,7 +497,7 @@ class AIMarketModel(mesa.Model):
         """Mechanism 2: serve up to capacity, ration the rest; buyers pay labs."""
         m = self.market
         cap = np.array([lab.inference_gpus if lab.active else 0.0 for lab in self.labs])
-        price = self._prices()
+        price = self._price
         served, unmet, revenue = inference.clear_inference(
             self._demand, cap * m.tokens_per_gpu_month, price)
         led = self.ledger
@@ -546,8 +547,8 @@ class AIMarketModel(mesa.Model):
         labs = self.active_labs()
         H = len(self.hyperscalers)
         keep = 1.0 - 1.0 / cfg.compute.rental_term  # contracts are staggered over the term
-        requests = np.array([max(check.number(lab.request_compute(), lab, "request_compute"),
-                                 0.0) for lab in labs])
+        requests = np.maximum([check.number(lab.request_compute(), lab, "request_compute")
+                               for lab in labs], 0.0)
         committed = np.array([lab.rented_gpus for lab in labs]).reshape(len(labs), H) * keep
         free = np.array([hs.capacity for hs in self.hyperscalers]) - committed.sum(axis=0)
         free = np.maximum(free, 0.0)
@@ -569,8 +570,8 @@ class AIMarketModel(mesa.Model):
         if credits.any():  # compute credits from a strategic investor pay rent first
             used = np.minimum(credits, dues)
             dues -= used
-            for lab, spent in zip(labs, used, strict=True):
-                np.subtract(lab.credits, spent, out=lab.credits, casting="unsafe")
+            for i in np.flatnonzero(used.any(axis=1)).tolist():
+                np.subtract(labs[i].credits, used[i], out=labs[i].credits, casting="unsafe")
         for lab, row, total, due_row in zip(labs, alloc, alloc.sum(axis=1).tolist(),
                                             dues.tolist(), strict=True):
             lab.set_rentals(row, total)
@@ -579,10 +580,15 @@ class AIMarketModel(mesa.Model):
                      for hs_acct, due in zip(landlords, due_row, strict=True)]
             bills.append((acct, suppliers, lab.owned_gpus * opex * 1e-9, "power_upkeep"))
             bills.append((acct, suppliers, fixed_cost, "fixed_cost"))
+            projects = lab.projects
+            if projects:  # this month's capex instalments of data centres under construction
+                bills.extend([(acct, suppliers, per_month, "capex")
+                              for _, _, per_month in projects])
             led.post(bills, allow_debt=True)
             lab.owned_gpus *= retire
-            self._advance_projects(lab)
-            size = max(check.number(lab.plan_data_centre(), lab, "plan_data_centre"), 0.0)
+            if projects:
+                self._advance_projects(lab)
+            size = check.number(lab.plan_data_centre(), lab, "plan_data_centre")
             if 0 < size < min_scale:
                 size = 0.0  # no data centre below the minimum efficient scale
             if size > 0:
@@ -597,7 +603,7 @@ class AIMarketModel(mesa.Model):
         rented = alloc.sum(axis=0) if len(labs) else np.zeros(H)
         for hs in self.hyperscalers:
             hs.utilisation = float(rented[hs.index] / hs.capacity) if hs.capacity > 0 else 1.0
-            order = max(check.number(hs.order_capacity(), hs, "order_capacity"), 0.0)
+            order = check.number(hs.order_capacity(), hs, "order_capacity")
             if order > 0:
                 hs.pipeline.append([order, float(max(cfg.hyperscalers.lead_time, 1))])
                 self._hyperscaler_pays(hs, order * cfg.compute.capex_per_gpu * 1e-9, "capex")
@@ -607,18 +613,15 @@ class AIMarketModel(mesa.Model):
     def _hyperscaler_pays(self, hs: Hyperscaler, amount: float, kind: str) -> None:
         led = self.ledger
         short = amount - hs.cash
-        if short > 0:
-            led.transfer(led["parents"], hs.account, short, "parent_funding")
-        led.transfer(hs.account, led["suppliers"], amount, kind)
+        pay = (hs.account, led["suppliers"], amount, kind)
+        led.post([(led["parents"], hs.account, short, "parent_funding"), pay] if short > 0
+                 else [pay])
 
-    def _advance_projects(self, lab: AILab) -> None:
-        """Pay this month's capex instalments; finished projects come online."""
-        if not lab.projects:
-            return
-        led = self.ledger
+    @staticmethod
+    def _advance_projects(lab: AILab) -> None:
+        """A month of construction (its instalments are paid): finished projects come online."""
         still = []
         for gpus, months, per_month in lab.projects:
-            led.transfer(lab.account, led["suppliers"], per_month, "capex", allow_debt=True)
             if months <= 1:
                 lab.owned_gpus += gpus
             else:
@@ -882,7 +885,7 @@ class AIMarketModel(mesa.Model):
             seed = max(check.number(vc.fund_entrant(), vc, "fund_entrant"), 0.0)
             if seed <= 0 or seed > vc.dry_powder:
                 continue
-            lab = self._new_lab(cls, price=float(statistics.median(prices)))
+            lab = self._new_lab(cls, price=_median(prices))
             self.ledger.transfer(vc.account, lab.account, seed, "venture")
             lab.cap_table = {self.ledger["founders"]: 0.75, vc.account: 0.25}
             lab.valuation = seed / 0.25
@@ -956,6 +959,13 @@ def _whole_number(value: Any, name: str, what: str) -> int:
     if value < 0:
         raise ValueError(f"{name} must be {what} >= 0, not {value!r}")
     return int(value)
+
+
+def _median(values: list[float]) -> float:
+    """Median of a non-empty list, as ``statistics.median`` computes it (run every month)."""
+    v = sorted(values)
+    n = len(v)
+    return float(v[n // 2]) if n % 2 else float((v[n // 2 - 1] + v[n // 2]) / 2)
 
 
 def _left_after(balance: float, bills: list[tuple[int, int, float, str]]) -> float:

@@ -7,6 +7,7 @@ labs and hyperscalers; the DataCollector's reporters read them by name.
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,7 +46,7 @@ LAB_REPORTERS: dict[str, Any] = {
     "price": "price",
     "valuation": "valuation",
     "status": "status",
-    "lab_class": lambda a: type(a).__name__,
+    "lab_class": attrgetter("__class__.__name__"),  # type(lab).__name__, without a lambda
 }
 
 
@@ -185,6 +186,6 @@ def lab_table(model: AIMarketModel) -> Any:
 
 def calendar_month(start: str, tick: int) -> str:
     """Calendar month ``'YYYY-MM'`` of ``tick`` (0 = the month ``start``, ``'YYYY-MM'``)."""
-    year, month = (int(x) for x in start.split("-"))
-    k = month - 1 + tick
-    return f"{year + k // 12:04d}-{k % 12 + 1:02d}"
+    year, month = start.split("-")
+    k = int(month) - 1 + tick
+    return f"{int(year) + k // 12:04d}-{k % 12 + 1:02d}"

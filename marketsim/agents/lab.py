@@ -243,15 +243,18 @@ class AILab(mesa.Agent):
         """
         cfg = self.model.scenario_config
         unit = self.cost_per_mtok()
-        e = max(cfg.buyers.price_weight * (1.0 - self.revenue_share) + cfg.buyers.price_elasticity,
-                1.05)
+        e = cfg.buyers.price_weight * (1.0 - self.revenue_share) + cfg.buyers.price_elasticity
+        e = 1.05 if 1.05 > e else e  # max(e, 1.05), as max() would for NaN
         target = unit * e / (e - 1.0)
         capacity = self.inference_gpus * self.model.market.tokens_per_gpu_month
         if capacity > 0 and self.demand_tokens > capacity:
-            target *= min(self.demand_tokens / capacity, 1.5)
+            excess = self.demand_tokens / capacity
+            target *= 1.5 if 1.5 < excess else excess  # min(excess, 1.5)
         k = cfg.labs.price_adjust
         price = self.price ** (1.0 - k) * target**k
-        return float(max(price, unit * (1.0 + cfg.labs.min_margin), 1e-6))
+        least = unit * (1.0 + cfg.labs.min_margin)
+        price = least if least > price else price  # max(price, least, 1e-6)
+        return float(1e-6 if 1e-6 > price else price)
 
     def cost_per_mtok(self) -> float:
         """Average compute cost of serving one M tokens on the lab's fleet, $/M tokens."""
@@ -275,8 +278,8 @@ class AILab(mesa.Agent):
         if total <= 0:
             return cfg.min_train_share
         need = self.demand_tokens * cfg.inference_headroom / self.model.market.tokens_per_gpu_month
-        infer = min(need, total * (1.0 - cfg.min_train_share))
-        return float(1.0 - infer / total)
+        most = total * (1.0 - cfg.min_train_share)
+        return float(1.0 - (most if most < need else need) / total)  # min(need, most)
 
     def request_compute(self) -> float:
         """GPUs to rent this month (total across hyperscalers). Called in the compute market.
@@ -294,11 +297,11 @@ class AILab(mesa.Agent):
         m = self.model.market
         budget = self.compute_budget()
         instalments = self._instalments
-        reserve = max(cfg.capex_share * budget - instalments, 0.0) if self.can_build() else 0.0
+        reserve = cfg.capex_share * budget - instalments if self.can_build() else 0.0
         committed = self.owned_gpus * m.opex_per_gpu_month * 1e-9 + instalments + cfg.fixed_cost
-        rent_budget = max(budget - committed - reserve, 0.0)
-        gpus = rent_budget / (m.cheapest_rent * 1e-9)
-        return float(max(gpus, 0.0))
+        rent_budget = budget - committed - (0.0 if reserve < 0.0 else reserve)
+        gpus = (0.0 if rent_budget < 0.0 else rent_budget) / (m.cheapest_rent * 1e-9)
+        return float(0.0 if gpus < 0.0 else gpus)
 
     def compute_budget(self) -> float:
         """Money the lab means to spend on compute and staff this month, $bn.
@@ -307,7 +310,8 @@ class AILab(mesa.Agent):
         ``labs.burn_months``.
         """
         cfg = self.model.scenario_config.labs
-        return cfg.reinvest_share * self.revenue + max(self.cash, 0.0) / cfg.burn_months
+        cash = self.cash
+        return cfg.reinvest_share * self.revenue + (0.0 if cash < 0.0 else cash) / cfg.burn_months
 
     def can_build(self) -> bool:
         """Can the lab build: is owning cheaper than renting, and is it big enough?
@@ -319,10 +323,11 @@ class AILab(mesa.Agent):
         if m.owned_cost_per_gpu_month >= m.cheapest_rent:
             return False
         cfg = self.model.scenario_config
-        lead = max(cfg.compute.lead_time, 1)
-        affordable = cfg.labs.capex_share * self.compute_budget() * lead / (
-            cfg.compute.capex_per_gpu * 1e-9)
-        return affordable >= max(m.min_efficient_scale, 1.0)
+        c = cfg.compute
+        lead = c.lead_time or 1  # max(lead_time, 1) for a lead time >= 0 months
+        affordable = cfg.labs.capex_share * self.compute_budget() * lead / (c.capex_per_gpu * 1e-9)
+        scale = m.min_efficient_scale
+        return affordable >= (1.0 if scale < 1.0 else scale)
 
     def plan_data_centre(self) -> float:
         """GPUs of a new data-centre project to start now (0 for none). Called monthly.
@@ -341,14 +346,14 @@ class AILab(mesa.Agent):
         if not self.can_build():
             return 0.0
         cfg = self.model.scenario_config
-        m = self.model.market
-        per_gpu_month = cfg.compute.capex_per_gpu * 1e-9 / max(cfg.compute.lead_time, 1)
+        scale = self.model.market.min_efficient_scale
+        per_gpu_month = cfg.compute.capex_per_gpu * 1e-9 / (cfg.compute.lead_time or 1)
         room = cfg.labs.capex_share * self.compute_budget() - self._instalments
-        affordable = max(room, 0.0) / per_gpu_month
+        affordable = (0.0 if room < 0.0 else room) / per_gpu_month
         building = sum([p[0] for p in self.projects]) if self.projects else 0.0
         wanted = cfg.labs.build_share * self.rented_total - building
-        size = min(wanted, affordable)
-        if size < max(m.min_efficient_scale, 1.0):
+        size = affordable if affordable < wanted else wanted  # min(wanted, affordable)
+        if size < (1.0 if scale < 1.0 else scale):
             return 0.0
         return float(size)
 
@@ -372,7 +377,11 @@ class AILab(mesa.Agent):
         m = self.model.market
         runway = self.runway()
         comfort = cfg.labs.runway_comfort
-        urgency = 0.0 if not math.isfinite(runway) else max(comfort - runway, 0.0) / max(comfort, 1)
+        if math.isfinite(runway):
+            short = comfort - runway
+            urgency = (0.0 if short < 0.0 else short) / (1 if 1 > comfort else comfort)
+        else:
+            urgency = 0.0
         # Cash that can become owned compute is worth the saving of owning over renting.
         rent = m.cheapest_rent
         build_value = (rent - m.owned_cost_per_gpu_month) / rent if self.can_build() else 0.0

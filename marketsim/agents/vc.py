@@ -62,8 +62,9 @@ class VentureCapitalist(mesa.Agent):
         mult = revenue_multiple(lab.growth(), m.peer_multiple, cfg.base_multiple,
                                 cfg.growth_weight, cfg.herding, cfg.max_multiple)
         rev_value = mult * lab.run_rate * (0.75 + 0.25 * self.sentiment)
-        cap_value = cfg.pre_revenue_value * max(lab.capability - m.open_weight_floor + 0.3, 0.0)
-        return float(max(rev_value, cap_value))
+        lead = lab.capability - m.open_weight_floor + 0.3
+        cap_value = cfg.pre_revenue_value * (0.0 if lead < 0.0 else lead)  # max(lead, 0.0)
+        return float(cap_value if cap_value > rev_value else rev_value)  # max(rev, cap)
 
     def make_offer(self, lab: AILab) -> Offer | None:
         """An offer to ``lab`` or None. Called for each screened lab.
@@ -80,8 +81,9 @@ class VentureCapitalist(mesa.Agent):
         pre = self.value_lab(lab)
         if pre <= 0:
             return None
-        amount = min(pre * cfg.round_share / (1.0 - cfg.round_share),
-                     self.dry_powder * cfg.max_check_share)
+        amount = pre * cfg.round_share / (1.0 - cfg.round_share)
+        most = self.dry_powder * cfg.max_check_share
+        amount = most if most < amount else amount  # min(amount, most)
         if amount < 0.01:
             return None
         return Offer(investor=self, lab=lab, amount=float(amount), pre_money=float(pre))
@@ -97,6 +99,12 @@ class VentureCapitalist(mesa.Agent):
         Called once a tick. Default: an exponential average of ``(1 + growth) × (1 − losses)``
         relative to a doubling a year, kept between 0.2 and 2.
         """
-        growth = min(max(market_growth, -0.9), 10.0)
-        signal = min(max((1.0 + growth) / 2.0 * (1.0 - loss_rate), 0.25), 2.0)
-        return float(min(max(0.9 * self.sentiment + 0.1 * signal, 0.2), 2.0))
+        growth = _clip(market_growth, -0.9, 10.0)
+        signal = _clip((1.0 + growth) / 2.0 * (1.0 - loss_rate), 0.25, 2.0)
+        return float(_clip(0.9 * self.sentiment + 0.1 * signal, 0.2, 2.0))
+
+
+def _clip(x: float, low: float, high: float) -> float:
+    """``min(max(x, low), high)``, NaN included, without two calls (run every month)."""
+    x = low if low > x else x
+    return high if high < x else x

@@ -29,7 +29,8 @@ def rental_price(
     cost_per_gpu_month: float, margin: float, utilisation_premium: float, utilisation: float
 ) -> float:
     """A hyperscaler's posted rent, $ per GPU-month: cost × (1 + margin + premium above 70%)."""
-    busy = min(max((utilisation - 0.7) / 0.3, 0.0), 1.0)
+    busy = (utilisation - 0.7) / 0.3
+    busy = 1.0 if busy > 1.0 else 0.0 if busy < 0.0 else busy  # clipped to 0-1
     return float(cost_per_gpu_month * (1.0 + margin + utilisation_premium * busy))
 
 
@@ -53,25 +54,29 @@ def allocate_rentals(
     """
     L, H = partner.shape
     alloc = np.zeros((L, H))
-    need = np.maximum(requests.astype(float), 0.0)
-    left = np.maximum(free.astype(float), 0.0)
+    need = np.maximum(np.asarray(requests, dtype=float), 0.0)
+    left = np.maximum(np.asarray(free, dtype=float), 0.0)
     if partner.any():
         # Partners first. A lab partnered with several hyperscalers asks each for an equal part.
         n_partners = partner.sum(axis=1)
         ask = np.where(partner, (need / np.maximum(n_partners, 1))[:, None], 0.0)
         col = ask.sum(axis=0)
-        with np.errstate(over="ignore"):  # a tiny ask over ample capacity: scale is 1
-            scale = np.where(col > 0, np.minimum(1.0, left / np.where(col > 0, col, 1.0)), 0.0)
+        asked = col > 0
+        # Share of each column's asks that its free capacity covers: left / col, at most 1
+        # (also where a tiny ask over ample capacity would overflow), 0 where nobody asks.
+        scale = np.divide(left, col, out=asked.astype(float), where=asked & (left < col))
         alloc += ask * scale[None, :]
         # Clamp: float rounding must never leave a negative need or capacity (negative grants).
         need = np.maximum(need - alloc.sum(axis=1), 0.0)
         left = np.maximum(left - alloc.sum(axis=0), 0.0)
-    for h in np.argsort(price, kind="stable"):
-        total = need.sum()
+    spare = left.tolist()  # Python floats: the loop below does scalar arithmetic on them
+    for h in np.argsort(price, kind="stable").tolist():
+        total = float(need.sum())
         if total <= 0:
             break
-        give = need * (1.0 if left[h] >= total else left[h] / total)
+        give = need * (1.0 if spare[h] >= total else spare[h] / total)
         alloc[:, h] += give
-        need = np.maximum(need - give, 0.0)
-        left[h] = max(left[h] - give.sum(), 0.0)
+        np.subtract(need, give, out=need)  # >= 0: give is need times at most 1
+        rest = spare[h] - float(give.sum())
+        spare[h] = 0.0 if rest < 0.0 else rest  # max(rest, 0.0)
     return alloc

@@ -85,9 +85,10 @@ def logit_shares(
     """
     u = quality_weight * quality - price_weight * np.log(np.maximum(price, 1e-12))
     u = np.where(available, u, -np.inf)
-    if not np.isfinite(u).any():
+    finite = np.isfinite(u)
+    if not finite.any():
         return np.zeros_like(u, dtype=float)
-    e = np.exp(u - u[np.isfinite(u)].max())
+    e = np.exp(u - u[finite].max())
     return e / e.sum()
 
 
@@ -149,13 +150,16 @@ def choose_suppliers(
     # (adding p_c × 0 or p_c × 1: the same floats as a conditional add, without a mask loop).
     target = u_pick * keep_tab.take(c)
     target += p_tab.take(c) * (target >= before_tab.take(c))
-    np.minimum(target, np.nextafter(1.0, 0.0), out=target)
+    np.minimum(target, _BELOW_ONE, out=target)
     pick = _inverse_cdf(cum, target)
     # Rounding can carry a draw past the last lab with positive probability (cum[-1] is
     # forced to 1): give it to that lab, never to an unavailable one.
     np.minimum(pick, np.flatnonzero(probs > 0)[-1], out=pick)
     return np.where(stay, current, pick.astype(current.dtype, copy=False))
 
+
+#: The largest float below 1: a draw scaled into [0, 1) stays there.
+_BELOW_ONE = float(np.nextafter(1.0, 0.0))
 
 #: Buckets of the inverse-CDF lookup table (a power of two, so bucket edges are exact floats).
 _BUCKETS = 4096
