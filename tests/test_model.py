@@ -658,3 +658,16 @@ def test_tokens_per_size_stay_finite_and_continuous_as_initial_adoption_goes_to_
     m = AIMarketModel("small", rng=0, **{"buyers.count": 1, "buyers.initial_adoption": 8.9e-307})
     m.run(ticks=3)
     assert all(math.isfinite(lab.train_share) for lab in m.labs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False), min_size=1,
+                max_size=60))
+def test_peer_multiple_median_is_statistics_median(values):
+    """The model's median (peer multiples, entrants' price) is statistics.median's, to the bit."""
+    import statistics
+
+    from marketsim.model import _median
+
+    assert _median(values) == statistics.median(values)
+    assert type(_median(values)) is float
