@@ -336,9 +336,8 @@ class AIMarketModel(mesa.Model):
     def _split_compute(lab: AILab) -> None:
         """Ask the lab how to split its GPUs (training share clipped to 0–1); set both parts."""
         share = check.number(lab.split_compute(), lab, "split_compute")
-        share = 1.0 if share > 1.0 else 0.0 if share < 0.0 else share  # clipped to 0-1
-        lab.train_share = share
-        lab.inference_gpus = lab.total_gpus * (1.0 - share)
+        lab.train_share = 1.0 if share > 1.0 else 0.0 if share < 0.0 else share  # clip to 0-1
+        lab.inference_gpus = lab.total_gpus * (1.0 - lab.train_share)
 
     def _expected_spend(self, price: np.ndarray, quality: np.ndarray, probs: np.ndarray,
                         ) -> float:
@@ -463,7 +462,6 @@ class AIMarketModel(mesa.Model):
         np.add(b.contract_age, 1, out=b.contract_age)
         np.minimum(b.contract_age, bc.contract_months, out=b.contract_age)
         price, quality = self._prices(), self._quality()
-        self._price = price  # the month's prices, read again by the inference market
         probs = self._choice_probs(quality, price)
         for pop in self.buyer_groups:
             sl = pop.sl
@@ -497,7 +495,7 @@ class AIMarketModel(mesa.Model):
         """Mechanism 2: serve up to capacity, ration the rest; buyers pay labs."""
         m = self.market
         cap = np.array([lab.inference_gpus if lab.active else 0.0 for lab in self.labs])
-        price = self._price
+        price = self._prices()
         served, unmet, revenue = inference.clear_inference(
             self._demand, cap * m.tokens_per_gpu_month, price)
         led = self.ledger
@@ -619,7 +617,7 @@ class AIMarketModel(mesa.Model):
 
     @staticmethod
     def _advance_projects(lab: AILab) -> None:
-        """A month of construction (its instalments are paid): finished projects come online."""
+        """A month of construction: finished projects come online (instalments: already posted)."""
         still = []
         for gpus, months, per_month in lab.projects:
             if months <= 1:

@@ -671,3 +671,22 @@ def test_peer_multiple_median_is_statistics_median(values):
 
     assert _median(values) == statistics.median(values)
     assert type(_median(values)) is float
+
+
+def test_buyers_pay_the_labs_prices_whatever_demand_per_size_does_with_its_arguments():
+    """A buyer decision that writes into its price argument changes its demand, not the bills."""
+    m = AIMarketModel("small", rng=3, **{"buyers.count": 500})
+    pop = m.buyer_groups[0]
+    built_in = pop.demand_per_size
+
+    def scribbles(price: np.ndarray, gap: np.ndarray) -> np.ndarray:
+        price *= 0.5
+        return built_in(price, gap)
+
+    pop.demand_per_size = scribbles
+    for _ in range(6):
+        m.step()
+        billed = [lab for lab in m.active_labs() if lab.founded < m.steps and lab.revenue > 0]
+        assert billed
+        for lab in billed:  # revenue ($bn) = M tokens served x the lab's $/M tokens x 1e-9
+            assert lab.revenue == pytest.approx(lab.served_tokens * lab.price * 1e-9, rel=1e-9)

@@ -253,7 +253,7 @@ class AILab(mesa.Agent):
         k = cfg.labs.price_adjust
         price = self.price ** (1.0 - k) * target**k
         least = unit * (1.0 + cfg.labs.min_margin)
-        price = least if least > price else price  # max(price, least, 1e-6)
+        price = least if least > price else price  # max(price, least, 1e-6), in two steps
         return float(1e-6 if 1e-6 > price else price)
 
     def cost_per_mtok(self) -> float:
@@ -310,8 +310,8 @@ class AILab(mesa.Agent):
         ``labs.burn_months``.
         """
         cfg = self.model.scenario_config.labs
-        cash = self.cash
-        return cfg.reinvest_share * self.revenue + (0.0 if cash < 0.0 else cash) / cfg.burn_months
+        revenue, cash = self.revenue, self.cash
+        return cfg.reinvest_share * revenue + (0.0 if cash < 0.0 else cash) / cfg.burn_months
 
     def can_build(self) -> bool:
         """Can the lab build: is owning cheaper than renting, and is it big enough?

@@ -63,8 +63,9 @@ def allocate_rentals(
         col = ask.sum(axis=0)
         asked = col > 0
         # Share of each column's asks that its free capacity covers: left / col, at most 1
-        # (also where a tiny ask over ample capacity would overflow), 0 where nobody asks.
-        scale = np.divide(left, col, out=asked.astype(float), where=asked & (left < col))
+        # (also where a tiny ask over ample capacity would overflow), 0 where nobody asks;
+        # NaN capacity stays NaN.
+        scale = np.divide(left, col, out=asked.astype(float), where=asked & ~(left >= col))
         alloc += ask * scale[None, :]
         # Clamp: float rounding must never leave a negative need or capacity (negative grants).
         need = np.maximum(need - alloc.sum(axis=1), 0.0)
