@@ -244,7 +244,7 @@ class AILab(mesa.Agent):
         cfg = self.model.scenario_config
         unit = self.cost_per_mtok()
         e = cfg.buyers.price_weight * (1.0 - self.revenue_share) + cfg.buyers.price_elasticity
-        e = 1.05 if 1.05 > e else e  # max(e, 1.05), as max() would for NaN
+        e = 1.05 if 1.05 > e else e  # max(e, 1.05)
         target = unit * e / (e - 1.0)
         capacity = self.inference_gpus * self.model.market.tokens_per_gpu_month
         if capacity > 0 and self.demand_tokens > capacity:
