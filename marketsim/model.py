@@ -604,14 +604,16 @@ class AIMarketModel(mesa.Model):
             order = check.number(hs.order_capacity(), hs, "order_capacity")
             if order > 0:
                 hs.pipeline.append([order, float(max(cfg.hyperscalers.lead_time, 1))])
-                self._hyperscaler_pays(hs, order * cfg.compute.capex_per_gpu * 1e-9, "capex")
-            self._hyperscaler_pays(hs, hs.capacity * m.opex_per_gpu_month * 1e-9,
+                self._hyperscaler_pays(hs, suppliers, order * cfg.compute.capex_per_gpu * 1e-9,
+                                       "capex")
+            self._hyperscaler_pays(hs, suppliers, hs.capacity * m.opex_per_gpu_month * 1e-9,
                                    "power_upkeep")
 
-    def _hyperscaler_pays(self, hs: Hyperscaler, amount: float, kind: str) -> None:
+    def _hyperscaler_pays(self, hs: Hyperscaler, to: int, amount: float, kind: str) -> None:
+        """``hs`` pays ``amount`` $bn to account ``to``; its parent first funds what it lacks."""
         led = self.ledger
         short = amount - hs.cash
-        pay = (hs.account, led["suppliers"], amount, kind)
+        pay = (hs.account, to, amount, kind)
         led.post([(led["parents"], hs.account, short, "parent_funding"), pay] if short > 0
                  else [pay])
 
@@ -719,7 +721,7 @@ class AIMarketModel(mesa.Model):
         investor = offer.investor
         cash_part = offer.amount * (1.0 - offer.credit_share)
         if isinstance(investor, Hyperscaler):
-            self._hyperscaler_pays_to(investor, lab, cash_part)
+            self._hyperscaler_pays(investor, lab.account, cash_part, "strategic")
             lab.credits[investor.index] += offer.amount - cash_part
             investor.partners.add(lab.unique_id)
             investor.stakes[lab.unique_id] = investor.stakes.get(lab.unique_id, 0.0) + offer.stake
@@ -739,13 +741,6 @@ class AIMarketModel(mesa.Model):
             self.recent_multiples.append((self.market.tick, post_money / run_rate))
             if len(self.recent_multiples) > 50:
                 del self.recent_multiples[:-50]
-
-    def _hyperscaler_pays_to(self, hs: Hyperscaler, lab: AILab, amount: float) -> None:
-        led = self.ledger
-        short = amount - hs.cash
-        if short > 0:
-            led.transfer(led["parents"], hs.account, short, "parent_funding")
-        led.transfer(hs.account, lab.account, amount, "strategic")
 
     def consolidation_step(self, t: int) -> None:
         """Mechanism 6: debts resolved; distressed labs acquired or bankrupt; entrants funded.
