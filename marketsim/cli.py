@@ -7,11 +7,11 @@ allowed; never a traceback), 1 anything else.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from marketsim.errors import ScenarioError, SweepError
 
@@ -33,44 +33,25 @@ def parse_sets(items: Sequence[str] | None) -> dict[str, str]:
     return out
 
 
+# Each sub-command's module owns its arguments (``add_arguments``) and its entry (``main``);
+# the modules import their heavy dependencies inside ``main``, so parsing stays quick.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("marketsim.commands.run", "run one scenario and print a summary"),
+    "sweep": ("marketsim.commands.sweep", "run an experiment's parameter sweep"),
+    "report": ("marketsim.commands.report", "tables and plots of a sweep's results"),
+    "viz": ("marketsim.commands.viz", "serve the browser visualiser (Mesa SolaraViz)"),
+    "calibrate": ("marketsim.commands.calibrate",
+                  "compare the model with the public figures it is calibrated to"),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     p = _Parser(prog="marketsim", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
-
-    r = sub.add_parser("run", help="run one scenario and print a summary")
-    r.add_argument("scenario", nargs="?", default=None,
-                   help="scenario file or shipped name (default: scenarios/default.toml)")
-    r.add_argument("--seed", type=int, default=0, help="integer seed (default 0)")
-    r.add_argument("--ticks", type=int, default=None, help="months to run (default: horizon)")
-    r.add_argument("--set", action="append", metavar="KEY=VALUE", dest="sets",
-                   help="override a dotted scenario key, e.g. --set buyers.count=20000")
-    r.add_argument("--out", type=Path, default=None,
-                   help="write ticks.parquet, labs.parquet and manifest.json here")
-    r.add_argument("--quiet", action="store_true", help="no progress bar")
-
-    s = sub.add_parser("sweep", help="run an experiment's parameter sweep")
-    s.add_argument("experiment", help="experiment file (experiments/*.toml)")
-    s.add_argument("--out", type=Path, required=True, help="results directory (resumable)")
-    g = s.add_mutually_exclusive_group()
-    g.add_argument("--workers", type=int, default=None, help="local processes (default: cores)")
-    g.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
-
-    rep = sub.add_parser("report", help="tables and plots of a sweep's results")
-    rep.add_argument("dir", type=Path, help="results directory of a sweep")
-
-    v = sub.add_parser("viz", help="serve the browser visualiser (Mesa SolaraViz)")
-    v.add_argument("scenario", nargs="?", default=None, help="scenario file or shipped name")
-    v.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    v.add_argument("--port", type=int, default=8765, help="port (default 8765)")
-
-    c = sub.add_parser("calibrate",
-                       help="compare the model with the public figures it is calibrated to")
-    c.add_argument("scenario", nargs="?", default=None, help="scenario file or shipped name")
-    c.add_argument("--seeds", type=int, default=8, help="seeds to run (default 8)")
-    c.add_argument("--markdown", type=Path, default=None, help="also write the table here")
+    for name, (module, help_text) in COMMANDS.items():
+        importlib.import_module(module).add_arguments(sub.add_parser(name, help=help_text))
     return p
 
 
@@ -113,30 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "run":
-        from marketsim.commands.run import run_command
-
-        return run_command(args.scenario, seed=args.seed, ticks=args.ticks,
-                           overrides=parse_sets(args.sets), out=args.out,
-                           progress=not args.quiet, argv=args.argv)
-    if args.command == "sweep":
-        from marketsim.commands.sweep import sweep_command
-
-        return sweep_command(args.experiment, out=args.out, workers=args.workers,
-                             scheduler=args.scheduler, progress=not args.quiet, argv=args.argv)
-    if args.command == "report":
-        from marketsim.commands.report import report_command
-
-        return report_command(args.dir)
-    if args.command == "viz":
-        from marketsim.commands.viz import viz_command
-
-        return viz_command(args.scenario, host=args.host, port=args.port)
-    if args.command == "calibrate":
-        from marketsim.commands.calibrate import calibrate_command
-
-        return calibrate_command(args.scenario, seeds=args.seeds, markdown=args.markdown)
-    raise AssertionError(args.command)
+    return importlib.import_module(COMMANDS[args.command][0]).main(args)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 
@@ -40,3 +41,15 @@ def calibrate_command(scenario: str | None, *, seeds: int, markdown: Path | None
                                 given=str(markdown), allowed="a file you can write") from None
         print(f"wrote {markdown}")
     return 0 if table["ok"].all() else 1
+
+
+def add_arguments(c: argparse.ArgumentParser) -> None:
+    """``marketsim calibrate``'s arguments."""
+    c.add_argument("scenario", nargs="?", default=None, help="scenario file or shipped name")
+    c.add_argument("--seeds", type=int, default=8, help="seeds to run (default 8)")
+    c.add_argument("--markdown", type=Path, default=None, help="also write the table here")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Entry of ``marketsim calibrate`` from parsed arguments."""
+    return calibrate_command(args.scenario, seeds=args.seeds, markdown=args.markdown)

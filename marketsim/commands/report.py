@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 
@@ -22,3 +23,13 @@ def report_command(dir: Path) -> int:  # noqa: A002 - the CLI's argument name
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     return 0
+
+
+def add_arguments(rep: argparse.ArgumentParser) -> None:
+    """``marketsim report``'s arguments."""
+    rep.add_argument("dir", type=Path, help="results directory of a sweep")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Entry of ``marketsim report`` from parsed arguments."""
+    return report_command(args.dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import tempfile
@@ -187,3 +188,25 @@ def _write_run(model: Any, df: pd.DataFrame, tmp: Path, out: Path, *, seed: int,
     finally:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def add_arguments(r: argparse.ArgumentParser) -> None:
+    """``marketsim run``'s arguments."""
+    r.add_argument("scenario", nargs="?", default=None,
+                   help="scenario file or shipped name (default: scenarios/default.toml)")
+    r.add_argument("--seed", type=int, default=0, help="integer seed (default 0)")
+    r.add_argument("--ticks", type=int, default=None, help="months to run (default: horizon)")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE", dest="sets",
+                   help="override a dotted scenario key, e.g. --set buyers.count=20000")
+    r.add_argument("--out", type=Path, default=None,
+                   help="write ticks.parquet, labs.parquet and manifest.json here")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Entry of ``marketsim run`` from parsed arguments."""
+    from marketsim.cli import parse_sets
+
+    return run_command(args.scenario, seed=args.seed, ticks=args.ticks,
+                       overrides=parse_sets(args.sets), out=args.out,
+                       progress=not args.quiet, argv=args.argv)

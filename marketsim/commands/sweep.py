@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,3 +74,19 @@ def _reasons(failed: list[tuple[int, str]], most: int = 3) -> str:
         more = len(ranked) - most
         parts.append(f"{more} other reason{'s' if more > 1 else ''}")
     return "; ".join(parts)
+
+
+def add_arguments(s: argparse.ArgumentParser) -> None:
+    """``marketsim sweep``'s arguments."""
+    s.add_argument("experiment", help="experiment file (experiments/*.toml)")
+    s.add_argument("--out", type=Path, required=True, help="results directory (resumable)")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--workers", type=int, default=None, help="local processes (default: cores)")
+    g.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Entry of ``marketsim sweep`` from parsed arguments."""
+    return sweep_command(args.experiment, out=args.out, workers=args.workers,
+                         scheduler=args.scheduler, progress=not args.quiet, argv=args.argv)

@@ -9,6 +9,7 @@ prints the address once the server answers and returns the server's exit code.
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import socket
@@ -148,3 +149,15 @@ def viz_command(scenario: str | None, *, host: str = "127.0.0.1", port: int = 87
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def add_arguments(v: argparse.ArgumentParser) -> None:
+    """``marketsim viz``'s arguments."""
+    v.add_argument("scenario", nargs="?", default=None, help="scenario file or shipped name")
+    v.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    v.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Entry of ``marketsim viz`` from parsed arguments."""
+    return viz_command(args.scenario, host=args.host, port=args.port)
