@@ -564,6 +564,24 @@ def test_import_marketsim_is_light_and_every_public_name_and_submodule_loads():
     assert out.stdout.split() == ["[]", "13", "True", "refused"]
 
 
+@pytest.mark.parametrize("module", ["sections", "explain", "classes", "scenario"])
+def test_each_scenario_module_imports_first_and_the_scenario_api_stays_in_one_place(module):
+    # The schema, its messages and class loading import one another; whichever a program
+    # imports first, every name other modules take from marketsim.scenario is there.
+    code = (
+        f"import marketsim.{module}\n"
+        "from marketsim.scenario import *\n"
+        "from marketsim import scenario\n"
+        "print(load_scenario('small', {'buyers.count': 20}).buyers.count,\n"
+        "      field_spec('labs.count')['le'],\n"
+        "      {'buyers.count', 'regime.min_age'} <= {r['key'] for r in parameter_table()},\n"
+        "      all(hasattr(scenario, n) for n in scenario.__all__))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["20", "500", "True", "True"]
+
+
 @pytest.mark.parametrize("content", [b"[buyers]\ncout = 5\n", b"\x00\xff garbage \x01"])
 def test_console_script_bad_file_exits_2_with_one_line(tmp_path, content):
     path = tmp_path / "bad.toml"
