@@ -274,7 +274,6 @@ def apply_overrides(
     return out
 
 
-
 def validate_scenario(
     raw: dict[str, Any], *, file: str | None = None, overrides: dict[str, Any] | None = None
 ) -> MarketScenario:

@@ -1,4 +1,4 @@
-"""The sections every scenario shares the rules of, and the four agent sections.
+"""Scenario sections: the rules every TOML table follows, and the four agent sections.
 
 ``_Section`` is the base of every table in a scenario file: unknown keys, ``true`` or text
 for a number and NaN/inf are refused. ``[labs]``, ``[vcs]``, ``[hyperscalers]`` and
