@@ -4,16 +4,26 @@ VENV       ?= .venv
 PY         := $(VENV)/bin/python
 STAMP      := $(VENV)/.installed
 
-.PHONY: run test test-fast bench calibrate results docs lint clean
+.PHONY: run test test-fast bench calibrate results docs lint clean constraints
 
 $(VENV)/bin/python:
 	@PYENV_VERSION=$(PY_VERSION) python3.12 -m venv $(VENV) 2>/dev/null || python3.12 -m venv $(VENV) \
 	  || python3 -m venv $(VENV)
 	@$(PY) -c 'import sys; assert sys.version_info >= (3, 12), "marketsim needs Python >= 3.12"'
 
-$(STAMP): pyproject.toml | $(VENV)/bin/python
+# Installs the versions constraints.txt pins (those the tests passed with), so two fresh
+# machines get the same stack.
+$(STAMP): pyproject.toml constraints.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,dev]'
+	@touch $(STAMP)
+
+constraints: | $(STAMP)  ## pin constraints.txt to the venv's versions (after tests pass with them)
+	@{ echo '# The versions `make` installs: every distribution marketsim[test,dev] needs, as'; \
+	  echo '# installed when the tests passed. Regenerate with `make constraints`.'; \
+	  $(PY) -m pip list --format=freeze --exclude-editable \
+	    --exclude marketsim --exclude pip --exclude setuptools; } > constraints.txt.tmp
+	@mv constraints.txt.tmp constraints.txt
 	@touch $(STAMP)
 
 run: $(STAMP)  ## run the default scenario and print its summary

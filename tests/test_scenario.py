@@ -543,6 +543,14 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"marketsim {__version__}"
 
 
+def _fresh_python(code: str) -> list[str]:
+    """The words ``code`` prints when run in a new interpreter (which must succeed)."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
 def test_import_marketsim_is_light_and_every_public_name_and_submodule_loads():
     # A fresh process: `import marketsim` (and the CLI's parser) leave Mesa and pandas alone
     # until a name is used; every public name and submodule is then there as before.
@@ -558,10 +566,20 @@ def test_import_marketsim_is_light_and_every_public_name_and_submodule_loads():
         "except AttributeError:\n"
         "    missing = 'refused'\n"
         "print(heavy, len(names), AIMarketModel is marketsim.model.AIMarketModel, missing)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["[]", "13", "True", "refused"]
+    assert _fresh_python(code) == ["[]", "13", "True", "refused"]
+
+
+@pytest.mark.parametrize("module", ["sections", "explain", "classes", "scenario"])
+def test_each_scenario_module_imports_first_and_the_scenario_api_stays_in_one_place(module):
+    # The schema, its messages and class loading import one another; whichever a program
+    # imports first, every name other modules take from marketsim.scenario is there.
+    code = (
+        f"import marketsim.{module}\n"
+        "from marketsim.scenario import *  # every name in its __all__\n"
+        "print(load_scenario('small', {'buyers.count': 20}).buyers.count,\n"
+        "      field_spec('labs.count')['le'],\n"
+        "      {'buyers.count', 'regime.min_age'} <= {r['key'] for r in parameter_table()})\n")
+    assert _fresh_python(code) == ["20", "500", "True"]
 
 
 @pytest.mark.parametrize("content", [b"[buyers]\ncout = 5\n", b"\x00\xff garbage \x01"])
