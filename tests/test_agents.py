@@ -206,22 +206,27 @@ def test_internal_valuation_is_revenue_or_capability_plus_half_capex(m):
     assert lab_with(m, revenue=0.1, capability=5.0).internal_valuation() == pytest.approx(30.0)
 
 
+def offer_at(pre_money: float) -> Offer:
+    """$1bn at ``pre_money``: a lab valuing itself at V accepts iff c ≥ V / pre_money."""
+    return Offer(investor=None, lab=None, amount=1.0, pre_money=pre_money)
+
+
 def test_short_runway_makes_cash_worth_more(m):
-    # V = 2 × 5 = 10; offer $1bn at pre-money 5: (10 + c × 1) × 5/6 ≥ 10 ⇔ c ≥ 2
-    offer = Offer(investor=None, lab=None, amount=1.0, pre_money=5.0)
-    m.scenario_config.labs.fixed_cost = 0.5
+    m.scenario_config.labs.fixed_cost = 0.5  # V = 2 × 5 = 10 for both labs
     short = lab_with(m, cash=3.0, capability=5.0)  # runway 6: c = 1 + 3 × 18/24 = 3.25
     assert short.runway() == pytest.approx(6.0)
-    assert short.consider_offer(offer)
+    assert short.consider_offer(offer_at(3.2))  # needs c ≥ 3.125
+    assert not short.consider_offer(offer_at(3.0))  # needs c ≥ 3.33
     comfortable = lab_with(m, 1, cash=30.0, capability=5.0)  # runway 60: c = 1
-    assert not comfortable.consider_offer(offer)
+    assert comfortable.consider_offer(offer_at(10.5))  # needs c ≥ 0.95
+    assert not comfortable.consider_offer(offer_at(9.4))  # needs c ≥ 1.06
 
 
 def test_build_value_raises_the_worth_of_cash(m):
     # V = run rate 6 × multiple 0.5 = 3; offer $1bn at pre-money 2.7: (3 + c) × 2.7/3.7 ≥ 3
     # ⇔ c ≥ 1.11; c = 1 (infinite runway), or 1 + (2,000 − 1,500) / 2,000 if it can build
     m.scenario_config.labs.internal_multiple = 0.5
-    offer = Offer(investor=None, lab=None, amount=1.0, pre_money=2.7)
+    offer = offer_at(2.7)
     lab = lab_with(m, cash=6.0, revenue=0.5)
     assert lab.runway() == math.inf
     assert not lab.consider_offer(offer)
