@@ -8,6 +8,7 @@ import mesa
 
 from marketsim.mechanisms.capital import Offer
 from marketsim.mechanisms.compute import rental_price
+from marketsim.units import HOURS_PER_MONTH
 
 if TYPE_CHECKING:
     from marketsim.agents.lab import AILab
@@ -42,14 +43,17 @@ class Hyperscaler(mesa.Agent):
 
     @property
     def rent_per_gpu_hour(self) -> float:
-        """Posted rent, $ per GPU-hour."""
-        return self.rent / 730.0
+        """Posted rent, $ per GPU-hour: ``rent / HOURS_PER_MONTH``."""
+        return self.rent / HOURS_PER_MONTH
 
     def set_rent(self) -> float:
         """This month's rent, $ per GPU-month. Called at the start of the compute market.
 
-        Default: owned cost × (1 + ``hyperscalers.margin`` + a premium rising with
-        utilisation above 70%).
+        Default (:func:`~marketsim.mechanisms.compute.rental_price`), with ``U`` last month's
+        utilisation::
+
+            rent = owned_cost_per_gpu_month × (1 + hyperscalers.margin
+                   + hyperscalers.utilisation_premium × clip((U − 0.7) / 0.3, 0, 1))
         """
         cfg = self.model.scenario_config.hyperscalers
         return rental_price(self.model.market.owned_cost_per_gpu_month, cfg.margin,
@@ -58,7 +62,8 @@ class Hyperscaler(mesa.Agent):
     def order_capacity(self) -> float:
         """GPUs to order now (online after ``hyperscalers.lead_time``). Called monthly.
 
-        Default: ``hyperscalers.order_share`` of capacity when utilisation is above target.
+        Default: ``hyperscalers.order_share × max(capacity, 1,000)`` GPUs when utilisation is
+        above ``hyperscalers.target_utilisation``, else 0.
         """
         cfg = self.model.scenario_config.hyperscalers
         if self.utilisation > cfg.target_utilisation:
@@ -70,7 +75,8 @@ class Hyperscaler(mesa.Agent):
 
         Default: with probability ``hyperscalers.strategic_rate``, offer
         ``hyperscalers.strategic_size`` $bn to the most capable lab that is not yet a partner,
-        at the lab's own internal valuation; ``hyperscalers.credit_share`` of it is credits.
+        at a pre-money of ``max(lab.internal_valuation(), 0.1)`` $bn;
+        ``hyperscalers.credit_share`` of it is credits.
         """
         cfg = self.model.scenario_config.hyperscalers
         if cfg.strategic_size <= 0 or self.model.rng.random() >= cfg.strategic_rate:
@@ -86,15 +92,18 @@ class Hyperscaler(mesa.Agent):
     def bid_for(self, target: AILab) -> float:
         """Price in $bn offered for a distressed lab's equity (0: no bid).
 
-        Called in consolidation ("licence and hire" deals). Default: only for a lab near the
-        frontier (within 0.5 log10); values its capability above the open-weight floor and
-        its owned GPUs, and bids a quarter of what exceeds its debt.
+        Called in consolidation ("licence and hire" deals). Default, only for a lab within 0.5
+        log10 of the frontier::
+
+            value = vcs.pre_revenue_value × max(capability − open_weight_floor, 0)
+                    + target.owned_gpu_value()                       (GPUs at half capex)
+            bid   = 0.25 × (value − target.liabilities)              if positive, else 0
         """
-        cfg = self.model.scenario_config
         m = self.model.market
         if target.capability < m.frontier - 0.5:
             return 0.0
-        value = (cfg.vcs.pre_revenue_value * max(target.capability - m.open_weight_floor, 0.0)
-                 + target.owned_gpus * cfg.compute.capex_per_gpu * 0.5e-9)
+        lead = target.capability - m.open_weight_floor
+        value = (self.model.scenario_config.vcs.pre_revenue_value * max(lead, 0.0)
+                 + target.owned_gpu_value())
         surplus = value - target.liabilities
         return float(0.25 * surplus) if surplus > 0 else 0.0

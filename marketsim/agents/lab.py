@@ -9,6 +9,7 @@ import mesa
 import numpy as np
 
 from marketsim.mechanisms.capital import Offer, dilution_worth_it
+from marketsim.units import BN_PER_USD
 
 if TYPE_CHECKING:
     from marketsim.model import AIMarketModel
@@ -29,9 +30,10 @@ class AILab(mesa.Agent):
     ("active", "acquired", "bankrupt"), ``credits`` [$bn of compute credits by hyperscaler],
     ``debt`` [$bn of bridge loans owed to creditors].
 
-    Every decision is a method a subclass may override; each says when it is called and what
-    it must return. The model reads ``self.model.market`` (a :class:`~marketsim.model.MarketView`)
-    for this month's prices and costs.
+    Every decision is a method a subclass may override; each says when it is called, what it
+    must return and the equation of the default (docs/model.md, section 7). The model reads
+    ``self.model.market`` (a :class:`~marketsim.model.MarketView`) for this month's prices and
+    costs.
     """
 
     model: AIMarketModel
@@ -44,8 +46,6 @@ class AILab(mesa.Agent):
         self.owned_gpus = 0.0
         self.projects: list[list[float]] = []
         self.rented_gpus = np.zeros(model.n_hyperscalers)
-        self._rent_bill_key: np.ndarray | None = None
-        self._rent_bill = 0.0
         self.price = float(price)
         self.revenue_share = 0.0
         self.train_share = 0.5
@@ -53,8 +53,6 @@ class AILab(mesa.Agent):
         self.demand_tokens = 0.0
         self.served_tokens = 0.0
         self.revenue_history: list[float] = []
-        self._growth_key: tuple[int, int, float] | None = None
-        self._growth = 0.0
         self.valuation = 0.0
         self.status = ACTIVE
         self.credits = np.zeros(model.n_hyperscalers)
@@ -82,11 +80,10 @@ class AILab(mesa.Agent):
 
     @effective_compute.setter
     def effective_compute(self, value: float) -> None:
-        # log10 once per change: capability is read a few dozen times a month
         self._set_effective_compute(value, float(np.log10(max(value, 1.0))))
 
     def _set_effective_compute(self, value: float, log10: float) -> None:
-        """Set effective compute (H100-months) with ``log10(max(value, 1))`` already known.
+        """Set effective compute [H100-months] and its ``log10(max(value, 1))``, given at once.
 
         The capability step computes every lab's log10 in one NumPy call.
         """
@@ -95,9 +92,8 @@ class AILab(mesa.Agent):
 
     @property
     def capability(self) -> float:
-        """log10 of effective compute, floored by the open-weight model."""
-        own, floor = self._own_capability, self.model.market.open_weight_floor
-        return floor if floor > own else own  # max(own, floor), read dozens of times a month
+        """``max(log10(max(effective_compute, 1)), open_weight_floor)`` [log10 H100-months]."""
+        return max(self._own_capability, self.model.market.open_weight_floor)
 
     @property
     def rented_gpus(self) -> np.ndarray:
@@ -107,18 +103,16 @@ class AILab(mesa.Agent):
     @rented_gpus.setter
     def rented_gpus(self, value: np.ndarray) -> None:
         gpus = np.array(value, dtype=float)
-        gpus.flags.writeable = False  # the cached total below must stay true
+        gpus.flags.writeable = False  # rented_total below must stay its sum
         self.set_rentals(gpus, float(gpus.sum()))
 
     def set_rentals(self, gpus: np.ndarray, total: float) -> None:
-        """Set this month's rentals: ``gpus`` by hyperscaler (read-only, kept as is) and their sum.
+        """Set this month's rentals: ``gpus`` by hyperscaler (read-only, kept as is), sum ``total``.
 
-        The compute market hands each lab a read-only row of its allocation with the row sums
-        computed at once; assigning :attr:`rented_gpus` copies and sums one array.
+        The compute market hands each lab a read-only row of its allocation and the row's sum.
         """
         self._rented_gpus = gpus
         self._rented_total = total
-        self._rent_bill_key = None
 
     @property
     def rented_total(self) -> float:
@@ -133,16 +127,25 @@ class AILab(mesa.Agent):
     @property
     def _instalments(self) -> float:
         """Capex instalments of data centres under construction due this month, $bn."""
-        projects = self.projects
-        return sum([p[2] for p in projects]) if projects else 0.0
+        return sum((p[2] for p in self.projects), 0.0)
 
     def rent_bill(self) -> float:
-        """This month's rent for the GPUs the lab rents, $ (posted rents × GPUs rented)."""
-        rent = self.model.market.rent_per_gpu_month
-        if self._rent_bill_key is not rent:  # rents and rentals change once a month
-            self._rent_bill = float(self._rented_gpus @ rent)
-            self._rent_bill_key = rent
-        return self._rent_bill
+        """This month's rent, $: ``Σ_h rented_gpus_h × rent_per_gpu_month_h``."""
+        return float(self.rented_gpus @ self.model.market.rent_per_gpu_month)
+
+    def _upkeep(self) -> float:
+        """Power and upkeep of the owned GPUs this month, $bn: ``owned_gpus × opex × 10⁻⁹``."""
+        return self.owned_gpus * self.model.market.opex_per_gpu_month * BN_PER_USD
+
+    def _spend(self, rent_share: float, instalments: float) -> float:
+        """``rent_share × rent × 10⁻⁹ + upkeep + instalments + labs.fixed_cost``, $bn this month."""
+        return (self.rent_bill() * BN_PER_USD * rent_share + self._upkeep() + instalments
+                + self.model.scenario_config.labs.fixed_cost)
+
+    def owned_gpu_value(self) -> float:
+        """Owned GPUs at half their capex, $bn: ``owned_gpus × capex_per_gpu × 10⁻⁹ × 0.5``."""
+        capex = self.model.scenario_config.compute.capex_per_gpu
+        return self.owned_gpus * capex * BN_PER_USD * 0.5
 
     @property
     def revenue(self) -> float:
@@ -156,122 +159,112 @@ class AILab(mesa.Agent):
         return 12.0 * self.revenue
 
     def growth(self, months: int = 12) -> float:
-        """Yearly revenue growth over the last ``months`` (1.0 = doubled), 0 if unknown."""
+        """Yearly revenue growth over the last ``months`` (1.0 = doubled), 0 if unknown.
+
+        ``clip((revenue_now / revenue_span_ago)^(12 / max(span, 6)) − 1, −0.9, 4)`` with
+        ``span = min(months, months of history − 1)``; 3.0 (fast growth) when the revenue
+        ``span`` months ago was 0, and 0 with under two months of history or no revenue now.
+        """
         h = self.revenue_history
-        n = len(h)
-        if n < 2 or h[-1] <= 0:
+        if len(h) < 2 or h[-1] <= 0:
             return 0.0
-        key = (months, n, h[-1])  # revenue is appended once a month; growth is read often
-        if key == self._growth_key:
-            return self._growth
-        past = h[max(n - 1 - months, 0)]
-        span = min(months, n - 1)
+        span = min(months, len(h) - 1)
+        past = h[-1 - span]
         if past <= 0:
-            g = 3.0
-        else:
-            g = float(min(max((h[-1] / past) ** (12.0 / max(span, 6)) - 1.0, -0.9), 4.0))
-        self._growth_key, self._growth = key, g
-        return g
+            return 3.0
+        yearly = (h[-1] / past) ** (12.0 / max(span, 6)) - 1.0
+        return float(min(max(yearly, -0.9), 4.0))
 
     def monthly_costs(self) -> float:
         """Committed spend this month, $bn: rent, owned opex, capex instalments, fixed cost."""
-        m = self.model.market
-        rent = self.rent_bill() * 1e-9
-        opex = self.owned_gpus * m.opex_per_gpu_month * 1e-9
-        return rent + opex + self._instalments + self.model.scenario_config.labs.fixed_cost
+        return self._spend(1.0, self._instalments)
 
     @property
     def liabilities(self) -> float:
-        """What an acquirer must pay off, $bn: negative cash plus bridge loans."""
+        """What an acquirer must pay off, $bn: ``max(−cash, 0) + debt`` (bridge loans)."""
         return max(-self.cash, 0.0) + self.debt
 
     def operating_costs(self) -> float:
         """Rent, power, upkeep and staff this month, $bn (capex instalments left out)."""
-        m = self.model.market
-        return (self.rent_bill() * 1e-9
-                + self.owned_gpus * m.opex_per_gpu_month * 1e-9
-                + self.model.scenario_config.labs.fixed_cost)
+        return self._spend(1.0, 0.0)
 
     def runway(self) -> float:
         """Months until cash runs out if the lab spent only what it is committed to, net of revenue.
 
-        Commitments: fixed cost, owned compute's power and upkeep, data-centre instalments and
-        the share of rentals still under contract (``1 − 1/compute.rental_term``). Discretionary
-        spending (new rentals paid from cash) is left out: a lab whose revenue covers its
-        commitments has infinite runway and needs no outside money.
+        ``max(cash, 0) / (committed − revenue)`` [months; ∞ when revenue covers commitments],
+        ``committed = keep × rent + upkeep + instalments + labs.fixed_cost`` [$bn a month],
+        ``keep = 1 − 1/compute.rental_term`` (the share of rentals still under contract). New
+        rentals paid from cash are left out: revenue covering commitments needs no outside money.
         """
-        cfg = self.model.scenario_config
-        m = self.model.market
-        keep = 1.0 - 1.0 / cfg.compute.rental_term
-        committed = (self.rent_bill() * 1e-9 * keep
-                     + self.owned_gpus * m.opex_per_gpu_month * 1e-9
-                     + self._instalments + cfg.labs.fixed_cost)
-        burn = committed - self.revenue
+        keep = 1.0 - 1.0 / self.model.scenario_config.compute.rental_term
+        burn = self._spend(keep, self._instalments) - self.revenue
         if burn <= 0:
             return math.inf
-        cash = self.cash
-        return (0.0 if cash < 0.0 else cash) / burn  # max(cash, 0.0), NaN and -0.0 included
+        return max(self.cash, 0.0) / burn
 
     def internal_valuation(self) -> float:
         """What the lab's owners think it is worth, $bn.
 
-        Annualised revenue × the scenario's internal multiple, raised by the lab's own growth,
-        plus the replacement value of its owned GPUs; a pre-revenue lab values itself as VCs
-        value capability.
+        ``max(run_rate × labs.internal_multiple × (1 + 0.1 growth),
+        vcs.pre_revenue_value × max(capability − open_weight_floor, 0)) + owned_gpu_value``:
+        revenue at the owners' multiple raised by their growth, or, before revenue, capability
+        as VCs value it; plus the owned GPUs at half capex.
         """
         cfg = self.model.scenario_config
-        m = self.model.market
         rev_value = self.run_rate * cfg.labs.internal_multiple * (1.0 + 0.1 * self.growth())
-        gpu_value = self.owned_gpus * cfg.compute.capex_per_gpu * 1e-9 * 0.5
-        lead = self.capability - m.open_weight_floor
-        cap_value = cfg.vcs.pre_revenue_value * (0.0 if lead < 0.0 else lead)
-        return (cap_value if cap_value > rev_value else rev_value) + gpu_value
+        lead = self.capability - self.model.market.open_weight_floor
+        cap_value = cfg.vcs.pre_revenue_value * max(lead, 0.0)
+        return max(rev_value, cap_value) + self.owned_gpu_value()
 
     # ------------------------------------------------------------------ decisions
     def set_price(self) -> float:
-        """This month's price, $/M tokens. Called once a tick, before demand.
+        """This month's price, $/M tokens (positive, finite). Called once a tick, before demand.
 
-        Default: move ``labs.price_adjust`` of the way toward the Lerner price for the lab's
-        cost per token ``c`` and demand elasticity ``e``: ``c × e / (e − 1)``, where
-        ``e = buyers.price_weight × (1 − share) + buyers.price_elasticity`` (logit share
-        elasticity plus token elasticity). Bigger labs mark up more; owners of data centres
-        have the lower ``c`` and so undercut renters. Never below ``c × (1 + labs.min_margin)``;
-        raised when demand outran capacity last month.
+        Default: move ``labs.price_adjust`` (k) of the way, geometrically, toward the Lerner
+        price for the cost per token ``c`` (:meth:`cost_per_mtok`) and the demand elasticity
+        ``e`` (logit share elasticity plus token elasticity)::
 
-        Returns:
-            A positive, finite price in $/M tokens.
+            e      = max(buyers.price_weight × (1 − revenue_share) + buyers.price_elasticity, 1.05)
+            target = c × e / (e − 1) × min(demand / capacity, 1.5)   (× 1 if demand ≤ capacity)
+            price  = max(price_last^(1 − k) × target^k,  c × (1 + labs.min_margin),  10⁻⁶)
+
+        Bigger labs mark up more; owners have the lower ``c`` and so undercut renters.
         """
         cfg = self.model.scenario_config
-        unit = self.cost_per_mtok()
-        e = cfg.buyers.price_weight * (1.0 - self.revenue_share) + cfg.buyers.price_elasticity
-        e = 1.05 if 1.05 > e else e  # max(e, 1.05)
-        target = unit * e / (e - 1.0)
-        capacity = self.inference_gpus * self.model.market.tokens_per_gpu_month
+        cost = self.cost_per_mtok()
+        share_elasticity = cfg.buyers.price_weight * (1.0 - self.revenue_share)
+        elasticity = max(share_elasticity + cfg.buyers.price_elasticity, 1.05)
+        target = cost * elasticity / (elasticity - 1.0)
+        capacity = self.inference_gpus * self.model.market.tokens_per_gpu_month  # M tokens
         if capacity > 0 and self.demand_tokens > capacity:
-            excess = self.demand_tokens / capacity
-            target *= 1.5 if 1.5 < excess else excess  # min(excess, 1.5)
+            target *= min(self.demand_tokens / capacity, 1.5)
         k = cfg.labs.price_adjust
         price = self.price ** (1.0 - k) * target**k
-        least = unit * (1.0 + cfg.labs.min_margin)
-        price = least if least > price else price  # max(price, least, 1e-6), in two steps
-        return float(1e-6 if 1e-6 > price else price)
+        return float(max(price, cost * (1.0 + cfg.labs.min_margin), 1e-6))
 
     def cost_per_mtok(self) -> float:
-        """Average compute cost of serving one M tokens on the lab's fleet, $/M tokens."""
+        """Average compute cost of serving one M tokens on the lab's fleet, $/M tokens.
+
+        ``(rent + owned_gpus × owned_cost_per_gpu_month) / total_gpus / tokens_per_gpu_month``;
+        the cheapest rent per GPU for a lab with at most one GPU.
+        """
         m = self.model.market
         total = self.total_gpus
         if total <= 1.0:
             per_gpu = m.cheapest_rent
         else:
-            rent = self.rent_bill()
-            per_gpu = (rent + self.owned_gpus * m.owned_cost_per_gpu_month) / total
+            per_gpu = (self.rent_bill() + self.owned_gpus * m.owned_cost_per_gpu_month) / total
         return per_gpu / m.tokens_per_gpu_month
 
     def split_compute(self) -> float:
         """Share of this month's GPUs used for training (the rest serve inference), 0–1.
 
-        Called after the compute market. Default: serve expected demand with
-        ``labs.inference_headroom`` but keep at least ``labs.min_train_share`` for training.
+        Called after the compute market. Default: serve this month's demand with headroom,
+        keeping at least ``labs.min_train_share`` for training::
+
+            inference GPUs = min(demand_tokens × labs.inference_headroom / tokens_per_gpu_month,
+                                 total_gpus × (1 − labs.min_train_share))
+            train share    = 1 − inference GPUs / total_gpus
         """
         cfg = self.model.scenario_config.labs
         total = self.total_gpus
@@ -279,110 +272,100 @@ class AILab(mesa.Agent):
             return cfg.min_train_share
         need = self.demand_tokens * cfg.inference_headroom / self.model.market.tokens_per_gpu_month
         most = total * (1.0 - cfg.min_train_share)
-        return float(1.0 - (most if most < need else need) / total)  # min(need, most)
+        return float(1.0 - min(need, most) / total)
 
     def request_compute(self) -> float:
-        """GPUs to rent this month (total across hyperscalers). Called in the compute market.
+        """GPUs to rent this month (≥ 0, all hyperscalers). Called in the compute market.
 
-        Default: spend :meth:`compute_budget` on owned compute's power and upkeep, staff,
-        data-centre instalments and, if the lab can build (:meth:`can_build`), a reserve of
-        ``labs.capex_share`` of the budget for new data centres; the rest rents GPUs at the
-        cheapest posted price. (The model keeps at least the share of last month's rentals
-        that contracts still commit: ``1 − 1/compute.rental_term``.)
+        Default: spend the :meth:`compute_budget` on the owned GPUs' upkeep, staff, data-centre
+        instalments and, if the lab :meth:`can_build`, a reserve for new data centres; rent
+        with the rest at the cheapest posted rent (all $bn except the rent)::
 
-        Returns:
-            GPUs wanted (≥ 0).
+            reserve = max(labs.capex_share × budget − instalments, 0)   (0 unless can_build)
+            rent    = max(budget − (upkeep + instalments + labs.fixed_cost) − reserve, 0)
+            GPUs    = rent / (cheapest rent [$ per GPU-month] × 10⁻⁹)
+
+        (The model keeps at least the share of last month's rentals still under contract,
+        ``1 − 1/compute.rental_term``.)
         """
         cfg = self.model.scenario_config.labs
-        m = self.model.market
         budget = self.compute_budget()
         instalments = self._instalments
-        reserve = cfg.capex_share * budget - instalments if self.can_build() else 0.0
-        committed = self.owned_gpus * m.opex_per_gpu_month * 1e-9 + instalments + cfg.fixed_cost
-        rent_budget = budget - committed - (0.0 if reserve < 0.0 else reserve)
-        gpus = (0.0 if rent_budget < 0.0 else rent_budget) / (m.cheapest_rent * 1e-9)
-        return float(0.0 if gpus < 0.0 else gpus)
+        reserve = max(cfg.capex_share * budget - instalments, 0.0) if self.can_build() else 0.0
+        committed = self._upkeep() + instalments + cfg.fixed_cost
+        rent_budget = max(budget - committed - reserve, 0.0)
+        return float(rent_budget / (self.model.market.cheapest_rent * BN_PER_USD))
 
     def compute_budget(self) -> float:
         """Money the lab means to spend on compute and staff this month, $bn.
 
-        ``labs.reinvest_share`` of last month's revenue plus cash spread over
-        ``labs.burn_months``.
+        ``labs.reinvest_share × revenue + max(cash, 0) / labs.burn_months``, last month's revenue.
         """
         cfg = self.model.scenario_config.labs
-        revenue, cash = self.revenue, self.cash
-        return cfg.reinvest_share * revenue + (0.0 if cash < 0.0 else cash) / cfg.burn_months
+        return cfg.reinvest_share * self.revenue + max(self.cash, 0.0) / cfg.burn_months
 
     def can_build(self) -> bool:
         """Can the lab build: is owning cheaper than renting, and is it big enough?
 
-        Big enough: ``labs.capex_share`` of its compute budget over the lead time pays for a
-        data centre of at least the minimum efficient scale.
+        ``owned_cost_per_gpu_month < cheapest rent`` and ``labs.capex_share × compute_budget
+        × max(compute.lead_time, 1) / (compute.capex_per_gpu × 10⁻⁹) ≥ max(min_efficient_scale,
+        1)`` GPUs: the budget's capex share over the lead time pays for a data centre of at
+        least the minimum efficient scale.
         """
         m = self.model.market
         if m.owned_cost_per_gpu_month >= m.cheapest_rent:
             return False
         cfg = self.model.scenario_config
-        c = cfg.compute
-        lead = c.lead_time or 1  # max(lead_time, 1) for a lead time >= 0 months
-        affordable = cfg.labs.capex_share * self.compute_budget() * lead / (c.capex_per_gpu * 1e-9)
-        scale = m.min_efficient_scale
-        return affordable >= (1.0 if scale < 1.0 else scale)
+        capex = cfg.compute.capex_per_gpu * BN_PER_USD  # $bn per GPU
+        months = max(cfg.compute.lead_time, 1)
+        affordable = cfg.labs.capex_share * self.compute_budget() * months / capex  # GPUs
+        return affordable >= max(m.min_efficient_scale, 1.0)
 
     def plan_data_centre(self) -> float:
         """GPUs of a new data-centre project to start now (0 for none). Called monthly.
 
-        Default: build when :meth:`can_build`. Projects replace ``labs.build_share`` of the
-        GPUs the lab rents (less what is already being built), and all capex instalments
-        together (paid over ``compute.lead_time``) may take at most ``labs.capex_share`` of
-        the compute budget (:meth:`request_compute` holds that back from renting). The model
-        builds nothing below the minimum efficient scale (``market.min_efficient_scale``:
-        ``compute.min_efficient_scale`` growing by ``compute.scale_growth`` a year): this is
-        where size pays, as only big budgets can afford a data centre.
+        Default: 0 unless :meth:`can_build`; projects together replace ``labs.build_share``
+        of the rented GPUs, and all instalments (capex paid over ``compute.lead_time``) stay
+        within ``labs.capex_share`` of the compute budget (:meth:`request_compute` holds that
+        back from renting)::
 
-        Returns:
-            GPUs to start building (0 for no project).
+            room = max(labs.capex_share × budget − instalments, 0)                [$bn a month]
+            size = min(labs.build_share × rented GPUs − GPUs under construction,
+                       room / (compute.capex_per_gpu × 10⁻⁹ / max(compute.lead_time, 1)))
+
+        and 0 if ``size < max(market.min_efficient_scale, 1)``: only big budgets can build.
         """
         if not self.can_build():
             return 0.0
         cfg = self.model.scenario_config
-        scale = self.model.market.min_efficient_scale
-        per_gpu_month = cfg.compute.capex_per_gpu * 1e-9 / (cfg.compute.lead_time or 1)
-        room = cfg.labs.capex_share * self.compute_budget() - self._instalments
-        affordable = (0.0 if room < 0.0 else room) / per_gpu_month
-        building = sum([p[0] for p in self.projects]) if self.projects else 0.0
+        capex_per_month = cfg.compute.capex_per_gpu * BN_PER_USD / max(cfg.compute.lead_time, 1)
+        room = max(cfg.labs.capex_share * self.compute_budget() - self._instalments, 0.0)
+        building = sum((p[0] for p in self.projects), 0.0)
         wanted = cfg.labs.build_share * self.rented_total - building
-        size = affordable if affordable < wanted else wanted  # min(wanted, affordable)
-        if size < (1.0 if scale < 1.0 else scale):
+        size = min(wanted, room / capex_per_month)
+        if size < max(self.model.market.min_efficient_scale, 1.0):
             return 0.0
         return float(size)
 
     def consider_offer(self, offer: Offer) -> bool:
-        """Accept this funding offer? Called for each offer in the capital market.
+        """Accept (True) or refuse an offer ($bn amount, pre-money)? Called in the capital market.
 
-        Default: the owners weigh the cash against dilution at their internal valuation
-        (:func:`~marketsim.mechanisms.capital.dilution_worth_it`). Cash is worth more than face
-        value when the runway is short (below ``labs.runway_comfort`` months), so a lab near
-        the end of its runway accepts offers a comfortable lab refuses; and it is worth the
-        saving of owning over renting to a lab big enough to build a data centre.
+        Default: the owners weigh the cash against dilution at their :meth:`internal_valuation`
+        ``V`` (:func:`~marketsim.mechanisms.capital.dilution_worth_it`)::
 
-        Args:
-            offer: the :class:`~marketsim.mechanisms.capital.Offer` (amount and pre-money in
-                $bn).
+            accept     ⇔  (V + c × amount) × pre_money / post_money ≥ V
+            c          = 1 + 3 × urgency + build_value
+            urgency    = max(labs.runway_comfort − runway, 0) / max(labs.runway_comfort, 1)
+                         (0 for an infinite runway)
+            build_value = (cheapest rent − owned cost) / cheapest rent   (0 unless can_build)
 
-        Returns:
-            True to accept, False to refuse.
+        A lab near the end of its runway accepts offers a comfortable lab refuses, and cash
+        that can become owned compute is worth the saving of owning over renting.
         """
-        cfg = self.model.scenario_config
         m = self.model.market
         runway = self.runway()
-        comfort = cfg.labs.runway_comfort
-        if math.isfinite(runway):
-            short = comfort - runway
-            urgency = (0.0 if short < 0.0 else short) / (1 if 1 > comfort else comfort)
-        else:
-            urgency = 0.0
-        # Cash that can become owned compute is worth the saving of owning over renting.
+        comfort = self.model.scenario_config.labs.runway_comfort
+        urgency = max(comfort - runway, 0.0) / max(comfort, 1) if math.isfinite(runway) else 0.0
         rent = m.cheapest_rent
         build_value = (rent - m.owned_cost_per_gpu_month) / rent if self.can_build() else 0.0
         cash_value = 1.0 + 3.0 * urgency + build_value
@@ -393,23 +376,24 @@ class AILab(mesa.Agent):
         """Price in $bn this lab offers for a distressed lab's equity (0: no bid).
 
         Called in consolidation for each distressed lab; among labs and hyperscalers that bid,
-        the richest that can pay its bid plus the debt wins. The acquirer also pays the
-        target's debt. Default: only for a target whose run rate is at least 5% of ours (a
-        deal must matter) or whose capability is above ours; value its customers (3× run
-        rate), its owned GPUs at half capex and any capability above ours; bid half of what
-        exceeds the debt, if our runway is at least 12 months.
+        the richest that can pay its bid plus the debt wins. Default, for a material target
+        only (run rate ≥ 5% of ours, or capability above ours)::
 
-        Returns:
-            $bn offered for the equity (0 for no bid).
+            value = 3 × run_rate_target + target.owned_gpu_value()
+                    + vcs.pre_revenue_value × max(capability_target − capability_self, 0)
+            bid   = 0.5 × (value − target.liabilities)
+
+        if that is positive, our cash covers the liabilities plus the bid and our runway is
+        at least 12 months; else 0.
         """
-        cfg = self.model.scenario_config
         if target.run_rate < 0.05 * self.run_rate and target.capability <= self.capability:
             return 0.0
-        value = 3.0 * target.run_rate + target.owned_gpus * cfg.compute.capex_per_gpu * 0.5e-9
-        if target.capability > self.capability:
-            value += cfg.vcs.pre_revenue_value * (target.capability - self.capability)
+        lead = target.capability - self.capability
+        value = (3.0 * target.run_rate + target.owned_gpu_value()
+                 + self.model.scenario_config.vcs.pre_revenue_value * max(lead, 0.0))
         debt = target.liabilities
         surplus = value - debt
-        if surplus <= 0 or self.cash < debt + 0.5 * surplus or self.runway() < 12:
+        bid = 0.5 * surplus
+        if surplus <= 0 or self.cash < debt + bid or self.runway() < 12:
             return 0.0
-        return float(0.5 * surplus)
+        return float(bid)

@@ -40,8 +40,9 @@ class VentureCapitalist(mesa.Agent):
     def screen(self, labs: list[AILab]) -> list[AILab]:
         """Labs to look at this month (called in the capital market).
 
-        Default: ``vcs.looks_per_month`` labs drawn with weight proportional to revenue (plus
-        a little for every lab): VCs chase what is visible.
+        Default: ``min(vcs.looks_per_month, len(labs))`` labs drawn without replacement with
+        weights ``revenue + 0.05 × max(mean revenue, 10⁻⁶)`` [$bn] (Gumbel-top-k keys,
+        :func:`~marketsim.mechanisms.capital.screening_keys`): VCs chase what is visible.
         """
         k = min(self.model.scenario_config.vcs.looks_per_month, len(labs))
         if k == 0:
@@ -53,26 +54,37 @@ class VentureCapitalist(mesa.Agent):
     def value_lab(self, lab: AILab) -> float:
         """Pre-money valuation of ``lab`` in $bn.
 
-        Revenue multiple rising with the lab's growth and herded toward recent peer multiples
-        (:func:`~marketsim.mechanisms.capital.revenue_multiple`); a pre-revenue lab is valued
-        on capability above the open-weight floor (``vcs.pre_revenue_value`` per log10).
+        ::
+
+            pre_money = max(multiple × run_rate × (0.75 + 0.25 × sentiment),
+                            vcs.pre_revenue_value × max(capability − open_weight_floor + 0.3, 0))
+
+        ``multiple`` [× run rate] rises with the lab's growth and is herded toward recent peer
+        multiples (:func:`~marketsim.mechanisms.capital.revenue_multiple`); a pre-revenue lab is
+        valued on capability above the open-weight floor (``vcs.pre_revenue_value`` $bn per
+        log10).
         """
         cfg = self.model.scenario_config.vcs
         m = self.model.market
-        mult = revenue_multiple(lab.growth(), m.peer_multiple, cfg.base_multiple,
-                                cfg.growth_weight, cfg.herding, cfg.max_multiple)
-        rev_value = mult * lab.run_rate * (0.75 + 0.25 * self.sentiment)
+        multiple = revenue_multiple(lab.growth(), m.peer_multiple, cfg.base_multiple,
+                                    cfg.growth_weight, cfg.herding, cfg.max_multiple)
+        rev_value = multiple * lab.run_rate * (0.75 + 0.25 * self.sentiment)
         lead = lab.capability - m.open_weight_floor + 0.3
-        cap_value = cfg.pre_revenue_value * (0.0 if lead < 0.0 else lead)  # max(lead, 0.0)
-        return float(cap_value if cap_value > rev_value else rev_value)  # max(rev, cap)
+        cap_value = cfg.pre_revenue_value * max(lead, 0.0)
+        return float(max(rev_value, cap_value))
 
     def make_offer(self, lab: AILab) -> Offer | None:
         """An offer to ``lab`` or None. Called for each screened lab.
 
         Default: buy ``vcs.round_share`` of the lab at :meth:`value_lab`, capped at
-        ``vcs.max_check_share`` of dry powder; no offer to labs it values at nothing, nor to
-        labs losing ground: growing at less than half the market's rate while more than 0.3
-        log10 behind the frontier.
+        ``vcs.max_check_share`` of dry powder::
+
+            amount = min(pre_money × vcs.round_share / (1 − vcs.round_share),
+                         dry_powder × vcs.max_check_share)                        [$bn]
+
+        No offer under $0.01bn, nor to labs valued at nothing, nor to labs losing ground:
+        growing at less than half the market's rate while more than 0.3 log10 behind the
+        frontier.
         """
         cfg = self.model.scenario_config.vcs
         m = self.model.market
@@ -81,30 +93,30 @@ class VentureCapitalist(mesa.Agent):
         pre = self.value_lab(lab)
         if pre <= 0:
             return None
-        amount = pre * cfg.round_share / (1.0 - cfg.round_share)
-        most = self.dry_powder * cfg.max_check_share
-        amount = most if most < amount else amount  # min(amount, most)
+        for_round_share = pre * cfg.round_share / (1.0 - cfg.round_share)
+        amount = min(for_round_share, self.dry_powder * cfg.max_check_share)
         if amount < 0.01:
             return None
         return Offer(investor=self, lab=lab, amount=float(amount), pre_money=float(pre))
 
     def fund_entrant(self) -> float:
-        """Seed money in $bn for a new lab the model asks this VC to found (0 to decline)."""
+        """Seed money in $bn for a new lab the model asks this VC to found (0 to decline).
+
+        Default: ``vcs.seed_round`` if dry powder covers it, else 0.
+        """
         seed = self.model.scenario_config.vcs.seed_round
         return seed if self.dry_powder >= seed else 0.0
 
     def update_sentiment(self, market_growth: float, loss_rate: float) -> float:
-        """New sentiment (≥ 0) from the market's yearly revenue growth and recent failures.
+        """New sentiment (≥ 0, 1 = neutral) from the market's yearly growth and recent failures.
 
-        Called once a tick. Default: an exponential average of ``(1 + growth) × (1 − losses)``
-        relative to a doubling a year, kept between 0.2 and 2.
+        Called once a tick with ``market_growth`` (per year, 1.0 = doubling) and
+        ``loss_rate`` (labs bankrupt in the last 12 months ÷ active labs). Default: an
+        exponential average of growth and losses relative to a doubling a year::
+
+            signal    = clip((1 + clip(market_growth, −0.9, 10)) / 2 × (1 − loss_rate), 0.25, 2)
+            sentiment = clip(0.9 × sentiment + 0.1 × signal, 0.2, 2)
         """
-        growth = _clip(market_growth, -0.9, 10.0)
-        signal = _clip((1.0 + growth) / 2.0 * (1.0 - loss_rate), 0.25, 2.0)
-        return float(_clip(0.9 * self.sentiment + 0.1 * signal, 0.2, 2.0))
-
-
-def _clip(x: float, low: float, high: float) -> float:
-    """``min(max(x, low), high)``, NaN included, without two calls (run every month)."""
-    x = low if low > x else x
-    return high if high < x else x
+        growth = min(max(market_growth, -0.9), 10.0)
+        signal = min(max((1.0 + growth) / 2.0 * (1.0 - loss_rate), 0.25), 2.0)
+        return float(min(max(0.9 * self.sentiment + 0.1 * signal, 0.2), 2.0))
