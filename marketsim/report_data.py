@@ -1,8 +1,9 @@
 """A sweep's results directory read back for ``marketsim report``.
 
-Reads only the result layout of the contract: ``DIR/manifest.json``, ``DIR/runs`` and
+Reads the result layout of the contract: ``DIR/manifest.json``, ``DIR/runs`` and
 ``DIR/ticks`` (Parquet folders, read with :func:`pandas.read_parquet`) and the failed runs'
-``DIR/failures/<run_id>.json``. Every file that cannot be read becomes one
+``DIR/failures/<run_id>.json``; plus the runs a sweep has finished but not yet flushed to
+Parquet, through the store's reader of its journal. Every file that cannot be read becomes one
 :class:`~marketsim.ScenarioError` naming it (the command line: exit 2, no traceback).
 """
 
@@ -91,10 +92,14 @@ class SweepResults:
         self.method: str = str(design.get("method", "grid"))
         self.points = pd.DataFrame(design["points"]).set_index("point")[self.names]
         runs_dir = self.root / "runs"
-        if not _has_parquet(runs_dir):
-            raise ScenarioError("no finished runs yet", file=str(self.root),
-                                allowed="a directory with runs: run 'marketsim sweep' first")
-        self.runs = read_parquet(runs_dir).sort_values("run_id").reset_index(drop=True)
+        runs = read_parquet(runs_dir) if _has_parquet(runs_dir) else pd.DataFrame(
+            columns=["run_id"])
+        pending = _journal(self.root, set(runs["run_id"]))
+        self._pending_ticks = (pd.concat([t for _, t in pending], ignore_index=True)
+                               if pending else None)
+        if pending:
+            runs = pd.concat([runs, *(r for r, _ in pending)], ignore_index=True)
+        self.runs = runs.sort_values("run_id").reset_index(drop=True)
         if self.runs.empty:
             raise ScenarioError("no finished runs yet", file=str(self.root),
                                 allowed="a directory with runs: run 'marketsim sweep' first")
@@ -137,20 +142,47 @@ class SweepResults:
         import pyarrow.dataset as ds
 
         folder = self.root / "ticks"
-        if not _has_parquet(folder):
-            return pd.DataFrame(columns=["run_id", "tick"])
+        pending = self._pending_ticks
+        parts = _has_parquet(folder)
         try:
-            have = set(ds.dataset(folder, format="parquet").schema.names)
+            have = set(ds.dataset(folder, format="parquet").schema.names) if parts else set()
         except Exception as exc:  # noqa: BLE001 - a damaged part file: one clear line
             raise ScenarioError(f"cannot read ({_first_line(exc)})", file=str(folder),
                                 allowed="Parquet part files written by 'marketsim sweep'"
                                 ) from None
+        if pending is not None and not parts:
+            have = set(pending.columns)
         cols = ["run_id", "tick", *[c for c in dict.fromkeys(columns) if c in have]]
         if not {"run_id", "tick"} <= have:
             return pd.DataFrame(columns=cols)
-        filters = None if run_ids is None else [("run_id", "in", [int(i) for i in run_ids])]
-        df = read_parquet(folder, columns=cols, filters=filters)
-        return df.sort_values(["run_id", "tick"]).reset_index(drop=True)
+        ids = None if run_ids is None else [int(i) for i in run_ids]
+        stored = (read_parquet(folder, columns=cols, filters=None if ids is None else
+                               [("run_id", "in", ids)]) if parts else pd.DataFrame(columns=cols))
+        if pending is not None:
+            extra = pending[[c for c in cols if c in pending.columns]]
+            if ids is not None:
+                extra = extra[extra["run_id"].isin(ids)]
+            # A run whose ticks part was written just before a kill is in both: stored wins.
+            extra = extra[~extra["run_id"].isin(stored["run_id"].unique())]
+            stored = pd.concat([stored, extra], ignore_index=True) if len(stored) else extra
+        return stored.sort_values(["run_id", "tick"]).reset_index(drop=True)
+
+
+def _journal(root: Path, done: set[Any]) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Runs a sweep has finished but not yet written to Parquet (a sweep under way or killed).
+
+    Read with the store's ``journal_runs`` when it offers one (the journal's format is the
+    store's own); without it the report shows the Parquet tables only.
+    """
+    try:
+        from marketsim.store import journal_runs
+    except ImportError:
+        return []
+    try:
+        return list(journal_runs(root, exclude={int(i) for i in done}))
+    except Exception as exc:  # noqa: BLE001 - a damaged journal: one clear line
+        raise ScenarioError(f"cannot read the journal ({_first_line(exc)})",
+                            file=str(root / ".journal")) from None
 
 
 def read_failures(root: str | Path) -> pd.DataFrame:
