@@ -23,6 +23,7 @@ The numbers come from :mod:`marketsim.report_stats`, the files from
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -119,9 +120,13 @@ class _Writer:
 
     def table(self, df: pd.DataFrame, stem: str, title: str, show: pd.DataFrame | None = None,
               ) -> None:
-        df.to_csv(self.out / f"{stem}.csv")
-        (self.out / f"{stem}.md").write_text(f"## {title}\n\n{to_markdown(df)}")
-        self.files += [self.out / f"{stem}.csv", self.out / f"{stem}.md"]
+        for suffix, text in ((".csv", df.to_csv()),
+                             (".md", f"## {title}\n\n{to_markdown(df)}")):
+            path = self.out / f"{stem}{suffix}"
+            tmp = path.with_name(f".{path.name}.tmp")  # never a half-written table
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+            self.files.append(path)
         self.echo(f"\n{title}\n" + to_text(df if show is None else show))
 
     def plot(self, made: Path | None) -> None:

@@ -333,3 +333,11 @@ def test_debug_shows_the_decision_errors_traceback():
 
     with pytest.raises(DecisionError, match="split_compute"):
         cli_main([*DECISION_ARGS, "--debug"])
+
+
+def test_a_table_without_regime_column_is_banded_by_the_final_label(tmp_path):
+    from marketsim.report_run import plot_run
+
+    df = pd.DataFrame({"active_labs": [3, 4, 4], "hhi_revenue": [2000.0, 2500.0, 2600.0]})
+    path = plot_run(df, "concentrated", tmp_path / "r.svg", "no regime column")
+    assert path.read_bytes().startswith(b"<?xml")
