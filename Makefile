@@ -42,7 +42,7 @@ calibrate: $(STAMP)
 	$(VENV)/bin/marketsim calibrate --markdown docs/calibration.md
 
 results: $(STAMP)  ## regenerate docs/results.md and docs/figures (regimes, seed story)
-	$(PY) -m marketsim.results
+	$(PY) -m analysis.results
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check marketsim tests examples bench

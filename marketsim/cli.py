@@ -1,7 +1,9 @@
 """The ``marketsim`` command: run, sweep, report, viz, calibrate.
 
 Exit codes: 0 success, 2 bad input (one line on stderr naming file, key, value and what is
-allowed; never a traceback), 1 anything else.
+allowed; never a traceback), 1 anything else. An agent's decision that returns a bad value
+(:class:`~marketsim.errors.DecisionError`, a bug in a user's class) is one line with exit 1,
+its traceback with ``--debug``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from marketsim.errors import ScenarioError, SweepError
+from marketsim.errors import DecisionError, ScenarioError, SweepError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,6 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except SweepError as exc:
         print(f"marketsim {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except DecisionError as exc:  # a user's agent class returned a bad value
+        if getattr(args, "debug", False):
+            raise
+        print(f"marketsim {args.command}: {exc} (--debug shows the traceback)",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:
         if whole_process:  # the command is over: a second Ctrl-C must not break the exit

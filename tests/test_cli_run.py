@@ -281,3 +281,63 @@ def test_ctrl_c_in_a_command_is_one_line_and_exit_130(monkeypatch, capsys):
     monkeypatch.setattr(marketsim.cli, "_dispatch", interrupted)
     assert cli_main(["run", "small", "--quiet"]) == 130
     assert capsys.readouterr().err == "marketsim run: interrupted\n"
+
+
+@pytest.mark.parametrize(("name", "magic"), [("run.png", b"\x89PNG"), ("run.svg", b"<?xml"),
+                                             ("run.pdf", b"%PDF")])
+def test_plot_draws_the_run_in_the_format_of_its_suffix(tmp_path, capsys, name, magic):
+    path = tmp_path / name
+    assert cli_main(["run", "small", "--ticks", "6", "--set", "buyers.count=150",
+                     "--quiet", "--plot", str(path)]) == 0
+    assert f"wrote {path}" in capsys.readouterr().out
+    assert path.read_bytes().startswith(magic)
+    assert not [p for p in tmp_path.iterdir() if p.name != name]  # no temporary left
+
+
+def test_regime_band_follows_the_regime_column():
+    from marketsim.report_run import regime_runs
+
+    labels = pd.Series(["competitive"] * 3 + ["concentrated"] * 2 + ["competitive"])
+    assert regime_runs(labels) == [(0, 3, "competitive"), (3, 5, "concentrated"),
+                                   (5, 6, "competitive")]
+    assert regime_runs(pd.Series([], dtype=str)) == []
+
+
+def test_plot_with_a_bad_suffix_fails_before_the_run(tmp_path, capsys, monkeypatch):
+    import marketsim.model
+
+    def no_run(*a, **k):
+        raise AssertionError("the model must not run")
+
+    monkeypatch.setattr(marketsim.model.AIMarketModel, "run", no_run)
+    assert cli_main(["run", "small", "--ticks", "3", "--plot", str(tmp_path / "a.gif")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--plot" in err and "a.gif" in err and ".svg" in err
+    assert not list(tmp_path.iterdir())
+
+
+DECISION_ARGS = ["run", "small", "--ticks", "3", "--quiet", "--set", "buyers.count=150",
+                 "--set", "labs.class=sweep_util:NaNSplitLab", "--set",
+                 "hyperscalers.margin=0.8"]
+
+
+def test_a_bad_decision_is_one_line_without_debug(capsys):
+    assert cli_main(DECISION_ARGS) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "NaNSplitLab.split_compute returned nan" in err and "--debug" in err
+
+
+def test_debug_shows_the_decision_errors_traceback():
+    from marketsim.errors import DecisionError
+
+    with pytest.raises(DecisionError, match="split_compute"):
+        cli_main([*DECISION_ARGS, "--debug"])
+
+
+def test_a_table_without_regime_column_is_banded_by_the_final_label(tmp_path):
+    from marketsim.report_run import plot_run
+
+    df = pd.DataFrame({"active_labs": [3, 4, 4], "hhi_revenue": [2000.0, 2500.0, 2600.0]})
+    path = plot_run(df, "concentrated", tmp_path / "r.svg", "no regime column")
+    assert path.read_bytes().startswith(b"<?xml")

@@ -1,17 +1,29 @@
-"""``marketsim report DIR``: tables (stdout, CSV, Markdown) and PNG plots of a sweep."""
+"""``marketsim report DIR``: tables (stdout, CSV, Markdown) and plots of a sweep."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from sweep_util import write_experiment
 
 from marketsim import run_sweep
 from marketsim.cli import main
-from marketsim.report import SOBOL_OUTPUTS, SweepResults, make_report, plot_sobol, sobol_indices
+from marketsim.report import (
+    SOBOL_OUTPUTS,
+    SweepResults,
+    make_report,
+    map_axes,
+    plot_sobol,
+    sobol_indices,
+)
+from marketsim.report_data import axis_label
+from marketsim.report_stats import dominant, driver_ranking
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -53,7 +65,9 @@ def test_grid_report_tables_and_plots(grid_dir, capsys):
                if c in share.columns]
     assert regimes and share[regimes].sum(axis=1).round(9).eq(1).all()
     assert share["runs"].sum() == len(runs) and len(share) == 4
-    assert set(share["dominant"]) <= set(regimes)
+    for dom, row in zip(share["dominant"], share[regimes].to_numpy(), strict=True):
+        top = [r for r, v in zip(regimes, row, strict=True) if v == row.max()]
+        assert dom == (top[0] if len(top) == 1 else "tie: " + " / ".join(top))
     # the shares are those of the runs table
     p0 = runs[runs["point"] == 0]["regime"].value_counts(normalize=True)
     for r, v in p0.items():
@@ -61,7 +75,8 @@ def test_grid_report_tables_and_plots(grid_dir, capsys):
     outputs = pd.read_csv(rep / "outputs.csv", index_col="point")
     assert outputs.loc[1, "hhi_revenue_mean"] == pytest.approx(
         runs[runs["point"] == 1]["hhi_revenue"].mean())
-    for stem in ("regime_share", "outputs", "summary", "regimes"):
+    for stem in ("regime_share", "outputs", "summary", "regimes", "regime_by_driver",
+                 "drivers"):
         assert (rep / f"{stem}.md").read_text().count("|") > 10
 
 
@@ -76,14 +91,6 @@ def test_entries_and_exits_are_reported_as_run_totals(grid_dir):
         assert summ.loc[f"{name}_total", "mean"] == pytest.approx(per_run.mean())
     assert summ.loc["exits_bankrupt_total", "mean"] + summ.loc["exits_acquired_total",
                                                                "mean"] > 0
-
-
-def test_point_labels_keep_keys_apart_when_their_last_parts_clash():
-    from marketsim.report import _point_label
-
-    points = pd.DataFrame({"labs.count": [3], "vcs.count": [6], "buyers.switching_cost": [1.5]})
-    label = _point_label(points, 0, list(points.columns))
-    assert label == "labs.count=3, vcs.count=6, switching_cost=1.5"
 
 
 def test_sobol_report_has_indices_for_the_key_outputs(sobol_dir, capsys):
@@ -148,7 +155,8 @@ def test_one_parameter_lhs_report(tmp_path):
                            parameters='"buyers.switching_cost" = { low = 0.0, high = 3.0 }\n')
     run_sweep(exp, tmp_path / "out", workers=1, progress=False)
     make_report(tmp_path / "out", echo=lambda *_: None)
-    _png_ok(tmp_path / "out" / "report" / "regime_map.png")
+    _png_ok(tmp_path / "out" / "report" / "regime_by_driver.png")  # one driver: no map
+    assert not (tmp_path / "out" / "report" / "regime_map.png").exists()
     _png_ok(tmp_path / "out" / "report" / "timeseries.png")
 
 
@@ -169,3 +177,147 @@ def test_bad_dir_exits_2_with_one_line(tmp_path, capsys, case):
     assert main(["report", str(d)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(d) in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------ issue 22's features
+def _copy(src, dst):
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("report"))
+    return dst
+
+
+def _set_regimes(folder, regime_of):
+    """Rewrite the runs table's regime column with ``regime_of(runs) -> labels``."""
+    runs = pd.read_parquet(folder / "runs")
+    for p in (folder / "runs").glob("*.parquet"):
+        p.unlink()
+    runs["regime"] = regime_of(runs)
+    runs.to_parquet(folder / "runs" / "part-x.parquet")
+
+
+def test_map_is_on_the_most_influential_drivers(grid_dir, tmp_path):
+    """Extra-trees importance finds the one parameter that decides the regime."""
+    d = _copy(grid_dir, tmp_path / "d")
+    _set_regimes(d, lambda r: np.where(r["buyers.switching_cost"] > 0, "competitive",
+                                       "concentrated"))
+    res = SweepResults(d)
+    ranking = driver_ranking(res)
+    assert ranking["parameter"].iloc[0] == "buyers.switching_cost"
+    assert ranking["score"].iloc[0] > ranking["score"].iloc[1]
+    assert map_axes(res, ranking) == ("buyers.switching_cost", "hyperscalers.margin")
+    by = pd.read_csv(make_report(d, echo=lambda *_: None)[0].parent / "drivers.csv")
+    assert by["parameter"].iloc[0] == "buyers.switching_cost"
+
+
+def test_sobol_ranking_follows_the_total_indices(sobol_dir):
+    res = SweepResults(sobol_dir)
+    sob, _ = sobol_indices(res)
+    ranking = driver_ranking(res, sob)
+    st = sob.groupby("parameter")["ST"].max().sort_values(ascending=False)
+    assert list(ranking["parameter"]) == list(st.index)
+    assert "Sobol" in ranking["method"].iloc[0]
+
+
+def test_map_on_named_drivers_and_a_bad_name(grid_dir, capsys):
+    res = SweepResults(grid_dir)
+    ranking = driver_ranking(res)
+    assert map_axes(res, ranking, x="buyers.switching_cost") == (
+        "buyers.switching_cost", "hyperscalers.margin")
+    assert map_axes(res, ranking, x="hyperscalers.margin", y="buyers.switching_cost") == (
+        "hyperscalers.margin", "buyers.switching_cost")
+    assert main(["report", str(grid_dir), "--x", "labs.count"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--x" in err and "labs.count" in err
+
+
+def test_parameter_axes_carry_units_from_the_schema():
+    assert axis_label("hyperscalers.margin").endswith("[share]")
+    assert axis_label("compute.min_efficient_scale") == "compute.min_efficient_scale [GPUs]"
+    assert axis_label("capability.open_weight_lag").endswith("[months]")
+    assert axis_label("not.a_key") == "not.a_key"
+
+
+def test_intervals_are_95_percent_over_seeds(grid_dir):
+    make_report(grid_dir, echo=lambda *_: None)
+    rep = grid_dir / "report"
+    runs = pd.read_parquet(grid_dir / "runs")
+    out = pd.read_csv(rep / "outputs.csv", index_col="point")
+    x = runs.loc[runs["point"] == 2, "hhi_revenue"].to_numpy(float)
+    half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+    assert out.loc[2, "hhi_revenue_lo"] == pytest.approx(x.mean() - half)
+    assert out.loc[2, "hhi_revenue_hi"] == pytest.approx(x.mean() + half)
+    assert not any(c.endswith("_sd") for c in out.columns)
+    tot = pd.read_csv(rep / "regimes.csv", index_col="regime")
+    assert ((tot["lo"] <= tot["share"]) & (tot["share"] <= tot["hi"])).all()
+    assert ((tot["lo"] >= 0) & (tot["hi"] <= 1)).all() and (tot["hi"] > tot["lo"]).all()
+
+
+def test_ties_are_shown_as_ties(grid_dir, tmp_path):
+    share = pd.DataFrame({"competitive": [0.5, 0.75], "bifurcated": [0.5, 0.25]})
+    assert list(dominant(share)) == ["tie: competitive / bifurcated", "competitive"]
+    d = _copy(grid_dir, tmp_path / "d")
+    _set_regimes(d, lambda r: np.where(r["run_id"] % 2 == 0, "competitive", "bifurcated"))
+    make_report(d, echo=lambda *_: None)
+    table = pd.read_csv(d / "report" / "regime_share.csv", index_col="point")
+    assert (table["dominant"] == "tie: competitive / bifurcated").all()  # 1 of 2 seeds each
+
+
+@pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<?xml"), ("pdf", b"%PDF")])
+def test_plot_formats(grid_dir, tmp_path, fmt, magic):
+    assert main(["report", str(grid_dir), "--format", fmt, "--out", str(tmp_path)]) == 0
+    for stem in ("regime_map", "timeseries", "regime_by_driver"):
+        assert (tmp_path / f"{stem}.{fmt}").read_bytes().startswith(magic), stem
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_compare_folders_side_by_side(grid_dir, tmp_path, capsys):
+    other = tmp_path / "other"
+    exp = write_experiment(tmp_path, replications=1, seed=9)
+    run_sweep(exp, other, workers=1, progress=False)
+    assert main(["report", str(grid_dir), str(other), "--out", str(tmp_path / "cmp")]) == 0
+    out = capsys.readouterr().out
+    assert "side by side" in out
+    table = pd.read_csv(tmp_path / "cmp" / "compare.csv", index_col="folder")
+    assert list(table.index) == [str(grid_dir), str(other)]
+    assert list(table["runs"]) == [8, 4]
+    regimes = [c for c in ("competitive", "concentrated", "bifurcated", "consolidated")
+               if c in table.columns]
+    assert table[regimes].sum(axis=1).round(9).eq(1).all()
+    for c in [*regimes, "hhi_revenue"]:
+        assert (table[f"{c}_lo"] <= table[c]).all() and (table[c] <= table[f"{c}_hi"]).all()
+    runs = pd.read_parquet(other / "runs")
+    assert table.loc[str(other), "hhi_revenue"] == pytest.approx(runs["hhi_revenue"].mean())
+    _png_ok(tmp_path / "cmp" / "compare.png")
+
+
+def test_failed_runs_are_listed_with_their_replay_command(grid_dir, tmp_path, capsys):
+    d = _copy(grid_dir, tmp_path / "d")
+    (d / "failures").mkdir()
+    command = "marketsim run small --seed 77 --set hyperscalers.margin=0.8 --ticks 12"
+    (d / "failures" / "5.json").write_text(json.dumps({
+        "run_id": 5, "seed": 77, "overrides": {"hyperscalers.margin": 0.8},
+        "scenario": "small", "horizon": 12, "error": "RuntimeError: boom\nmore",
+        "traceback": "Traceback ...", "command": command}))
+    assert main(["report", str(d)]) == 0
+    out = capsys.readouterr().out
+    assert "1 runs failed" in out and "run 5 (seed 77): RuntimeError: boom" in out
+    assert f"replay: {command}" in out
+    assert f"marketsim viz --replay {d} --run RUN_ID" in out
+
+
+@pytest.mark.parametrize("what", ["failure", "runs", "manifest"])
+def test_an_unreadable_file_is_named_in_one_line(grid_dir, tmp_path, capsys, what):
+    d = _copy(grid_dir, tmp_path / "d")
+    if what == "failure":
+        (d / "failures").mkdir()
+        bad = d / "failures" / "3.json"
+        bad.write_text("{not json")
+    elif what == "runs":
+        bad = sorted((d / "runs").glob("*.parquet"))[0]
+        bad.write_bytes(b"PAR1 not really parquet")
+    else:
+        bad = d / "manifest.json"
+        bad.write_text("[1, 2]")
+    assert main(["report", str(d)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert str(bad if what != "runs" else d / "runs") in err

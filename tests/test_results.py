@@ -2,18 +2,23 @@
 
 The default scenario and the null scenario run unchanged (10,000 buyers, 120 months) over the
 first eight seeds; every claim is a comparison or a majority over those seeds, so a change in
-the model that removes the effect makes these tests fail. A smoke test checks that
-``python -m marketsim.results`` writes the page and its figures.
+the model that removes the effect makes these tests fail. The findings page's analysis
+(``analysis/``, run from the repository root) is tested on tiny sweeps: its numbers against
+the sweep tables, any regime labels, and ``python -m analysis.results`` end to end.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from sweep_util import write_experiment
 
-from marketsim import AIMarketModel
+from analysis import tables
+from marketsim import AIMarketModel, run_sweep
 from marketsim.metrics import REGIMES
 
 SEEDS = range(8)
@@ -91,21 +96,79 @@ def test_leader_owns_most_of_its_compute_at_the_end(runs):
     assert _mean(runs["null"], "leader_owned_year") < 0.05
 
 
-def test_results_page_and_figures_are_written(tmp_path: Path):
-    from marketsim.results import FIGURES, generate, main
+# ------------------------------------------------------------- the findings page's analysis
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("tiny")
+    exp = write_experiment(folder, replications=3, horizon=18, buyers=300)  # 12 runs
+    run_sweep(exp, folder / "out", workers=1, progress=False)
+    return folder / "out"
 
-    path = generate(tmp_path, seeds=2, ticks=24, buyers=300, workers=1, atlas_samples=2,
+
+def test_run_finals_are_the_tick_tables_figures(tiny):
+    runs, ticks = tables.load_sweep(tiny)
+    fin = tables.run_finals(runs, ticks).set_index("run_id")
+    assert sorted(fin.index) == sorted(runs["run_id"])
+    r = int(runs["run_id"].iloc[5])
+    t = ticks[ticks["run_id"] == r]
+    assert fin.loc[r, "hhi_year"] == pytest.approx(t["hhi_revenue"].iloc[-12:].mean())
+    assert fin.loc[r, "hhi_end"] == pytest.approx(t["hhi_revenue"].iloc[-1])
+    assert fin.loc[r, "entries"] == t["entries"].sum()
+    assert fin.loc[r, "regime"] == runs.set_index("run_id").loc[r, "regime"]
+
+
+def test_variant_summary_takes_any_regime_labels(tiny):
+    """The labels are the runs' own: renamed labels give the same shares under new names."""
+    runs, ticks = tables.load_sweep(tiny)
+    fin = tables.run_finals(runs, ticks)
+    other = fin.assign(regime=fin["run_id"].map(lambda i: ["tiers", "plain", "tiers"][i % 3]))
+    summ = tables.variant_summary({"a": fin, "b": other})
+    assert {"tiers", "plain"} <= set(summ.attrs["regimes"])
+    assert summ.loc["b", "tiers"] == pytest.approx((other["regime"] == "tiers").mean())
+    regimes = summ.attrs["regimes"]
+    assert summ[regimes].sum(axis=1).round(9).eq(1).all()
+    for c in [*regimes, *tables.MEASURES]:
+        assert (summ[f"{c}_lo"] <= summ[c] + 1e-12).all() and (
+            summ[c] <= summ[f"{c}_hi"] + 1e-12).all(), c
+    assert (summ["hhi_end_lo"] >= 0).all() and (summ["cr1_end_hi"] <= 1).all()
+
+
+def test_driver_extremes_rank_the_drivers_by_how_much_they_move_a_regime():
+    by = pd.DataFrame({
+        "parameter": ["a", "a", "b", "b"], "bin": ["0", "1", "0", "1"], "runs": [4] * 4,
+        "x": [0.5, 0.5, 1.0, 0.0], "y": [0.5, 0.5, 0.0, 1.0], "dominant": ["tie"] * 4})
+    ext = tables.driver_extremes(by)
+    assert list(ext["parameter"]) == ["b", "a"]
+    assert ext.loc[0, "moves"] == 1.0 and ext.loc[1, "moves"] == 0.0
+
+
+def test_yearly_fall():
+    s = pd.Series([8.0, 4.0, 2.0])
+    assert tables.yearly_fall(s, 0, 2) == pytest.approx(2.0 ** 12)  # halving each month
+    assert np.isnan(tables.yearly_fall(s, 0, 12))  # past the end
+
+
+def test_findings_page_is_written_from_sweeps_and_resumed(tmp_path: Path):
+    from analysis.results import FIGURES, generate, main, run_all
+
+    results = tmp_path / "results"
+    path = generate(tmp_path / "docs", results, seeds=2, samples=2, quick=True, workers=1,
                     progress=False)
     text = path.read_text()
     for heading in ("## 1. Default vs null", "## 2. The seed story", "## 3. Stylised facts",
                     "## 4. The regime atlas", "## 5. What drives each regime",
-                    "## 6. Where the model is weak"):
+                    "## 6. Where the model is weak", "Not produced from sweep outputs"):
         assert heading in text
     for rel in FIGURES.values():
-        png = tmp_path / rel
-        assert png.is_file(), rel
-        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        png = tmp_path / "docs" / rel
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", rel
         assert png.stat().st_size < 200_000, (rel, png.stat().st_size)
         assert f"]({rel})" in text
     assert "nan" not in text.replace("n/a", "")
-    assert main(["--seeds", "0", "--out", str(tmp_path)]) == 2
+    assert re.search(r"\$[A-Za-z_]", text) is None  # every placeholder filled
+    parts = sorted(p.name for p in results.rglob("*.parquet"))
+    assert len(list((results / "findings-quick").iterdir())) == 5  # 4 variants + atlas
+    run_all(results, seeds=2, samples=2, quick=True, workers=1, no_atlas=False,
+            progress=False)
+    assert sorted(p.name for p in results.rglob("*.parquet")) == parts  # resumed: no new run
+    assert main(["--seeds", "1", "--out", str(tmp_path)]) == 2

@@ -1,4 +1,7 @@
-"""``marketsim report DIR``: tables and plots of a sweep's results."""
+"""``marketsim report DIR [DIR ...]``: tables and plots of a sweep's results.
+
+Several folders are compared side by side.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +9,52 @@ import argparse
 from pathlib import Path
 
 
-def report_command(dir: Path) -> int:  # noqa: A002 - the CLI's argument name
-    """Print the sweep's tables and write tables (CSV, Markdown) and PNG plots to DIR/report/.
+def report_command(dirs: list[Path], *, fmt: str = "png", x: str | None = None,
+                   y: str | None = None, out: Path | None = None) -> int:
+    """Report one results folder, or compare several; print the tables, write the files.
 
     Returns:
-        0 on success; a bad DIR raises :class:`~marketsim.ScenarioError` (exit 2).
+        0 on success; a bad folder, an unreadable file or a bad option raises
+        :class:`~marketsim.ScenarioError` (one line, exit 2).
     """
     import os
     import sys
 
-    from marketsim.report import make_report
+    from marketsim.errors import ScenarioError
+    from marketsim.report import compare_report, make_report
 
+    if len(dirs) > 1 and (x or y):
+        raise ScenarioError("--x and --y apply to the report of one folder", key="--x/--y",
+                            given=f"{len(dirs)} folders", allowed="one DIR with --x/--y")
     try:
-        make_report(dir)
+        if len(dirs) == 1:
+            make_report(dirs[0], fmt=fmt, x=x, y=y, out=out)
+        else:
+            compare_report(dirs, fmt=fmt, out=out)
     except BrokenPipeError:  # output piped into `head` and cut short: not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+    except OSError as exc:  # a report file that cannot be written: one line
+        raise ScenarioError(f"cannot write ({exc.strerror or exc})",
+                            file=str(exc.filename or out or dirs[0])) from None
     return 0
 
 
 def add_arguments(rep: argparse.ArgumentParser) -> None:
     """``marketsim report``'s arguments."""
-    rep.add_argument("dir", type=Path, help="results directory of a sweep")
+    rep.add_argument("dirs", type=Path, nargs="+", metavar="DIR",
+                     help="results directory of a sweep; several: compared side by side")
+    rep.add_argument("--format", choices=("png", "svg", "pdf"), default="png", dest="fmt",
+                     help="plot format (default png)")
+    rep.add_argument("--x", default=None, metavar="KEY",
+                     help="regime map's x axis (default: the most influential driver)")
+    rep.add_argument("--y", default=None, metavar="KEY",
+                     help="regime map's y axis (default: the next most influential)")
+    rep.add_argument("--out", type=Path, default=None,
+                     help="folder for the files (default DIR/report, or "
+                          "DIR1/report/compare when comparing)")
 
 
 def main(args: argparse.Namespace) -> int:
     """Entry of ``marketsim report`` from parsed arguments."""
-    return report_command(args.dir)
+    return report_command(args.dirs, fmt=args.fmt, x=args.x, y=args.y, out=args.out)

@@ -119,8 +119,13 @@ def run_command(
     out: Path | None,
     progress: bool = True,
     argv: Sequence[str] | None = None,
+    plot: Path | None = None,
 ) -> int:
-    """Run the scenario and print its summary; with ``out``, write ticks, labs and manifest."""
+    """Run the scenario and print its summary; with ``out``, write ticks, labs and manifest.
+
+    With ``plot``, also draw the run's main series over its regime band into that file
+    (PNG, SVG or PDF by its suffix).
+    """
     from marketsim.errors import ScenarioError
     from marketsim.scenario import load_scenario
 
@@ -133,6 +138,10 @@ def run_command(
     if out is not None:
         out = Path(out)
         check_out_dir(out)
+    if plot is not None:
+        from marketsim.report_run import check_plot_path
+
+        check_plot_path(plot)
     sc = load_scenario(scenario, overrides=overrides)
     from marketsim.model import AIMarketModel  # Mesa and NumPy: after the input is checked
 
@@ -148,10 +157,26 @@ def run_command(
                             f"marketsim run: {sc.label} (seed {seed}, {n} months)"))
         if out is not None:
             print(f"wrote {out}/ticks.parquet, labs.parquet, manifest.json")
+        if plot is not None:
+            _write_plot(df, model.regime, Path(plot), f"{sc.label} (seed {seed}, {n} months)")
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def _write_plot(df: pd.DataFrame, regime: str, path: Path, title: str) -> None:
+    """Draw the run's series into ``path``; a file that cannot be written is one line."""
+    from marketsim.errors import ScenarioError
+    from marketsim.report_run import plot_run
+
+    try:
+        plot_run(df.reset_index(drop=True), regime, path, title)
+    except OSError as exc:
+        raise ScenarioError(f"cannot write the plot ({exc.strerror or exc})", key="--plot",
+                            given=str(path), allowed="a file in a folder you can write to"
+                            ) from None
+    print(f"wrote {path}")
 
 
 def _write_run(model: Any, df: pd.DataFrame, tmp: Path, out: Path, *, seed: int, ticks: int,
@@ -200,7 +225,11 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
                    help="override a dotted scenario key, e.g. --set buyers.count=20000")
     r.add_argument("--out", type=Path, default=None,
                    help="write ticks.parquet, labs.parquet and manifest.json here")
+    r.add_argument("--plot", type=Path, default=None, metavar="FILE",
+                   help="draw the main series and the regime band (.png, .svg or .pdf)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--debug", action="store_true",
+                   help="show the traceback of an error in an agent's decision")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -209,4 +238,4 @@ def main(args: argparse.Namespace) -> int:
 
     return run_command(args.scenario, seed=args.seed, ticks=args.ticks,
                        overrides=parse_sets(args.sets), out=args.out,
-                       progress=not args.quiet, argv=args.argv)
+                       progress=not args.quiet, argv=args.argv, plot=args.plot)

@@ -1,0 +1,154 @@
+"""``python -m analysis.results``: regenerate docs/results.md and docs/figures from sweeps.
+
+The four variants (``analysis/experiments/*.toml``) and a reduced regime atlas
+(``experiments/regimes.toml``, fewer Sobol' samples) are run with
+:func:`marketsim.run_sweep` into ``RESULTS/findings[-quick]/`` (git-ignored). A sweep that
+is already there is resumed: finished runs are kept, so re-running after an interruption, or
+to rewrite the page only, costs nothing. ``--quick`` runs a tiny market (300 buyers, 24
+months, 2 seeds, N = 4) to check the pipeline in well under a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+EXPERIMENTS = Path(__file__).resolve().parent / "experiments"
+#: Variant name on the page → its experiment file.
+VARIANTS: dict[str, str] = {
+    "default": "default.toml", "null": "null.toml",
+    "default, equal start": "default_equal_start.toml",
+    "null, unequal start": "null_unequal_start.toml",
+}
+FIGURES: dict[str, str] = {
+    "regimes": "figures/regimes.png", "story": "figures/story.png",
+    "facts": "figures/facts.png", "drivers": "figures/atlas_drivers.png",
+    "map": "figures/atlas_map.png", "sobol": "figures/atlas_sobol.png",
+}
+#: Overrides of the tiny market of ``--quick``.
+QUICK: dict[str, Any] = {"horizon": 24, "fixed.buyers.count": 300}
+
+
+def sweep(file: Path, out: Path, overrides: dict[str, Any], *, workers: int | None,
+          progress: bool) -> Path:
+    """Run or resume one experiment into ``out`` with marketsim's own sweep."""
+    from marketsim import load_experiment, run_sweep
+
+    exp = load_experiment(file, overrides=overrides)
+    res = run_sweep(exp, out, workers=workers, progress=progress,
+                    argv=["python", "-m", "analysis.results"])
+    if res.failed:
+        print(f"{out}: {len(res.failed)} runs failed (marketsim report {out} lists them)",
+              file=sys.stderr)
+    return out
+
+
+def run_all(results: Path, *, seeds: int, samples: int, quick: bool, workers: int | None,
+            no_atlas: bool, progress: bool) -> tuple[dict[str, Path], Path | None]:
+    """Every variant's sweep and the atlas sweep; returns their folders."""
+    extra = dict(QUICK) if quick else {}
+    base = results / ("findings-quick" if quick else "findings")
+    dirs = {}
+    for name, file in VARIANTS.items():
+        dirs[name] = sweep(EXPERIMENTS / file, base / f"{Path(file).stem}-{seeds}seeds",
+                           {**extra, "replications": seeds}, workers=workers,
+                           progress=progress)
+    atlas = None
+    if not no_atlas:
+        atlas = sweep(REPO / "experiments" / "regimes.toml", base / f"regimes-N{samples}",
+                      {**extra, "design.samples": samples, "replications": 1},
+                      workers=workers, progress=progress)
+    return dirs, atlas
+
+
+def generate(out: Path, results: Path, *, seeds: int = 16, samples: int = 64,
+             quick: bool = False, workers: int | None = None, no_atlas: bool = False,
+             progress: bool = True, command: str = "python -m analysis.results") -> Path:
+    """Run or resume the sweeps, then write ``out/results.md`` and ``out/figures/``."""
+    from analysis import figures as figs
+    from analysis import tables, text
+    from marketsim import __version__
+    from marketsim.scenario import load_scenario
+
+    t0 = time.perf_counter()
+    dirs, atlas_dir = run_all(results, seeds=seeds, samples=samples, quick=quick,
+                              workers=workers, no_atlas=no_atlas, progress=progress)
+    loaded = {v: tables.load_sweep(d) for v, d in dirs.items()}
+    ticks = {v: t for v, (_, t) in loaded.items()}
+    finals = {v: tables.run_finals(r, t) for v, (r, t) in loaded.items()}
+    summ = tables.variant_summary(finals)
+    story = tables.story_numbers(finals["default"], ticks["default"])
+    null_story = tables.story_numbers(finals["null"], ticks["null"])
+    facts = tables.fact_numbers(ticks, finals)
+    atlas = tables.atlas_numbers(atlas_dir) if atlas_dir is not None else None
+    sc = load_scenario("default")
+    rg = sc.regime.model_dump()
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    figs.plot_regimes(finals, summ.attrs["regimes"], out / FIGURES["regimes"], rg)
+    figs.plot_story(ticks, out / FIGURES["story"], float(rg["giant_owned_share"]))
+    figs.plot_facts(ticks, out / FIGURES["facts"], float(rg["hhi_concentrated"]))
+    if atlas is not None:
+        figs.plot_atlas(atlas, out, FIGURES)
+    first = loaded["default"][1]
+    meta = {"command": command, "version": __version__, "seeds": seeds,
+            "months": int(first["tick"].max()) + 1,
+            "buyers": f"{QUICK['fixed.buyers.count'] if quick else sc.buyers.count:,}",
+            "runs": sum(len(f) for f in finals.values()),
+            "results_dir": str(dirs["default"].parent.relative_to(REPO)
+                               if dirs["default"].is_relative_to(REPO) else
+                               dirs["default"].parent),
+            "mes": f"{sc.compute.min_efficient_scale:,.0f}", "regime": rg}
+    page = text.render(meta=meta, summ=summ, story=story, facts=facts, atlas=atlas,
+                       figures=FIGURES, null_story=null_story)
+    path = out / "results.md"
+    tmp = path.with_name(".results.md.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    if progress:
+        print(f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the options, generate the page; bad input is one line and exit 2."""
+    p = argparse.ArgumentParser(prog="python -m analysis.results",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--seeds", type=int, default=None, help="seeds per variant (16; quick 2)")
+    p.add_argument("--samples", type=int, default=None,
+                   help="Sobol' base N of the atlas, a power of 2 (64; quick 4)")
+    p.add_argument("--out", type=Path, default=REPO / "docs", help="page folder (docs)")
+    p.add_argument("--results", type=Path, default=REPO / "results",
+                   help="where the sweeps are stored and resumed (results/)")
+    p.add_argument("--quick", action="store_true", help="a tiny market: checks the pipeline")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
+    p.add_argument("--no-atlas", action="store_true", help="skip the regime sweep")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    a = p.parse_args(argv)
+    from marketsim.errors import ScenarioError
+
+    seeds = a.seeds if a.seeds is not None else (2 if a.quick else 16)
+    samples = a.samples if a.samples is not None else (4 if a.quick else 64)
+    if seeds < 2:
+        print(f"--seeds: must be >= 2 (intervals need two seeds), given {seeds}",
+              file=sys.stderr)
+        return 2
+    command = "python -m analysis.results" + (" --quick" if a.quick else "") + (
+        f" --seeds {seeds}" if a.seeds is not None else "")
+    try:
+        path = generate(a.out, a.results, seeds=seeds, samples=samples, quick=a.quick,
+                        workers=a.workers, no_atlas=a.no_atlas, progress=not a.quiet,
+                        command=command)
+    except ScenarioError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(f"wrote {path} and {path.parent / 'figures'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
