@@ -126,13 +126,18 @@ def offer(value: Any, agent: object, method: str, *, credits: bool) -> capital.O
 
 
 def among(value: Any, agent: object, method: str, *, choices: list[Any], allowed: str,
-          ) -> list[Any]:
-    """``value`` as a list whose items are all in ``choices`` (a VC's screened labs)."""
+          known: set[int] | None = None) -> list[Any]:
+    """``value`` as a list whose items are all in ``choices`` (a VC's screened labs).
+
+    ``known``: the ``id`` of every choice, when the caller checks several answers against
+    the same choices.
+    """
     try:
         items = list(value)
     except TypeError:
         raise DecisionError(agent, method, value, allowed) from None
-    known = {id(c) for c in choices}
+    if known is None:
+        known = {id(c) for c in choices}
     stray = [x for x in items if id(x) not in known]
     if stray:
         raise DecisionError(agent, method, Described(f"a list holding {stray[0]!r}"), allowed)

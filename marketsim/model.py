@@ -224,11 +224,11 @@ class AIMarketModel(mesa.Model):
         """Mechanism 5: LP inflow, venture and strategic offers, accept or refuse, dilution."""
         capital.lp_inflow(self.vcs, self.ledger, self.scenario_config.vcs)
         labs = self.active_labs()
-        deals = capital.Deals(self.ledger, self.counts, self.recent_multiples, t)
+        deals = capital.Deals(self.ledger, self.counts, self.recent_multiples, t, labs)
         for i in self.rng.permutation(len(self.vcs)).tolist():
-            deals.venture(self.vcs[i], labs)
+            deals.venture(self.vcs[i])
         for hs in self.hyperscalers:
-            deals.strategic(hs, labs)
+            deals.strategic(hs)
         growth = capital.market_growth(self.spend_history, self.counts["enterprise_spend"])
         self.market.market_growth = growth
         capital.update_sentiment(self.vcs, growth,

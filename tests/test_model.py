@@ -23,6 +23,7 @@ from marketsim.agents import ACQUIRED, ACTIVE, BANKRUPT
 from marketsim.errors import DecisionError
 from marketsim.metrics import REGIMES
 from marketsim.reporters import lab_table
+from marketsim.units import BN_PER_USD
 
 #: The contract's model reporters (DESIGN.md), spelled out here so a rename fails a test.
 CONTRACT_COLUMNS = (
@@ -126,10 +127,10 @@ class Watcher:
             t = m.steps - 1
             paid = led.flow("inference", tick=t)
             assert paid == pytest.approx(m.stats["enterprise_spend"], rel=1e-9, abs=1e-12)
-            for lab in m.active_labs():  # revenue ($bn) = M tokens x $/M tokens x 1e-9
+            for lab in m.active_labs():  # revenue ($bn) = M tokens x $/M tokens in $bn
                 if lab.founded < m.steps:
                     assert lab.revenue == pytest.approx(
-                        lab.served_tokens * lab.price * 1e-9, rel=1e-9, abs=1e-15)
+                        lab.served_tokens * lab.price * BN_PER_USD, rel=1e-9, abs=1e-15)
         self.exits = sum(not lab.active for lab in m.labs)
 
         b = m.buyers
@@ -655,5 +656,6 @@ def test_buyers_pay_the_labs_prices_whatever_demand_per_size_does_with_its_argum
         m.step()
         billed = [lab for lab in m.active_labs() if lab.founded < m.steps and lab.revenue > 0]
         assert billed
-        for lab in billed:  # revenue ($bn) = M tokens served x the lab's $/M tokens x 1e-9
-            assert lab.revenue == pytest.approx(lab.served_tokens * lab.price * 1e-9, rel=1e-9)
+        for lab in billed:  # revenue ($bn) = M tokens served x the lab's $/M tokens in $bn
+            assert lab.revenue == pytest.approx(lab.served_tokens * lab.price * BN_PER_USD,
+                                               rel=1e-9)

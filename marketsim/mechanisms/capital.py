@@ -169,25 +169,31 @@ class Deals:
         multiples: (tick, post-money ÷ run rate) of recent rounds, the last
             :data:`KEPT_MULTIPLES` kept.
         tick: this month.
+        labs: the labs trading at the start of the capital market (offers go to them).
     """
 
     ledger: Ledger
     counts: dict[str, float]
     multiples: list[tuple[int, float]]
     tick: int
+    labs: list[AILab]
 
-    def venture(self, vc: VentureCapitalist, labs: list[AILab]) -> None:
-        """``vc`` screens ``labs`` and offers to each it likes (within its dry powder)."""
-        screened = check.among(vc.screen(labs), vc, "screen", choices=labs,
+    def __post_init__(self) -> None:
+        self._known = {id(lab) for lab in self.labs}
+
+    def venture(self, vc: VentureCapitalist) -> None:
+        """``vc`` screens the labs and offers to each it likes (within its dry powder)."""
+        labs = self.labs
+        screened = check.among(vc.screen(labs), vc, "screen", choices=labs, known=self._known,
                                allowed="a list of labs from the ones given (the active labs)")
         for lab in screened:
             offer = check.offer(vc.make_offer(lab), vc, "make_offer", credits=False)
             if offer is not None and 0 < offer.amount <= vc.dry_powder:
                 self.negotiate(offer, strategic=False)
 
-    def strategic(self, hs: Hyperscaler, labs: list[AILab]) -> None:
+    def strategic(self, hs: Hyperscaler) -> None:
         """``hs`` may offer a strategic investment (part in compute credits) to one lab."""
-        offer = check.offer(hs.strategic_offer(labs), hs, "strategic_offer", credits=True)
+        offer = check.offer(hs.strategic_offer(self.labs), hs, "strategic_offer", credits=True)
         if offer is not None and offer.amount > 0:
             self.negotiate(offer, strategic=True)
 

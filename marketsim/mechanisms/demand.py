@@ -286,10 +286,14 @@ def _checked_choices(pop: EnterpriseBuyer, new: Any, probs: np.ndarray, n: int) 
     n_labs = probs.size
     allowed = f"one lab index from -1 (none) to {n_labs - 1} per buyer"
     new = check.array(new, pop, "choose_suppliers", shape=(n,), kind="iu", allowed=allowed)
-    if new.size and ((new < -1) | (new >= n_labs)).any():
+    if new.size and (new.min() < -1 or new.max() >= n_labs):
         raise DecisionError(pop, "choose_suppliers", check.Described(
             f"indices from {new.min()} to {new.max()}"), allowed)
-    return np.where((new >= 0) & (probs[np.maximum(new, 0)] > 0), new, -1)
+    # Each lab index maps to itself, or to -1 if closed; the extra last entry maps -1 to -1.
+    keep = np.arange(n_labs + 1)
+    keep[n_labs] = -1
+    keep[:n_labs][~(probs > 0)] = -1
+    return keep.take(new)
 
 
 def rechoose(pops: list[EnterpriseBuyer], buyers: BuyerArrays, probs: np.ndarray,
