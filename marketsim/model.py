@@ -22,8 +22,8 @@ from marketsim.agents import (
     VentureCapitalist,
 )
 from marketsim.ledger import Ledger
-from marketsim.mechanisms import capability as cap_mech
 from marketsim.mechanisms import (
+    capability,
     capacity,
     capital,
     compute,
@@ -60,6 +60,9 @@ class AIMarketModel(mesa.Model):
         ledger: every account and transfer (:class:`~marketsim.ledger.Ledger`).
         labs: every lab ever created, in creation order (index = buyers' supplier index).
         buyers: the buyer arrays (:class:`~marketsim.agents.BuyerArrays`).
+        buyer_groups: the buyer populations, one per class, each a slice of ``buyers``.
+        vcs, hyperscalers: the VCs and hyperscalers, by initial rank.
+        classes: the agent classes the scenario names, imported once at set-up.
         market: this month's :class:`MarketView`.
         datacollector: Mesa DataCollector with the contract's model reporters.
     """
@@ -108,7 +111,7 @@ class AIMarketModel(mesa.Model):
             self, self.classes.hyperscalers)
         self.vcs: list[VentureCapitalist] = setup.build_vcs(self, self.classes.vcs)
         setup.build_labs(self, self.classes.labs)
-        cap_mech.move_frontier(self.active_labs(), self.frontier_history, self.market,
+        capability.move_frontier(self.active_labs(), self.frontier_history, self.market,
                                cfg.capability)
         self.buyers: BuyerArrays
         self.buyer_groups: list[EnterpriseBuyer]
@@ -217,8 +220,8 @@ class AIMarketModel(mesa.Model):
     def capability_step(self, t: int) -> None:
         """Mechanism 4: training compute becomes effective compute; the frontier moves."""
         cc = self.scenario_config.capability
-        cap_mech.train(self.active_labs(), t, cc)
-        cap_mech.move_frontier(self.active_labs(), self.frontier_history, self.market, cc)
+        capability.train(self.active_labs(), t, cc)
+        capability.move_frontier(self.active_labs(), self.frontier_history, self.market, cc)
 
     def capital_step(self, t: int) -> None:
         """Mechanism 5: LP inflow, venture and strategic offers, accept or refuse, dilution."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from marketsim import decisions as check
+from marketsim.mechanisms import capacity
 
 if TYPE_CHECKING:
     from marketsim.agents import AILab, Hyperscaler, VentureCapitalist
@@ -223,11 +224,9 @@ class Deals:
 
     def _pay_strategic(self, offer: Offer) -> None:
         """Cash part from the hyperscaler (its parent funds it), the rest as compute credits."""
-        from marketsim.mechanisms.capacity import hyperscaler_pays
-
         hs, lab = offer.investor, offer.lab
         cash_part = offer.amount * (1.0 - offer.credit_share)
-        hyperscaler_pays(self.ledger, hs, lab.account, cash_part, "strategic")
+        capacity.hyperscaler_pays(self.ledger, hs, lab.account, cash_part, "strategic")
         lab.credits[hs.index] += offer.amount - cash_part
         hs.partners.add(lab.unique_id)
         hs.stakes[lab.unique_id] = hs.stakes.get(lab.unique_id, 0.0) + offer.stake
