@@ -9,8 +9,7 @@ Only the per-buyer work differs.
 
 :class:`VectorBuyerMarket` runs the buyer rules over :class:`~marketsim.agents.BuyerArrays`
 with the functions of :mod:`marketsim.mechanisms.demand`, the way
-``AIMarketModel.demand_step`` does (with the adoption fast path proposed in
-docs/performance.md).
+:func:`marketsim.mechanisms.demand.demand_month` does (adopters drawn as geometric gaps).
 """
 
 from __future__ import annotations

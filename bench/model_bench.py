@@ -23,7 +23,8 @@ state), with ``time.perf_counter`` and best-of-N timing:
 - **Peak memory**: a fresh Python process builds the 1M-buyer model and runs the horizon;
   its ``ru_maxrss`` (interpreter and libraries included).
 
-Run it alone: ``python -m bench --only model``.
+Run it alone: ``python -m bench --only model``. ``python -m bench.model_bench --ab DIR``
+compares the fixed cost of this checkout with another source tree (:func:`ab_fixed_cost`).
 """
 
 from __future__ import annotations
@@ -321,8 +322,65 @@ def measure(quick: bool = False, sizes: Sizes | None = None) -> list[dict[str, A
     return rows
 
 
+#: A worker of :func:`ab_fixed_cost`: builds a model or steps it when told, prints seconds.
+_AB_WORKER = r"""
+import sys, time
+from marketsim.model import AIMarketModel
+model = None
+for line in sys.stdin:
+    if line.strip() == "build":
+        model = AIMarketModel(rng=1, **{"buyers.count": int(sys.argv[1])})
+        print(0.0, flush=True)
+    else:
+        t0 = time.perf_counter()
+        model.step()
+        print(time.perf_counter() - t0, flush=True)
+"""
+
+
+def ab_fixed_cost(other: Path, buyers: int = 1_000, repeats: int = 5, ticks: int = 120,
+                  ) -> dict[str, float]:
+    """Step time of ``other``'s code against this checkout's, month by month in turn.
+
+    Two worker processes, one importing each tree, build the default market (``buyers``
+    buyers, seed 1) and step it alternately, the first to step swapping every month, so
+    that a loaded machine slows both alike. Each tick's time is its best over ``repeats``
+    runs; the figure is the mean over the ticks, ms.
+
+    Returns:
+        ``{"other_ms", "this_ms", "ratio"}`` (ratio: this ÷ other).
+    """
+    def start(tree: Path) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", _AB_WORKER, str(buyers)], cwd=tree,
+                                env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ask(proc: subprocess.Popen, what: str) -> float:
+        proc.stdin.write(what + "\n")
+        proc.stdin.flush()
+        return float(proc.stdout.readline())
+
+    procs = [start(Path(other)), start(ROOT)]
+    times = np.zeros((2, repeats, ticks))
+    try:
+        for r in range(repeats):
+            for proc in procs:
+                ask(proc, "build")
+            for t in range(ticks):
+                for k in (0, 1) if (r + t) % 2 == 0 else (1, 0):
+                    times[k, r, t] = ask(procs[k], "step")
+    finally:
+        for proc in procs:
+            proc.stdin.close()
+            proc.wait()
+    other_ms, this_ms = (times.min(axis=1).mean(axis=1) * 1e3).tolist()
+    return {"other_ms": other_ms, "this_ms": this_ms, "ratio": this_ms / other_ms}
+
+
 if __name__ == "__main__":
-    if len(sys.argv) >= 3 and sys.argv[1] == "--memory-child":
+    if len(sys.argv) >= 3 and sys.argv[1] == "--ab":
+        print(json.dumps(ab_fixed_cost(Path(sys.argv[2]))))
+    elif len(sys.argv) >= 3 and sys.argv[1] == "--memory-child":
         n_ticks = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] else None
         print(json.dumps(_memory_child(int(sys.argv[2]), n_ticks)))
     else:

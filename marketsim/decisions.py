@@ -8,12 +8,13 @@ a negative rent, an offer to a lab that has exited). Each check raises
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
 
+import marketsim.mechanisms.capital as capital  # a module: capital's negotiation uses these checks
 from marketsim.errors import DecisionError
-from marketsim.mechanisms.capital import Offer
 
 _INF = math.inf
 
@@ -33,6 +34,16 @@ class Described(str):
 
     def __repr__(self) -> str:
         return str(self)
+
+
+def overridden(agent: object, base: type, method: str) -> bool:
+    """Does ``agent``'s class override ``base.method``?
+
+    The one place the model looks at which decisions a class overrides: the built-in Bass
+    adoption draws its adopters as geometric gaps (about n × hazard draws) where an
+    override of ``adopt`` is given one uniform per buyer, a different random stream.
+    """
+    return getattr(type(agent), method) is not getattr(base, method)
 
 
 def _as_float(value: Any) -> float:
@@ -78,7 +89,7 @@ def boolean(value: Any, agent: object, method: str) -> bool:
     raise DecisionError(agent, method, value, "True or False")
 
 
-def offer(value: Any, agent: object, method: str, *, credits: bool) -> Offer | None:
+def offer(value: Any, agent: object, method: str, *, credits: bool) -> capital.Offer | None:
     """A funding offer the capital market can negotiate, or None.
 
     Allowed: None, or an :class:`~marketsim.mechanisms.capital.Offer` from ``agent`` itself
@@ -88,7 +99,7 @@ def offer(value: Any, agent: object, method: str, *, credits: bool) -> Offer | N
     """
     if value is None:
         return None
-    if not isinstance(value, Offer):
+    if not isinstance(value, capital.Offer):
         raise DecisionError(agent, method, value, "None or a marketsim.mechanisms.capital.Offer")
     try:
         checks = (
@@ -115,13 +126,18 @@ def offer(value: Any, agent: object, method: str, *, credits: bool) -> Offer | N
 
 
 def among(value: Any, agent: object, method: str, *, choices: list[Any], allowed: str,
-          ) -> list[Any]:
-    """``value`` as a list whose items are all in ``choices`` (a VC's screened labs)."""
+          known: set[int] | None = None) -> list[Any]:
+    """``value`` as a list whose items are all in ``choices`` (a VC's screened labs).
+
+    ``known``: the ``id`` of every choice, when the caller checks several answers against
+    the same choices.
+    """
     try:
         items = list(value)
     except TypeError:
         raise DecisionError(agent, method, value, allowed) from None
-    known = {id(c) for c in choices}
+    if known is None:
+        known = {id(c) for c in choices}
     stray = [x for x in items if id(x) not in known]
     if stray:
         raise DecisionError(agent, method, Described(f"a list holding {stray[0]!r}"), allowed)
@@ -149,11 +165,21 @@ def mask(value: Any, agent: object, method: str, *, n: int) -> np.ndarray:
     return a
 
 
-def amounts(value: Any, agent: object, method: str, *, n: int) -> np.ndarray:
-    """``value`` as ``n`` floats from 0 to :data:`MOST` (buyer sizes, tokens per size)."""
-    allowed = f"numbers from 0 to {MOST:g}"
+#: Largest finite float: the bound of quantities that are not money (tokens per unit size).
+MOST_FINITE = sys.float_info.max
+
+
+def amounts(value: Any, agent: object, method: str, *, n: int, most: float = MOST,
+            ) -> np.ndarray:
+    """``value`` as ``n`` floats from 0 to ``most``.
+
+    Buyer sizes go up to :data:`MOST`; tokens per unit size up to :data:`MOST_FINITE`, as the
+    built-in demand passes :data:`MOST` in long markets of fast-growing usage.
+    """
+    allowed = (f"numbers from 0 to {most:g}" if most < MOST_FINITE else
+               "finite numbers >= 0")
     a = array(value, agent, method, shape=(n,), kind="biuf", allowed=allowed)
-    if a.size and not (a.min() >= 0 and a.max() <= MOST):  # NaN fails both
-        bad = a[~((a >= 0) & (a <= MOST))][:3].tolist()
+    if a.size and not (a.min() >= 0 and a.max() <= most):  # NaN fails both
+        bad = a[~((a >= 0) & (a <= most))][:3].tolist()
         raise DecisionError(agent, method, Described(f"an array holding {bad}"), allowed)
     return a

@@ -18,19 +18,20 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from marketsim.units import BN_PER_USD
+
 OUTSIDE_ACCOUNTS: tuple[str, ...] = (
     "limited_partners",  # money into VC funds
     "founders",  # founders' and employees' equity proceeds
     "suppliers",  # hardware, construction, power and upkeep; buys fire-sold GPUs
-    "economy",  # the enterprise buyers' budgets come from (and go back to) here
     "parents",  # hyperscalers' parent companies, which fund their capex
     "creditors",  # absorb debts written off in bankruptcy
 )
 
-#: Rounding of float sums may leave an account short by far less than a dollar: up to this
-#: many $bn, or this share of the amount when larger (paying a $450bn budget out in parts
+#: Rounding of float sums may leave an account short by far less than a dollar: up to a
+#: dollar ($bn), or this share of the amount when larger (paying a $450bn budget out in parts
 #: can miss by more than $1 in the last digits).
-OVERDRAFT_TOLERANCE = 1e-9
+OVERDRAFT_TOLERANCE = BN_PER_USD
 
 
 class LedgerError(RuntimeError):
@@ -139,6 +140,17 @@ class Ledger:
                 log.append((tick, src, dst, amount, kind))
             moved += amount
         return moved
+
+    def pay_funded(self, src: int, dst: int, amount: float, kind: str, *, funder: int,
+                   funding: str) -> None:
+        """``src`` pays ``amount`` $bn to ``dst``; ``funder`` first tops up what ``src`` lacks.
+
+        A hyperscaler's parent company funds its capex, upkeep and strategic investments this
+        way (``funding`` is the kind of the top-up): the hyperscaler never goes into debt.
+        """
+        short = amount - self._bal[src]
+        pay = (src, dst, amount, kind)
+        self.post([(funder, src, short, funding), pay] if short > 0 else [pay])
 
     def total(self) -> float:
         """Sum over every account, $bn: constant for the life of the model."""

@@ -24,6 +24,7 @@ from toml_util import toml_value
 
 from marketsim import AILab, AIMarketModel, ScenarioError, load_scenario
 from marketsim.cli import main as cli_main
+from marketsim.units import HOURS_PER_MONTH
 
 MOD = "mscustom_agents"
 BROKEN = "mscustom_broken"
@@ -625,7 +626,7 @@ def test_marketsim_run_obeys_custom_classes(scen, agents, agents_dir, elsewhere)
     assert len(refusing) == 6 and (refusing["valuation"] == 0).all()
     assert (labs[labs["lab_class"] == "AILab"]["price"] != agents.FIXED_PRICE).all()
     assert ticks["entries"].sum() == 0
-    assert np.allclose(ticks["rent_per_gpu_hour"], agents.FLAT_RENT / 730.0)
+    assert np.allclose(ticks["rent_per_gpu_hour"], agents.FLAT_RENT / HOURS_PER_MONTH)
 
 
 def test_marketsim_run_set_class_and_buyer_class(scen, agents, agents_dir, elsewhere) -> None:

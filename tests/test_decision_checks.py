@@ -307,3 +307,9 @@ def test_amounts_checks_shape_kind_and_values() -> None:
                        ([1.0, -1.0], r"\[-1.0\]"), ([1.0, math.nan], "nan")]:
         with pytest.raises(DecisionError, match=words):
             decisions.amounts(bad, AGENT, "m", n=2)
+    big = [0.0, 1e300]
+    with pytest.raises(DecisionError, match="numbers from 0 to 1e"):
+        decisions.amounts(big, AGENT, "m", n=2)
+    assert decisions.amounts(big, AGENT, "m", n=2, most=decisions.MOST_FINITE).tolist() == big
+    with pytest.raises(DecisionError, match="finite numbers >= 0"):
+        decisions.amounts([0.0, math.inf], AGENT, "m", n=2, most=decisions.MOST_FINITE)

@@ -14,6 +14,7 @@ from scipy import stats as sps
 from marketsim import metrics
 from marketsim.mechanisms import capability as cap
 from marketsim.mechanisms import capital, compute, consolidation, demand, inference
+from marketsim.units import BN_PER_USD, HOURS_PER_MONTH
 
 finite = {"allow_nan": False, "allow_infinity": False}
 
@@ -199,8 +200,8 @@ def test_demand_per_size_constant_elasticity():
 
 # ----------------------------------------------------------------------------- inference
 def test_tokens_per_gpu_month():
-    assert inference.tokens_per_gpu_month(1.0, 2.0, 0) == pytest.approx(730.0)
-    assert inference.tokens_per_gpu_month(1.0, 2.0, 12) == pytest.approx(1460.0)
+    assert inference.tokens_per_gpu_month(1.0, 2.0, 0) == pytest.approx(HOURS_PER_MONTH)
+    assert inference.tokens_per_gpu_month(1.0, 2.0, 12) == pytest.approx(2 * HOURS_PER_MONTH)
 
 
 @settings(max_examples=80, deadline=None)
@@ -221,7 +222,7 @@ def test_clear_inference_invariants(demand_, capacity, price):
 def test_clear_inference_revenue_is_in_billions_of_dollars():
     # 1e6 M tokens (a trillion tokens) at $2 per M tokens is $2M = 0.002 $bn.
     _, _, revenue = inference.clear_inference(np.array([1e6]), np.array([1e7]), np.array([2.0]))
-    assert revenue[0] == pytest.approx(2e6 * 1e-9)
+    assert revenue[0] == pytest.approx(2e6 * BN_PER_USD)
 
 
 # ----------------------------------------------------------------------------- compute
@@ -337,7 +338,7 @@ def test_rental_price_by_hand_and_utilisation_premium():
 def test_owned_compute_is_cheaper_than_rent_when_margin_positive(capex, life, kw, price, upkeep,
                                                                    margin, util):
     owned = compute.owned_cost_per_gpu_month(capex, life, kw, price, upkeep)
-    assert owned == pytest.approx(capex / life + kw * 730 * price + upkeep)
+    assert owned == pytest.approx(capex / life + kw * HOURS_PER_MONTH * price + upkeep)
     assert owned >= compute.opex_per_gpu_month(kw, price, upkeep)
     assert compute.rental_price(owned, margin, 0.6, util) > owned
     assert compute.rental_price(owned, 0.0, 0.0, util) == pytest.approx(owned)  # null: no gap

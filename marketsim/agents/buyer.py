@@ -100,12 +100,11 @@ class EnterpriseBuyer(mesa.Agent):
     def adopters(self, adopted_share: float, rng: np.random.Generator) -> np.ndarray:
         """Positions (within this population) of the buyers who adopt this month.
 
-        The fast path for :meth:`adopt`: with the built-in Bass rule it draws the adopters
-        as a Bernoulli(hazard) process of geometric gaps
-        (:func:`~marketsim.mechanisms.demand.sample_adopters`), about ``n × hazard`` draws
-        instead of one uniform per buyer; same distribution. A subclass
-        that overrides :meth:`adopt` is honoured: its mask is computed from one uniform per
-        buyer, as before.
+        With the built-in Bass rule it draws the adopters as a Bernoulli(hazard) process of
+        geometric gaps (:func:`~marketsim.mechanisms.demand.sample_adopters`), about
+        ``n × hazard`` draws instead of one uniform per buyer; same distribution as
+        :meth:`adopt`. A subclass that overrides :meth:`adopt` is honoured: its mask is
+        computed from one uniform per buyer.
 
         Args:
             adopted_share: share of all buyers already adopted (imitation).
@@ -114,7 +113,7 @@ class EnterpriseBuyer(mesa.Agent):
         Returns:
             Increasing int indices into this population's slice; none already adopted.
         """
-        if type(self).adopt is not EnterpriseBuyer.adopt:
+        if check.overridden(self, EnterpriseBuyer, "adopt"):
             return np.flatnonzero(check.mask(self.adopt(adopted_share, rng.random(self.n)),
                                              self, "adopt", n=self.n))
         cfg = self.model.scenario_config.buyers

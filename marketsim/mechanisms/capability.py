@@ -7,7 +7,14 @@ Open-weight models trail the frontier by a lag and give every lab a floor: commo
 
 from __future__ import annotations
 
+import math
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from marketsim.agents import AILab
+    from marketsim.model import MarketView
 
 
 def algorithmic_multiplier(tick: int, progress_per_year: float) -> float:
@@ -33,3 +40,31 @@ def open_weight_floor(frontier_history: list[float], lag: int, gap: float) -> fl
         return 0.0
     idx = max(len(frontier_history) - 1 - lag, 0)
     return frontier_history[idx] - gap
+
+
+def train(labs: list[AILab], tick: int, cc: Any) -> None:
+    """A month of training: each lab's effective compute grows by its training GPUs.
+
+    ``cc``: the scenario's ``[capability]`` section (algorithmic progress, retention).
+    """
+    mult = algorithmic_multiplier(tick, cc.algorithmic_progress)
+    effective = update_effective_compute(
+        np.array([lab.effective_compute for lab in labs]),
+        np.array([lab.total_gpus * lab.train_share for lab in labs]), mult, cc.retention)
+    for lab, value in zip(labs, effective.tolist(), strict=True):
+        lab.effective_compute = value
+
+
+def move_frontier(labs: list[AILab], history: list[float], market: MarketView, cc: Any,
+                  ) -> None:
+    """Frontier = best active lab's own capability; open weights trail the best ever made.
+
+    Appends the best capability ever to ``history`` and sets ``market.frontier`` and
+    ``market.open_weight_floor``.
+    """
+    own = [math.log10(max(lab.effective_compute, 1.0)) for lab in labs]
+    best_ever = history[-1] if history else 0.0
+    frontier = max(own) if own else best_ever
+    history.append(max(frontier, best_ever))
+    market.frontier = frontier
+    market.open_weight_floor = open_weight_floor(history, cc.open_weight_lag, cc.open_weight_gap)

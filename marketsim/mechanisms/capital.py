@@ -2,15 +2,26 @@
 
 Valuation multiples rise with growth and are pulled toward recent peer multiples (herding, fear
 of missing out). A lab weighs the cash against the dilution at its own internal valuation.
+:class:`Deals` negotiates the month's offers against the ledger.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from marketsim import decisions as check
+from marketsim.mechanisms import capacity
+
+if TYPE_CHECKING:
+    from marketsim.agents import AILab, Hyperscaler, VentureCapitalist
+    from marketsim.ledger import Ledger
+
+#: Round multiples kept for the peer multiple (the most recent ones).
+KEPT_MULTIPLES = 50
 
 
 @dataclass
@@ -138,3 +149,119 @@ def entry_rate(
         return 0.0
     boost = min(max(dry_powder, 0.0) / reference_dry_powder, MAX_ENTRY_BOOST)
     return float(base_rate * boost * max(sentiment, 0.0))
+
+
+# ------------------------------------------------------------------ the month's market
+def lp_inflow(vcs: list[VentureCapitalist], ledger: Ledger, vcfg: Any) -> None:
+    """Limited partners pay each VC its share of the month's inflow, scaled by its sentiment."""
+    lps = ledger["limited_partners"]
+    ledger.post([(lps, vc.account,
+                  vcfg.lp_inflow * vcfg.capital_abundance * vc.sentiment / len(vcs),
+                  "lp_commitment") for vc in vcs])
+
+
+@dataclass
+class Deals:
+    """The month's negotiations: offers decided by the labs and settled on the ledger.
+
+    Attributes:
+        ledger: the ledger the money moves on.
+        counts: the month's counters (offers made, accepted, refused; money deployed).
+        multiples: (tick, post-money ÷ run rate) of recent rounds, the last
+            :data:`KEPT_MULTIPLES` kept.
+        tick: this month.
+        labs: the labs trading at the start of the capital market (offers go to them).
+    """
+
+    ledger: Ledger
+    counts: dict[str, float]
+    multiples: list[tuple[int, float]]
+    tick: int
+    labs: list[AILab]
+
+    def __post_init__(self) -> None:
+        self._known = {id(lab) for lab in self.labs}
+
+    def venture(self, vc: VentureCapitalist) -> None:
+        """``vc`` screens the labs and offers to each it likes (within its dry powder)."""
+        labs = self.labs
+        screened = check.among(vc.screen(labs), vc, "screen", choices=labs, known=self._known,
+                               allowed="a list of labs from the ones given (the active labs)")
+        for lab in screened:
+            offer = check.offer(vc.make_offer(lab), vc, "make_offer", credits=False)
+            if offer is not None and 0 < offer.amount <= vc.dry_powder:
+                self.negotiate(offer, strategic=False)
+
+    def strategic(self, hs: Hyperscaler) -> None:
+        """``hs`` may offer a strategic investment (part in compute credits) to one lab."""
+        offer = check.offer(hs.strategic_offer(self.labs), hs, "strategic_offer", credits=True)
+        if offer is not None and offer.amount > 0:
+            self.negotiate(offer, strategic=True)
+
+    def negotiate(self, offer: Offer, *, strategic: bool) -> None:
+        """The lab accepts or refuses; an accepted offer is paid, diluted and recorded."""
+        lab = offer.lab
+        c = self.counts
+        c["offers_made"] += 1
+        if not check.boolean(lab.consider_offer(offer), lab, "consider_offer"):
+            c["offers_refused"] += 1
+            c["amount_refused"] += offer.amount
+            lab.refused += offer.amount
+            return
+        c["offers_accepted"] += 1
+        if strategic:
+            self._pay_strategic(offer)
+        else:
+            self._pay_venture(offer)
+        lab.cap_table = dilute(lab.cap_table, offer.investor.account, offer.stake)
+        lab.valuation = offer.post_money
+        lab.raised += offer.amount
+        run_rate = lab.run_rate
+        if run_rate > 0:
+            self.multiples.append((self.tick, offer.post_money / run_rate))
+            if len(self.multiples) > KEPT_MULTIPLES:
+                del self.multiples[:-KEPT_MULTIPLES]
+
+    def _pay_strategic(self, offer: Offer) -> None:
+        """Cash part from the hyperscaler (its parent funds it), the rest as compute credits."""
+        hs, lab = offer.investor, offer.lab
+        cash_part = offer.amount * (1.0 - offer.credit_share)
+        capacity.hyperscaler_pays(self.ledger, hs, lab.account, cash_part, "strategic")
+        lab.credits[hs.index] += offer.amount - cash_part
+        hs.partners.add(lab.unique_id)
+        hs.stakes[lab.unique_id] = hs.stakes.get(lab.unique_id, 0.0) + offer.stake
+        self.counts["strategic_deployed"] += offer.amount
+
+    def _pay_venture(self, offer: Offer) -> None:
+        """The VC pays in cash and records the investment in its portfolio."""
+        vc, lab = offer.investor, offer.lab
+        cash_part = offer.amount * (1.0 - offer.credit_share)
+        self.ledger.transfer(vc.account, lab.account, cash_part, "venture")
+        vc.portfolio[lab.unique_id] = vc.portfolio.get(lab.unique_id, 0.0) + offer.amount
+        vc.deployed += offer.amount
+        self.counts["vc_deployed"] += offer.amount
+
+
+def market_growth(spend_history: list[float], now: float) -> float:
+    """Yearly growth of enterprise spend: ``now`` ($bn) against up to 12 months back."""
+    if not spend_history:
+        return 1.0
+    back = min(12, len(spend_history))
+    past = spend_history[len(spend_history) - back]
+    if past <= 0 or now <= 0:
+        return 0.0
+    return float((now / past) ** (12.0 / back) - 1.0)
+
+
+def loss_rate(labs: list[AILab], n_active: int, tick: int, bankrupt: str) -> float:
+    """Labs gone ``bankrupt`` in the last 12 months per active lab (VCs' fear of losses)."""
+    losses = len([lab for lab in labs if lab.exit_tick is not None
+                  and lab.exit_tick >= tick - 12 and lab.status == bankrupt])
+    return losses / max(n_active, 1)
+
+
+def update_sentiment(vcs: list[VentureCapitalist], growth: float, losses: float) -> None:
+    """Each VC's ``update_sentiment()`` from the market's growth and recent losses."""
+    for vc in vcs:
+        vc.sentiment = check.non_negative(vc.update_sentiment(growth, losses), vc,
+                                          "update_sentiment", most=check.MOST_SENTIMENT)

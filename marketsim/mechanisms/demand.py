@@ -1,14 +1,22 @@
 """Mechanism 1, demand: Bass adoption, logit supplier choice, constant-elasticity tokens.
 
 All functions work on whole arrays of buyers (no Python loop over buyers): a million buyers
-cost a handful of array passes per tick.
+cost a handful of array passes per tick. The month's demand (:func:`demand_month`) asks the
+labs for prices and each buyer population for its adopters, suppliers and tokens.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from marketsim import decisions as check
+from marketsim.errors import DecisionError
+
+if TYPE_CHECKING:
+    from marketsim.agents import AILab, BuyerArrays, EnterpriseBuyer
 
 
 def usage_trend(tick: int, growth_per_year: float, halflife_months: float) -> float:
@@ -231,3 +239,114 @@ def size_by_supplier(
         ok = supplier >= 0
         return np.bincount(supplier[ok], weights=size[ok], minlength=n_labs)[:n_labs]
     return counts[1:n_labs + 1]
+
+
+# ------------------------------------------------------------------ the month's demand
+def lab_prices(labs: list[AILab]) -> np.ndarray:
+    """Each lab's price, $/M tokens (every lab ever, in buyers' supplier-index order)."""
+    return np.array([lab.price for lab in labs])
+
+
+def lab_quality(labs: list[AILab]) -> np.ndarray:
+    """Each lab's capability, log10 effective compute."""
+    return np.array([lab.capability for lab in labs])
+
+
+def choice_probs(labs: list[AILab], quality: np.ndarray, price: np.ndarray, bc: Any,
+                 ) -> np.ndarray:
+    """Logit probabilities over every lab ever (0 for labs no longer trading)."""
+    active = np.array([lab.active for lab in labs])
+    return logit_shares(quality, price, active, bc.quality_weight, bc.price_weight)
+
+
+def lab_demand(pops: list[EnterpriseBuyer], buyers: BuyerArrays, price: np.ndarray,
+               quality: np.ndarray, floor: float) -> tuple[np.ndarray, list[np.ndarray]]:
+    """M tokens demanded from each lab this month: all populations, and each one's part."""
+    n_labs = price.size
+    gap = quality - floor
+    total = np.zeros(n_labs)
+    parts = []
+    for pop in pops:
+        sl = pop.sl
+        sizes = size_by_supplier(buyers.supplier[sl], buyers.size[sl], n_labs,
+                                 work=buyers.scratch_index(sl))
+        per_size = check.amounts(pop.demand_per_size(price, gap), pop, "demand_per_size",
+                                 n=n_labs, most=check.MOST_FINITE)
+        d = per_size * sizes
+        parts.append(d)
+        total += d
+    return total, parts
+
+
+def _checked_choices(pop: EnterpriseBuyer, new: Any, probs: np.ndarray, n: int) -> np.ndarray:
+    """A population's new suppliers, checked: lab indices from -1 to L - 1, one per buyer.
+
+    A lab with probability 0 (closed) becomes -1: the buyer has no supplier.
+    """
+    n_labs = probs.size
+    allowed = f"one lab index from -1 (none) to {n_labs - 1} per buyer"
+    new = check.array(new, pop, "choose_suppliers", shape=(n,), kind="iu", allowed=allowed)
+    if new.size and (new.min() < -1 or new.max() >= n_labs):
+        raise DecisionError(pop, "choose_suppliers", check.Described(
+            f"indices from {new.min()} to {new.max()}"), allowed)
+    # Each lab index maps to itself, or to -1 if closed; the extra last entry maps -1 to -1.
+    keep = np.arange(n_labs + 1)
+    keep[n_labs] = -1
+    keep[:n_labs][~(probs > 0)] = -1
+    return keep.take(new)
+
+
+def rechoose(pops: list[EnterpriseBuyer], buyers: BuyerArrays, probs: np.ndarray,
+             contract_months: int, rng: np.random.Generator) -> None:
+    """Adopted buyers whose contract ended or who have none choose a supplier (age reset)."""
+    b = buyers
+    for pop in pops:
+        sl = pop.sl
+        sup = b.supplier[sl]
+        age = b.contract_age[sl]
+        due, other = b.scratch_masks(sl)  # no fresh buyer-sized arrays each month
+        np.greater_equal(age, contract_months, out=due)
+        due |= np.less(sup, 0, out=other)
+        due &= b.adopted[sl]
+        idx = np.flatnonzero(due)
+        if idx.size == 0:
+            continue
+        new = pop.choose_suppliers(sup[idx], probs, rng.random(idx.size), rng.random(idx.size))
+        sup[idx] = _checked_choices(pop, new, probs, idx.size)
+        age[idx] = 0
+
+
+def demand_month(labs: list[AILab], pops: list[EnterpriseBuyer], buyers: BuyerArrays,
+                 floor: float, bc: Any, rng: np.random.Generator,
+                 ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Prices, adoption, contract ageing, supplier re-choice and tokens demanded per lab.
+
+    Each active lab sets its price (``set_price``) first; each lab's ``demand_tokens`` is set
+    at the end (0 for closed labs).
+
+    Args:
+        labs: every lab ever (buyers' supplier indices point into it); only active labs
+            are chosen.
+        pops: the buyer populations.
+        buyers: the buyer arrays.
+        floor: the open-weight capability floor.
+        bc: the scenario's ``[buyers]`` section.
+        rng: the model's random generator.
+
+    Returns:
+        M tokens demanded from each lab (all populations), and each population's part.
+    """
+    for lab in labs:
+        if lab.active:
+            lab.price = check.positive(lab.set_price(), lab, "set_price")
+    share = np.count_nonzero(buyers.adopted) / len(buyers) if len(buyers) else 0.0
+    for pop in pops:
+        buyers.adopted[pop.sl][pop.adopters(share, rng)] = True
+    np.add(buyers.contract_age, 1, out=buyers.contract_age)
+    np.minimum(buyers.contract_age, bc.contract_months, out=buyers.contract_age)
+    price, quality = lab_prices(labs), lab_quality(labs)
+    rechoose(pops, buyers, choice_probs(labs, quality, price, bc), bc.contract_months, rng)
+    total, parts = lab_demand(pops, buyers, price, quality, floor)
+    for lab, d in zip(labs, total.tolist(), strict=True):
+        lab.demand_tokens = d if lab.active else 0.0
+    return total, parts

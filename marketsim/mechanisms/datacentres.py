@@ -1,0 +1,57 @@
+"""Labs' own data centres: GPUs wear out, projects come online, new projects start.
+
+A project of ``gpus`` GPUs costs ``compute.capex_per_gpu`` each, paid to suppliers in equal
+monthly instalments over ``compute.lead_time`` months (the instalments are among the lab's
+monthly bills, :func:`~marketsim.mechanisms.compute.bill`); its GPUs come online when the
+last one is paid. With no lead time the capex is paid at once and the GPUs are online now.
+Nothing is built below the month's minimum efficient scale.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from marketsim import decisions as check
+from marketsim.units import BN_PER_USD
+
+if TYPE_CHECKING:
+    from marketsim.agents import AILab
+    from marketsim.ledger import Ledger
+
+
+def advance_projects(lab: AILab) -> None:
+    """A month of construction: finished projects come online (instalments: already posted)."""
+    still = []
+    for gpus, months, per_month in lab.projects:
+        if months <= 1:
+            lab.owned_gpus += gpus
+        else:
+            still.append([gpus, months - 1, per_month])
+    lab.projects = still
+
+
+def start_project(lab: AILab, gpus: float, ledger: Ledger, cc: Any) -> None:
+    """Start a data centre of ``gpus`` GPUs (``cc``: the scenario's ``[compute]`` section)."""
+    lead = cc.lead_time
+    capex = gpus * cc.capex_per_gpu * BN_PER_USD
+    if lead == 0:
+        ledger.transfer(lab.account, ledger["suppliers"], capex, "capex", allow_debt=True)
+        lab.owned_gpus += gpus
+    else:
+        lab.projects.append([gpus, float(lead), capex / lead])
+
+
+def build_month(lab: AILab, ledger: Ledger, min_scale: float, retire: float, cc: Any) -> None:
+    """A lab's month of owned compute, after its bills.
+
+    Its owned GPUs wear out (× ``retire``), finished projects come online, and
+    ``plan_data_centre()`` may start a new project (none below ``min_scale`` GPUs).
+    """
+    lab.owned_gpus *= retire
+    if lab.projects:
+        advance_projects(lab)
+    size = check.number(lab.plan_data_centre(), lab, "plan_data_centre")
+    if 0 < size < min_scale:
+        size = 0.0  # no data centre below the minimum efficient scale
+    if size > 0:
+        start_project(lab, size, ledger, cc)
