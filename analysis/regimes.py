@@ -176,14 +176,20 @@ def share_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
-def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t interval of per-seed values (the interval is the mean if all agree)."""
+def mean_interval(values: Sequence[float], level: float = 0.95,
+                  bounds: tuple[float, float] = (-math.inf, math.inf)
+                  ) -> tuple[float, float, float]:
+    """Mean and Student-t interval of per-seed values, clipped to ``bounds``.
+
+    The interval is the mean itself if all values agree; a share's interval is clipped to
+    ``(0, 1)``, where it would otherwise run past 1 for values piled up at 1.
+    """
     x = np.asarray(values, dtype=float)
     m = float(x.mean()) if x.size else math.nan
     if x.size < 2 or float(x.std()) == 0.0:
         return m, m, m
     lo, hi = stats.t.interval(level, x.size - 1, loc=m, scale=stats.sem(x))
-    return m, float(lo), float(hi)
+    return m, max(float(lo), bounds[0]), min(float(hi), bounds[1])
 
 
 def summarise(runs: Sequence[dict[str, Any]], level: float = 0.95) -> dict[str, Any]:
@@ -198,7 +204,7 @@ def summarise(runs: Sequence[dict[str, Any]], level: float = 0.95) -> dict[str, 
         k = sum(1 for r in runs if r["regime"] == reg)
         lo, hi = share_interval(k, n, level)
         out[reg] = (k / n if n else math.nan, lo, hi)
-    out["persistence"] = mean_interval([r["persistence"] for r in runs], level)
+    out["persistence"] = mean_interval([r["persistence"] for r in runs], level, (0.0, 1.0))
     out["flips"] = sum(r["flips"] for r in runs)
     out["moves"] = sum(r["moves"] for r in runs)
     out["runs_flipped"] = sum(1 for r in runs if r["flips"])
