@@ -145,6 +145,16 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
     return stats
 
 
+def regime_window(model: AIMarketModel) -> dict[str, float]:
+    """The figures the last tick's label read (``metrics.window_stats``; {} before a tick).
+
+    For a checklist beside the label: ``metrics.regime_checks(regime_window(model),
+    model.scenario_config.regime)``.
+    """
+    rows = model.regime_window[-model.scenario_config.regime.window:]
+    return metrics.window_stats(rows) if rows else {}
+
+
 def _dot(a: list[float], b: list[float]) -> float:
     return math.fsum([x * y for x, y in zip(a, b, strict=True)])
 

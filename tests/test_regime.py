@@ -9,7 +9,7 @@ import pytest
 
 from analysis import make_knockouts, regimes
 from marketsim import AIMarketModel, load_scenario, metrics
-from marketsim.reporters import REGIME_WINDOW, lab_table
+from marketsim.reporters import REGIME_WINDOW, lab_table, regime_window
 from marketsim.scenario import RegimeConfig
 
 T = RegimeConfig()
@@ -128,6 +128,14 @@ def test_the_model_labels_each_month_by_its_trailing_window(run):
         rows = ticks.iloc[max(t - 5, 0): t + 1].to_dict("records")
         assert ticks["regime"].iloc[t] == metrics.classify(metrics.window_stats(rows),
                                                            m.scenario_config.regime)
+
+
+def test_the_checklist_of_the_last_tick_gives_its_label(run):
+    m, ticks, _ = run
+    window = regime_window(m)
+    assert window["months"] == m.scenario_config.regime.window
+    assert metrics.classify(window, m.scenario_config.regime) == m.regime
+    assert len(metrics.regime_checks(window, m.scenario_config.regime)) == 5
 
 
 def test_relabelling_a_stored_run_gives_the_models_labels(run):
