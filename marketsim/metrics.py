@@ -6,8 +6,9 @@ Thresholds live in the scenario's ``[regime]`` section; docs/model.md states the
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -99,38 +100,104 @@ def middle_share(sizes: Values, low: float = 0.1, high: float = 0.5) -> float:
     return len([x for x in s if low <= x / top < high]) / len(s)
 
 
-def classify_regime(
-    active_labs: int,
-    hhi_revenue: float,
-    bimodality: float,
-    middle: float,
-    thresholds: Any,
-    leader_owned: float = 1.0,
-    small_rented: float = 1.0,
-) -> str:
-    """Label a market state: consolidated, bifurcated, concentrated or competitive.
+#: Monthly figures the label reads over its trailing window (model reporters of the same names).
+WINDOW_FIGURES: tuple[str, ...] = (
+    "active_labs", "hhi_revenue", "giant_labs", "renter_labs", "survivors_share",
+)
 
-    - consolidated: at most ``consolidated_labs`` active labs and HHI above
-      ``hhi_concentrated``, or no active lab at all (the market shrank to nothing);
-    - bifurcated: at least ``min_labs_bifurcated`` labs, log sizes bimodal (Sarle above
-      ``bimodality``), few in the middle band (share at most ``middle_share``), the
-      revenue leader owning at least ``giant_owned_share`` of its compute and the small labs
-      renting at least ``small_rented_share`` of theirs (giants own, the many rent);
-    - concentrated: HHI above ``hhi_concentrated``;
-    - competitive: otherwise.
+
+class Check(NamedTuple):
+    """One test of the regime label: its name, the window's value, the threshold, the outcome."""
+
+    test: str
+    value: float
+    threshold: float
+    passed: bool
+
+
+def tier_figures(
+    revenue: Values, owned: Values, gpus: Values, thresholds: Any
+) -> tuple[int, int, float]:
+    """One month's giants, small renters and survivors' revenue share (the label's inputs).
+
+    Args:
+        revenue: each active lab's revenue this month, $bn.
+        owned: each lab's owned compute, GPUs.
+        gpus: each lab's total compute (owned + rented), GPUs.
+        thresholds: the scenario's ``[regime]`` section (or any object with its fields).
+
+    Returns:
+        ``(giant_labs, renter_labs, survivors_share)``: labs with at least ``giant_share``
+        of revenue owning at least ``giant_owned_share`` of their compute; other labs renting
+        at least ``small_rented_share`` of theirs with at most ``tier_gap`` times the smallest
+        giant's compute (the largest lab's if there is no giant); the revenue share of the
+        ``consolidated_labs`` largest labs (whole labs: the threshold rounded down).
     """
     t = thresholds
-    if active_labs == 0 or (active_labs <= t.consolidated_labs
-                            and hhi_revenue > t.hhi_concentrated):
+    shares = _positive_shares(_floats(revenue))
+    size = _floats(gpus)
+    own = [o / g if g > 0 else 0.0 for o, g in zip(_floats(owned), size, strict=True)]
+    giant = [s >= t.giant_share and s > 0 and o >= t.giant_owned_share
+             for s, o in zip(shares, own, strict=True)]
+    tops = [g for g, is_giant in zip(size, giant, strict=True) if is_giant]
+    cap = t.tier_gap * (min(tops) if tops else max(size, default=0.0))
+    renters = sum(1 for g, o, is_giant in zip(size, own, giant, strict=True)
+                  if not is_giant and 0 < g <= cap and 1.0 - o >= t.small_rented_share)
+    k = max(int(math.floor(t.consolidated_labs)), 1)
+    survivors = _top_share(sorted(shares, reverse=True), k)
+    return sum(giant), renters, survivors
+
+
+def window_stats(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """The label's figures over a trailing window: medians of :data:`WINDOW_FIGURES`.
+
+    ``rows`` are the window's months, oldest first, each holding the figures and
+    ``peak_active_labs`` (the most active labs in any month so far); the window's peak is the
+    last row's. Medians, so one odd month does not move the label.
+    """
+    out = {k: float(statistics.median([r[k] for r in rows])) for k in WINDOW_FIGURES}
+    out["peak_active_labs"] = float(rows[-1]["peak_active_labs"])
+    out["months"] = float(len(rows))
+    return out
+
+
+def regime_checks(window: dict[str, float], thresholds: Any) -> list[Check]:
+    """Every test of the label with its value and threshold (for a checklist display).
+
+    ``window`` is :func:`window_stats`' output; names start with the label they serve.
+    """
+    t = thresholds
+    peak = window["peak_active_labs"]
+    fall = 1.0 - window["active_labs"] / peak if peak > 0 else 0.0
+    return [
+        Check("consolidated: fall of active labs from their peak", fall, t.shakeout,
+              fall >= t.shakeout),
+        Check("consolidated: revenue share of the largest consolidated_labs",
+              window["survivors_share"], t.consolidated_share,
+              window["survivors_share"] >= t.consolidated_share),
+        Check("bifurcated: giants (revenue share and owned compute)", window["giant_labs"],
+              t.min_giants, window["giant_labs"] >= t.min_giants),
+        Check("bifurcated: small labs renting most of their compute", window["renter_labs"],
+              t.min_renters, window["renter_labs"] >= t.min_renters),
+        Check("concentrated: HHI of revenue", window["hhi_revenue"], t.hhi_concentrated,
+              window["hhi_revenue"] > t.hhi_concentrated),
+    ]
+
+
+def classify(window: dict[str, float], thresholds: Any) -> str:
+    """Label a trailing window: consolidated, bifurcated, concentrated or competitive.
+
+    The first that holds wins: consolidated (a shakeout, and a handful hold nearly all
+    revenue; or no active lab left), bifurcated (at least ``min_giants`` giants and
+    ``min_renters`` small renters), concentrated (HHI above ``hhi_concentrated``),
+    competitive. Pure: a stored ticks table relabels under other thresholds.
+    """
+    if window["active_labs"] <= 0:
         return "consolidated"
-    if (
-        active_labs >= t.min_labs_bifurcated
-        and bimodality > t.bimodality
-        and middle <= t.middle_share
-        and leader_owned >= t.giant_owned_share
-        and small_rented >= t.small_rented_share
-    ):
+    shakeout, survivors, giants, renters, hhi_high = (c.passed for c in
+                                                      regime_checks(window, thresholds))
+    if shakeout and survivors:
+        return "consolidated"
+    if giants and renters:
         return "bifurcated"
-    if hhi_revenue > t.hhi_concentrated:
-        return "concentrated"
-    return "competitive"
+    return "concentrated" if hhi_high else "competitive"

@@ -29,12 +29,13 @@ EXTRA_REPORTERS: tuple[str, ...] = (
     "tick", "date", "regime", "frontier_capability", "open_weight_floor",
     "price_per_capability", "strategic_deployed", "leader_owned_share", "small_rented_share",
     "total_gpus",
-    "cash_active_labs",
+    "cash_active_labs", "peak_active_labs", "giant_labs", "renter_labs", "survivors_share",
 )
 MODEL_REPORTERS: tuple[str, ...] = CONTRACT_REPORTERS + EXTRA_REPORTERS
 
-#: Months of market-structure figures averaged for the regime label (the market's last year).
-REGIME_WINDOW = 12
+#: Most months of figures the model keeps for the regime label (``regime.window`` of them
+#: are read; the scenario's bound on ``regime.window``).
+REGIME_WINDOW = 120
 
 #: Lab agent reporters (attribute names on AILab).
 LAB_REPORTERS: dict[str, Any] = {
@@ -132,16 +133,26 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
         "total_gpus": total_gpus,
         "cash_active_labs": math.fsum(cash),
     }
-    window = [*model.regime_window[-(REGIME_WINDOW - 1):], stats]
-    n = len(window)
-    avg = {k: math.fsum([w[k] for w in window]) / n
-           for k in ("hhi_revenue", "bimodality", "middle_share", "leader_owned_share",
-                     "small_rented_share")}
-    stats["regime"] = metrics.classify_regime(
-        stats["active_labs"], avg["hhi_revenue"], avg["bimodality"], avg["middle_share"],
-        model.scenario_config.regime, leader_owned=avg["leader_owned_share"],
-        small_rented=avg["small_rented_share"])
+    rg = model.scenario_config.regime
+    giants, renters, survivors = metrics.tier_figures(revenue, owned, gpus, rg)
+    past = model.regime_window
+    stats["peak_active_labs"] = max(len(labs), past[-1]["peak_active_labs"] if past else 0)
+    stats["giant_labs"] = giants
+    stats["renter_labs"] = renters
+    stats["survivors_share"] = survivors
+    window = [*past[len(past) - min(rg.window - 1, len(past)):], stats]
+    stats["regime"] = metrics.classify(metrics.window_stats(window), rg)
     return stats
+
+
+def regime_window(model: AIMarketModel) -> dict[str, float]:
+    """The figures the last tick's label read (``metrics.window_stats``; {} before a tick).
+
+    For a checklist beside the label: ``metrics.regime_checks(regime_window(model),
+    model.scenario_config.regime)``.
+    """
+    rows = model.regime_window[-model.scenario_config.regime.window:]
+    return metrics.window_stats(rows) if rows else {}
 
 
 def _dot(a: list[float], b: list[float]) -> float:

@@ -108,34 +108,59 @@ class CapabilityConfig(_Section):
 
 
 class RegimeConfig(_Section):
-    """Thresholds that label a run's regime (see docs/model.md)."""
+    """Thresholds of the regime label (docs/regimes.md; ``metrics.classify`` applies them).
 
+    The label reads figures over the trailing ``window`` months: medians of the monthly
+    giant and renter counts, the survivors' revenue share and HHI, and the active labs
+    against their peak so far.
+    """
+
+    window: int = _f(
+        24, "months", "trailing months whose medians the label reads (le: reporters' "
+        "REGIME_WINDOW)", ge=1, le=120,
+    )
     hhi_concentrated: float = _f(
         1800.0, "HHI", "above: highly concentrated (US 2023 merger guidelines)", ge=0, le=10_000
     )
-    consolidated_labs: int = _f(
-        4, "labs", "at most this many active labs: consolidated", ge=1, le=100_000
-    )
-    bimodality: float = _f(
-        5 / 9, "-", "Sarle's coefficient above this: bimodal (uniform = 5/9)", ge=0, le=1
-    )
-    middle_share: float = _f(
-        0.25, "share", "at most this share of labs in the middle size band", ge=0, le=1
-    )
-    min_labs_bifurcated: int = _f(
-        5, "labs", "least active labs for a bifurcated market", ge=2, le=100_000
-    )
-    min_age: int = _f(
-        24, "months", "entrants younger than this are left out of bimodality and middle share",
-        ge=0, le=1200,
-    )
-    small_rented_share: float = _f(
-        0.5, "share", "least share of their compute small labs rent in a bifurcated market",
-        ge=0, le=1,
+    giant_share: float = _f(
+        0.1, "share", "least revenue share of a giant (a real share of the market)", ge=0, le=1
     )
     giant_owned_share: float = _f(
-        0.3, "share", "least share of its compute the revenue leader owns in a bifurcated market",
+        0.5, "share", "least share of its compute a giant owns (most of it)", ge=0, le=1
+    )
+    min_giants: int = _f(2, "labs", "least giants in a bifurcated market", ge=1, le=1000)
+    small_rented_share: float = _f(
+        0.5, "share", "least share of its compute a small lab rents (most of it)", ge=0, le=1
+    )
+    tier_gap: float = _f(
+        0.25, "ratio", "most compute of a small lab, as a multiple of the smallest giant's "
+        "(the gap between the tiers)", ge=0, le=1,
+    )
+    min_renters: int = _f(
+        3, "labs", "least small renting labs in a bifurcated market", ge=1, le=100_000
+    )
+    consolidated_labs: int = _f(
+        4, "labs", "the handful of survivors: this many largest labs by revenue", ge=1, le=1000
+    )
+    consolidated_share: float = _f(
+        0.9, "share", "least revenue share the survivors hold in a consolidated market",
         ge=0, le=1,
+    )
+    shakeout: float = _f(
+        0.25, "share", "least fall of active labs from their peak so far for a shakeout",
+        ge=0, le=1,
+    )
+    bimodality: float = _f(
+        5 / 9, "-", "reference line of the bimodality reporter (uniform = 5/9); not in the "
+        "label: Sarle's coefficient passes for one giant and nine similar labs", ge=0, le=1,
+    )
+    middle_share: float = _f(
+        0.25, "share", "reference line of the middle_share reporter; not in the label",
+        ge=0, le=1,
+    )
+    min_age: int = _f(
+        24, "months", "entrants younger than this are left out of the bimodality, "
+        "middle_share and small_rented_share reporters", ge=0, le=1200,
     )
 
 
