@@ -311,9 +311,10 @@ class AIMarketModel(mesa.Model):
     def regime(self) -> str:
         """Regime label: competitive, concentrated, bifurcated or consolidated.
 
-        From the active labs now and HHI, bimodality, middle share and the revenue leader's
-        owned share of compute averaged over the last 12 months (thresholds in the scenario's
-        ``[regime]`` section; docs/model.md).
+        The label of the trailing window ending at the last tick: medians over the last
+        ``regime.window`` months of the labs' tiers, HHI and survivors' share
+        (:func:`marketsim.metrics.classify`; thresholds in the scenario's ``[regime]``
+        section; docs/model.md).
         """
         if not self.stats:
             self.stats = tick_stats(self, self.steps)
