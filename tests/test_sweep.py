@@ -117,9 +117,9 @@ def test_workers_are_forked_only_from_a_process_without_other_threads(reference,
     # process's children; with a second thread running, they come from the forkserver.
     code = (
         "import os, threading\n"
-        "from marketsim.sweep import _make_pool\n"
+        "from marketsim.local_pool import make_pool\n"
         "def parent():\n"
-        "    pool = _make_pool(2)\n"
+        "    pool = make_pool(2)\n"
         "    try:\n"
         "        return pool.submit(os.getppid).result()\n"
         "    finally:\n"
@@ -356,17 +356,21 @@ def test_failed_runs_are_summed_up_by_reason():
     assert _reasons([(5, "X: y")]) == "run 5: X: y"
 
 
-def test_a_damaged_part_file_is_named_in_one_line(tmp_path, capsys):
+def test_a_damaged_runs_part_is_set_aside_and_its_runs_run_again(tmp_path, capsys):
     exp = write_experiment(tmp_path, replications=1, horizon=3, buyers=300)
     out = tmp_path / "out"
     assert run_sweep(exp, out, workers=1, progress=False).done_now == 4
+    ref = read_sorted(out)
     (part,) = (out / "runs").glob("part-*.parquet")
     part.write_bytes(part.read_bytes()[:100])  # cut short, as by a full disk
     code = main(["sweep", str(exp), "--out", str(out), "--quiet"])
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1 and part.name in err and "delete it" in err
-    part.unlink()  # as the message says: its runs are run again (their ticks part goes too)
-    assert run_sweep(exp, out, workers=1, progress=False).done_now == 4
+    captured = capsys.readouterr()
+    assert code == 0
+    (line,) = [x for x in captured.err.splitlines() if "set aside" in x]
+    assert f"runs/{part.name}" in line and "cannot be read" in line
+    assert "(0 already there, 4 run now" in captured.out
+    assert (out / "set_aside" / "runs" / part.name).exists()
+    pd.testing.assert_frame_equal(read_sorted(out), ref)
     assert len(read_sorted(out, "ticks")) == 4 * 3
 
 
@@ -563,9 +567,9 @@ def fake_service():
 ])
 def test_an_address_that_is_not_a_scheduler_fails_fast_and_leaves_nothing(
         tmp_path, monkeypatch, fake_service, banner, words):
-    import marketsim.sweep as sweep
+    import marketsim.dask_executor as dask_executor
 
-    monkeypatch.setattr(sweep, "CONNECT_SECONDS", 1)
+    monkeypatch.setattr(dask_executor, "CONNECT_SECONDS", 1)
     address = fake_service(banner)
     out = tmp_path / "out"
     with pytest.raises(ScenarioError, match=words):
