@@ -118,6 +118,9 @@ def build_manifest_for(experiment: Experiment, argv: Sequence[str] | None) -> di
     """The results directory's manifest: provenance, design and the experiment's identity."""
     from marketsim.manifest import absolute, build_manifest, file_hash
 
+    several = {"scenario_files": {absolute(s.source): file_hash(s.source)
+                                  for s in experiment.scenarios.values()}
+               } if experiment.scenarios else {}
     return build_manifest(
         argv=argv,
         kind="sweep",
@@ -142,6 +145,7 @@ def build_manifest_for(experiment: Experiment, argv: Sequence[str] | None) -> di
             "points": experiment.points.reset_index().to_dict(orient="records"),
         },
         outputs=list(experiment.outputs),
+        **several,
     )
 
 
@@ -237,7 +241,7 @@ class _Collector:
         scenario = exp.scenario_for(values)
         self.failures.record(failure_record(
             run_id=failure.run_id, seed=int(plan_row.seed),
-            overrides={**exp.fixed, **values}, scenario=str(scenario.source),
+            overrides=exp.overrides_for(values), scenario=str(scenario.source),
             horizon=int(scenario.horizon), error=failure.error,
             traceback=failure.traceback))
 
