@@ -102,14 +102,20 @@ def experiment_text(*, method: str = "grid", parameters: str | None = None,
                     samples: int | None = None, replications: int = 2, seed: int = 5,
                     horizon: int = 12, buyers: int = 500, scenario: str = "small",
                     extra: str = "") -> str:
-    """TOML of a tiny experiment on the shipped small scenario (500 buyers, 12 months)."""
+    """TOML of a tiny experiment on the shipped small scenario (500 buyers, 12 months).
+
+    ``scenario``: a file or name, or TOML text as is when it starts with ``[`` or ``"`` (a
+    list of scenarios).
+    """
+    if not scenario.startswith(("[", '"')):
+        scenario = f'"{scenario}"'
     if parameters is None:
         parameters = ('"hyperscalers.margin" = [0.0, 0.8]\n'
                       '"buyers.switching_cost" = [0.0, 2.0]\n') if method == "grid" else (
                       '"hyperscalers.margin" = { low = 0.0, high = 1.5 }\n'
                       '"capability.open_weight_lag" = { low = 0, high = 24 }\n')
     design = f'method = "{method}"\n' + (f"samples = {samples}\n" if samples else "")
-    return (f'scenario = "{scenario}"\nhorizon = {horizon}\nreplications = {replications}\n'
+    return (f"scenario = {scenario}\nhorizon = {horizon}\nreplications = {replications}\n"
             f"seed = {seed}\n{extra}\n[design]\n{design}\n[parameters]\n{parameters}\n"
             f'[fixed]\n"buyers.count" = {buyers}\n')
 
