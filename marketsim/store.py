@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 from marketsim.errors import ScenarioError
 from marketsim.journal import append_record, journal_runs, read_journal
 from marketsim.manifest import write_json_atomic
-from marketsim.store_check import JOURNAL, RUNS, TICKS, discard, heal, refusal
+from marketsim.store_check import JOURNAL, RUNS, TICKS, damaged, discard, heal, refusal
 from marketsim.store_check import parts as _parts
 
 MANIFEST = "manifest.json"
@@ -73,22 +73,6 @@ def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _damaged(parts: dict[str, Path], exc: Exception) -> ScenarioError:
-    """The error for a part file that cannot be read: which one, and what to do."""
-    for _, path in sorted(parts.items()):
-        try:
-            pq.read_schema(path).field("run_id")
-        except (pa.ArrowException, OSError, KeyError) as bad:
-            exc = bad
-            culprit = path
-            break
-    else:
-        culprit = next(iter(parts.values())).parent
-    return ScenarioError(f"cannot read a part file ({type(exc).__name__}: {exc})",
-                         file=str(culprit),
-                         allowed="move it away or delete it: its runs are run again")
-
-
 def has_parts(folder: str | Path) -> bool:
     """True if ``folder`` (``DIR/runs`` or ``DIR/ticks``) holds at least one part file."""
     return bool(_parts(Path(folder)))
@@ -99,15 +83,20 @@ def read_table(root: str | Path, which: str = RUNS, columns: list[str] | None = 
     """Read ``DIR/runs`` or ``DIR/ticks`` as one DataFrame sorted by run (and tick).
 
     Equivalent to ``pandas.read_parquet(DIR / which)`` plus sorting; an empty frame if no
-    part file has been written yet. Runs a sweep has finished but not yet written to Parquet
+    part file has been written yet; a part file that cannot be read is named in one
+    :class:`~marketsim.ScenarioError` line. Runs a sweep has finished but not yet written to Parquet
     (up to ``flush_seconds`` of them while it runs, all of them if it was killed) are still in
     its journal and not here: the next ``marketsim sweep`` on DIR writes them, and
     :class:`marketsim.report.SweepResults` (``marketsim report``) reads them too.
     """
     folder = Path(root) / which
-    if not _parts(folder):
+    parts = _parts(folder)
+    if not parts:
         return pd.DataFrame(columns=columns or [])
-    df = pd.read_parquet(folder, columns=columns)
+    try:
+        df = pd.read_parquet(folder, columns=columns)
+    except (pa.ArrowException, OSError) as exc:
+        raise damaged(parts, exc) from None
     keys = [k for k in ("run_id", "tick") if k in df.columns]
     return df.sort_values(keys).reset_index(drop=True) if keys else df
 
@@ -294,7 +283,7 @@ class ResultStore:
         try:
             table = ds.dataset(runs_dir, format="parquet").to_table(columns=["run_id"])
         except (pa.ArrowException, OSError) as exc:
-            raise _damaged(parts, exc) from None
+            raise damaged(parts, exc) from None
         return set(table.column("run_id").to_pylist())
 
     # ----------------------------------------------------------------- writing

@@ -45,6 +45,25 @@ def parts(folder: Path) -> dict[str, Path]:
     return {p.name: p for p in folder.glob("part-*.parquet")}
 
 
+# ------------------------------------------------------------------------------ damage
+def damaged(parts: dict[str, Path], exc: Exception) -> ScenarioError:
+    """The error for a part file that cannot be read: which one, and what to do."""
+    for _, path in sorted(parts.items()):
+        try:
+            pq.read_schema(path).field("run_id")
+        except (pa.ArrowException, OSError, KeyError) as bad:
+            exc = bad
+            culprit = path
+            break
+    else:
+        culprit = next(iter(parts.values())).parent
+    return ScenarioError(f"cannot read a part file ({type(exc).__name__}: {exc})",
+                         file=str(culprit),
+                         allowed="run the same 'marketsim sweep' command again: it sets the "
+                         "file aside and runs its runs again")
+
+
+
 # ------------------------------------------------------------------------------ provenance
 def _files(manifest: dict[str, Any]) -> dict[str, str | None]:
     """Input file -> content hash, as a manifest records them."""

@@ -134,6 +134,23 @@ def read_sorted(root: Path, which: str = "runs") -> pd.DataFrame:
     return df.sort_values(keys).reset_index(drop=True)
 
 
+def same_results(a: Path, b: Path) -> None:
+    """Assert that two results directories hold the same runs and ticks tables."""
+    pd.testing.assert_frame_equal(read_sorted(a), read_sorted(b))
+    pd.testing.assert_frame_equal(read_sorted(a, "ticks"), read_sorted(b, "ticks"))
+
+
+def reference_sweep(folder: Path) -> tuple[Path, Path, Any]:
+    """A finished serial sweep in ``folder/serial``: 4 grid points x 2 seeds, 500 buyers,
+    12 months; returns the experiment file, the results directory and the SweepResult."""
+    from marketsim import run_sweep
+
+    exp = write_experiment(folder)
+    res = run_sweep(exp, folder / "serial", workers=1, progress=False)
+    assert res.complete and not res.failed
+    return exp, folder / "serial", res
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
     with socket.socket() as s:

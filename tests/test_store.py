@@ -12,11 +12,12 @@ import pandas as pd
 import pytest
 from sweep_util import BIN, TESTS, FailingLab, read_sorted, write_experiment
 
-from marketsim import AILab, run_sweep
+from marketsim import AILab, ScenarioError, run_sweep
 from marketsim.cli import main
 from marketsim.failures import read_failures, toml_value
 from marketsim.manifest import file_hash
 from marketsim.scenario import parse_value
+from marketsim.store import read_table
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,8 @@ def test_a_damaged_ticks_part_is_set_aside_and_its_runs_run_again(swept, tmp_pat
     ref_runs, ref_ticks = read_sorted(out), read_sorted(out, "ticks")
     (part,) = (out / "ticks").glob("part-*.parquet")
     part.write_bytes(part.read_bytes()[:-200])  # its footer lost, as by a full disk
+    with pytest.raises(ScenarioError, match=f"{part.name}.*marketsim sweep' command again"):
+        read_table(out, "ticks")  # a reader names the file and the cure
     code, stdout, err = _sweep(exp, out, capsys)
     assert code == 0, err
     (line,) = [x for x in err.splitlines() if "set aside" in x]
@@ -199,3 +202,21 @@ def test_manifests_record_dependency_versions_and_the_commit(swept, tmp_path):
     assert main(["run", "small", "--ticks", "1", "--set", "buyers.count=100", "--out",
                  str(out), "--quiet"]) == 0
     assert json.loads((out / "manifest.json").read_text())["versions"] == versions
+
+
+def test_failed_runs_are_summed_up_by_reason():
+    from marketsim.commands.sweep import _reasons
+
+    failed = [(7, "TypeError: a"), (1, "ValueError: b"), (3, "TypeError: a"), (9, "KeyError: c"),
+              (4, "OSError: d"), (2, "TypeError: a")]
+    assert _reasons(failed) == ("3 runs, first run 2: TypeError: a; run 1: ValueError: b; "
+                                "run 4: OSError: d; 1 other reason")
+    assert _reasons([(5, "X: y")]) == "run 5: X: y"
+
+
+def test_an_out_that_cannot_be_made_is_one_line_exit_2(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    code = main(["sweep", str(write_experiment(tmp_path)), "--out",
+                 str(tmp_path / "afile" / "sub"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "cannot create it" in err
