@@ -163,7 +163,7 @@ class _Checker:
     def problem(self, runs_path: Path, ticks_path: Path | None) -> str | None:
         read = _read_runs(runs_path)
         if isinstance(read, str):
-            return read
+            return f"{read}; its runs are run again"
         ids, seeds, columns = read
         if self.expected is not None and any(
                 self.expected.get(i) != s for i, s in zip(ids, seeds, strict=True)):
@@ -171,12 +171,13 @@ class _Checker:
         if len(set(ids)) != len(ids) or self.seen.intersection(ids):
             return "holds runs already stored in another part (a copy?)"
         if self.columns is not None and columns != self.columns:
-            return "its columns differ from the other parts'"
+            return "its columns differ from the other parts'; its runs are run again"
         why = _ticks_problem(ticks_path, set(ids))
         if why is None:
             self.seen.update(ids)
             self.columns = columns
-        return why
+            return None
+        return f"{why}; its runs are run again"
 
 
 def heal(root: Path, expected: dict[int, int] | None = None) -> list[str]:
@@ -207,8 +208,7 @@ def heal(root: Path, expected: dict[int, int] | None = None) -> list[str]:
         why = checker.problem(runs[name], ticks.get(name))
         if why is not None:
             pair = [p for p in (runs[name], ticks.get(name)) if p is not None]
-            notes.append(set_aside(root, pair, f"{why}; its runs are run again unless "
-                                               "stored in another part"))
+            notes.append(set_aside(root, pair, why))
     return notes
 
 
