@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -99,12 +100,18 @@ def test_resume_after_a_crash_mid_write(reference, tmp_path):
     assert not list(out.rglob("*.tmp")) and not list((out / ".journal").glob("*.journal"))
 
 
-def test_sweep_killed_midway_resumes_to_the_full_unique_set(tmp_path):
-    exp = write_experiment(tmp_path, replications=8, buyers=2000, horizon=60)  # 32 runs
-    out = tmp_path / "killed"
+def _start_32_runs(tmp_path: Path, name: str):
+    """``marketsim sweep`` of 32 runs (about 0.2 s each) started in a process of its own."""
+    exp = write_experiment(tmp_path, replications=8, buyers=2000, horizon=60)
+    out = tmp_path / name
     cmd = [str(BIN / "marketsim"), "sweep", str(exp), "--out", str(out), "--workers", "1",
            "--quiet"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return exp, out, cmd, proc
+
+
+def test_sweep_killed_midway_resumes_to_the_full_unique_set(tmp_path):
+    exp, out, cmd, proc = _start_32_runs(tmp_path, "killed")
     try:
         assert wait_for(lambda: (out / "manifest.json").exists() and finished_runs(out) >= 3,
                         timeout=120), proc.stderr.read() if proc.poll() is not None else ""
@@ -125,11 +132,7 @@ def test_sweep_killed_midway_resumes_to_the_full_unique_set(tmp_path):
 
 
 def test_ctrl_c_stores_finished_runs_and_exits_130(tmp_path):
-    exp = write_experiment(tmp_path, replications=8, buyers=2000, horizon=60)  # 32 runs
-    out = tmp_path / "interrupted"
-    cmd = [str(BIN / "marketsim"), "sweep", str(exp), "--out", str(out), "--workers", "1",
-           "--quiet"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    exp, out, _, proc = _start_32_runs(tmp_path, "interrupted")
     try:
         assert wait_for(lambda: (out / "manifest.json").exists() and finished_runs(out) >= 2,
                         timeout=120)
