@@ -26,12 +26,25 @@ from sweep_util import (
 from marketsim import ScenarioError, load_experiment, run_sweep
 from marketsim.cli import main
 from marketsim.store import ResultStore, finished_runs
+from marketsim.sweep import plan, run_seed
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """A finished serial sweep: 4 grid points x 2 seeds of a 500-buyer, 12-month market."""
     return reference_sweep(tmp_path_factory.mktemp("resume_ref"))
+
+
+def test_seeds_come_from_base_seed_point_and_replication_only(reference):
+    exp = load_experiment(reference[0])
+    p = plan(exp)
+    assert list(p["run_id"]) == list(range(8))
+    assert list(p["point"]) == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert list(p["replication"]) == [0, 1] * 4
+    assert p["seed"].tolist() == [run_seed(exp.seed, i, r) for i, r in
+                                  zip(p["point"], p["replication"], strict=True)]
+    assert p["seed"].is_unique and (p["seed"] >= 0).all()
+    assert run_seed(5, 1, 0) != run_seed(6, 1, 0) != run_seed(5, 0, 1)
 
 
 def test_running_again_resumes_and_duplicates_nothing(reference, tmp_path):

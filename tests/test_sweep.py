@@ -29,9 +29,10 @@ from sweep_util import (
 
 from marketsim import AIMarketModel, ScenarioError, load_experiment, run_sweep
 from marketsim.cli import main
+from marketsim.failures import read_failures
 from marketsim.reporters import CONTRACT_REPORTERS
 from marketsim.store import finished_runs
-from marketsim.sweep import WORKER_DIED, plan, run_seed
+from marketsim.sweep import WORKER_DIED
 
 PARAMS = ["hyperscalers.margin", "buyers.switching_cost"]
 
@@ -81,18 +82,6 @@ def test_a_run_is_the_model_with_the_point_values_and_its_seed(reference):
     assert model.regime == row["regime"]
     for col in ("hhi_revenue", "active_labs", "price_per_mtok", "top_valuation"):
         assert df[col].iloc[-1] == row[col] or (np.isnan(df[col].iloc[-1]) and np.isnan(row[col]))
-
-
-def test_seeds_come_from_base_seed_point_and_replication_only(reference):
-    exp = load_experiment(reference[0])
-    p = plan(exp)
-    assert list(p["run_id"]) == list(range(8))
-    assert list(p["point"]) == [0, 0, 1, 1, 2, 2, 3, 3]
-    assert list(p["replication"]) == [0, 1] * 4
-    assert p["seed"].tolist() == [run_seed(exp.seed, i, r) for i, r in
-                                  zip(p["point"], p["replication"], strict=True)]
-    assert p["seed"].is_unique and (p["seed"] >= 0).all()
-    assert run_seed(5, 1, 0) != run_seed(6, 1, 0) != run_seed(5, 0, 1)
 
 
 def test_process_pool_gives_the_serial_rows(reference, tmp_path):
@@ -223,6 +212,10 @@ def test_a_run_that_raises_in_a_local_worker_is_a_failed_run_not_a_broken_pool(
         assert all(words in why for _, why in res.failed), res.failed
     assert sorted(results[0].failed) == sorted(results[1].failed)
     same_results(tmp_path / "out1", tmp_path / "out2")
+    for w in (1, 2):  # the traceback comes back from a worker process too
+        records = read_failures(tmp_path / f"out{w}")
+        assert [r["run_id"] for r in records] == sorted(r for r, _ in results[0].failed)
+        assert all(words in r["traceback"].strip().splitlines()[-1] for r in records)
 
 
 def test_ctrl_c_twice_with_local_workers_stops_them_and_exits_130(tmp_path):
@@ -295,6 +288,9 @@ def test_a_run_that_kills_its_local_worker_is_a_failed_run_and_the_others_go_on(
     res = run_sweep(exp, tmp_path / "out", workers=2, progress=False)  # resume: same again
     assert res.done_now == 0
     assert sorted(r for r, _ in res.failed) == sorted(set(range(8)) - set(runs["run_id"]))
+    records = read_failures(tmp_path / "out")
+    assert [r["run_id"] for r in records] == sorted(r for r, _ in res.failed)
+    assert all(r["error"] == WORKER_DIED and r["traceback"] == "" for r in records)
 
 
 @pytest.mark.slow
