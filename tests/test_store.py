@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sweep_util import BIN, TESTS, FailingLab, read_sorted, write_experiment
+from sweep_util import BIN, REPO, TESTS, FailingLab, read_sorted, write_experiment
 
 from marketsim import AILab, ScenarioError, run_sweep
 from marketsim.cli import main
@@ -167,8 +167,7 @@ def test_a_failing_user_class_leaves_its_traceback_and_a_replay_command(
     assert record["command"].startswith(f"marketsim run {record['scenario']} --seed "
                                         f"{record['seed']} --ticks 3 ")
     # the command replays the failure, from any folder
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get(
-        "PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPO)])}
     replay = subprocess.run(f"{BIN}/{record['command']}", shell=True, cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=120)
     assert replay.returncode == 1 and "this lab fails on purpose" in replay.stderr

@@ -11,13 +11,14 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from sweep_util import (
     BIN,
+    REPO,
+    TESTS,
     dask_cluster,
     read_sorted,
     reference_sweep,
@@ -223,7 +224,8 @@ def test_ctrl_c_twice_with_local_workers_stops_them_and_exits_130(tmp_path):
     exp.write_text(exp.read_text().replace(
         "[fixed]\n", '[fixed]\n"labs.class" = "sweep_util:SlowLab"\n'))
     out = tmp_path / "interrupted"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    # this checkout's marketsim (not an installed one) and the test's agent classes
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPO)])}
     cmd = [str(BIN / "marketsim"), "sweep", str(exp), "--out", str(out), "--workers", "2",
            "--quiet"]
     # its own session: the signals go to the sweep and its workers, as Ctrl-C in a terminal
