@@ -39,8 +39,8 @@ def salib_bounds(parameters: dict[str, Any], types: dict[str, str],
 
 
 def salib_problem(experiment: Experiment) -> dict[str, Any]:
-    """The SALib problem dict of an lhs or sobol experiment."""
-    names = experiment.names
+    """The SALib problem dict of an lhs or sobol experiment (its sampled parameters)."""
+    names = list(experiment.parameters)
     return {"num_vars": len(names), "names": names,
             "bounds": salib_bounds(experiment.parameters, experiment.types, names)}
 
@@ -66,12 +66,13 @@ def design_points(experiment: Experiment) -> pd.DataFrame:
     lhs: ``samples`` points. sobol: ``samples × (D + 2)`` points (``× (2D + 2)`` with
     ``second_order``), in SALib's order, which :mod:`marketsim.report` relies on for the
     Sobol' indices. The same experiment always gives the same points (SALib is seeded with
-    the experiment's seed).
+    the experiment's seed). An experiment with a list of scenarios runs each of them with
+    every point: a ``scenario`` column (the scenario's name) comes first and varies slowest.
     """
-    names = experiment.names
+    names = list(experiment.parameters)
     if experiment.method == "grid":
         rows = list(itertools.product(*(experiment.parameters[k] for k in names)))
-        df = pd.DataFrame(rows, columns=names)
+        df = pd.DataFrame(rows, columns=names) if names else pd.DataFrame(index=range(1))
     else:
         x = sample_matrix(experiment)
         df = pd.DataFrame(x, columns=names)
@@ -82,6 +83,9 @@ def design_points(experiment: Experiment) -> pd.DataFrame:
     for key in names:
         dtype = _DTYPES.get(experiment.types[key])
         df[key] = df[key].astype(dtype) if dtype else df[key].astype(object)
+    if experiment.scenarios:
+        scen = pd.DataFrame({"scenario": pd.Series(list(experiment.scenarios), dtype=object)})
+        df = scen.merge(df, how="cross")
     df.index = pd.RangeIndex(len(df), name="point")
     return df
 
@@ -89,8 +93,9 @@ def design_points(experiment: Experiment) -> pd.DataFrame:
 def design_size(experiment: Experiment) -> int:
     """Number of design points without drawing them."""
     d = len(experiment.parameters)
+    k = max(1, len(experiment.scenarios))
     if experiment.method == "grid":
-        return int(np.prod([len(v) for v in experiment.parameters.values()]))
+        return k * int(np.prod([len(v) for v in experiment.parameters.values()]))
     if experiment.method == "lhs":
-        return int(experiment.samples or 0)
+        return k * int(experiment.samples or 0)
     return int(experiment.samples or 0) * ((2 * d + 2) if experiment.second_order else (d + 2))

@@ -1,4 +1,9 @@
-"""Provenance of results: which code, which files, which command produced them."""
+"""Provenance of results: which code, which files, which command produced them.
+
+Every manifest (a sweep's ``DIR/manifest.json``, ``marketsim run --out``'s) records the
+marketsim version, the versions of its main dependencies and, when marketsim runs from a git
+checkout, the commit (and whether the checkout had uncommitted changes).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import hashlib
 import json
 import os
 import platform
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,12 +31,50 @@ def absolute(path: str | Path | None) -> str | None:
     return None if path is None else str(Path(path).resolve())
 
 
+#: Distributions whose versions every manifest records (their results may depend on them).
+DEPENDENCIES: tuple[str, ...] = ("mesa", "numpy", "pandas", "pyarrow", "SALib", "dask")
+
+
+def dependency_versions() -> dict[str, str | None]:
+    """Installed version of each of :data:`DEPENDENCIES` (None: not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for name in DEPENDENCIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                              timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip()
+
+
+def git_state() -> dict[str, Any]:
+    """``git_commit`` (None outside a checkout) and ``git_dirty`` of marketsim's own code."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():  # an installed wheel, not a checkout
+        return {"git_commit": None, "git_dirty": None}
+    commit = _git(root, "rev-parse", "HEAD")
+    status = _git(root, "status", "--porcelain", "--untracked-files=no") if commit else None
+    return {"git_commit": commit, "git_dirty": None if status is None else bool(status)}
+
+
 def build_manifest(*, argv: Sequence[str] | None, **fields: Any) -> dict[str, Any]:
-    """A manifest dict: marketsim version, Python, platform, command line, time, plus fields."""
+    """A manifest dict: versions, git commit, Python, platform, command line, time, fields."""
     from marketsim import __version__
 
     return {
         "marketsim_version": __version__,
+        "versions": dependency_versions(),
+        **git_state(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "command": list(argv) if argv is not None else None,

@@ -6,6 +6,8 @@ Layout of ``DIR``::
     runs/part-*.parquet      one row per finished run   -> pandas.read_parquet(DIR / "runs")
     ticks/part-*.parquet     one row per run and tick   -> pandas.read_parquet(DIR / "ticks")
     .journal/*.journal       finished runs not yet in a part file (replayed on resume)
+    failures/<run_id>.json   a failed run: error, traceback, replay command (marketsim.failures)
+    set_aside/               part files found damaged, duplicated or foreign on opening
     .lock                    held by the sweep writing here (released when its process ends)
 
 Crash safety. A finished run is appended to the journal (a length-prefixed pickle, flushed to
@@ -16,7 +18,9 @@ is renamed before the runs part, so a runs row always has its ticks, and a run c
 finished exactly when its runs row exists. On opening, :meth:`ResultStore.recover` deletes
 temporary files and ticks parts whose runs part never arrived, then turns journal records not
 yet in a runs part into part files. Readers (pandas, pyarrow) skip names that start with ``.``,
-so they never see a half-written file, and no run is ever stored twice.
+so they never see a half-written file, and no run is ever stored twice. Before that, every
+part file is checked (:func:`marketsim.store_check.heal`): one that is damaged, a copy, or not
+of this sweep is set aside into ``set_aside/`` and its runs are run again.
 """
 
 from __future__ import annotations
@@ -24,9 +28,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import pickle
 import secrets
-import struct
 import time
 from pathlib import Path
 from typing import Any
@@ -37,14 +39,14 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from marketsim.errors import ScenarioError
+from marketsim.journal import append_record, journal_runs, read_journal
 from marketsim.manifest import write_json_atomic
+from marketsim.store_check import JOURNAL, RUNS, TICKS, damaged, discard, heal, refusal
+from marketsim.store_check import parts as _parts
 
 MANIFEST = "manifest.json"
-RUNS = "runs"
-TICKS = "ticks"
-JOURNAL = ".journal"
 LOCK = ".lock"
-_HEADER = struct.Struct("<Q")
+_NOT_OURS = "a new or empty directory, or one this experiment wrote"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -71,28 +73,6 @@ def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _parts(folder: Path) -> dict[str, Path]:
-    if not folder.is_dir():
-        return {}
-    return {p.name: p for p in folder.glob("part-*.parquet")}
-
-
-def _damaged(parts: dict[str, Path], exc: Exception) -> ScenarioError:
-    """The error for a part file that cannot be read: which one, and what to do."""
-    for _, path in sorted(parts.items()):
-        try:
-            pq.read_schema(path).field("run_id")
-        except (pa.ArrowException, OSError, KeyError) as bad:
-            exc = bad
-            culprit = path
-            break
-    else:
-        culprit = next(iter(parts.values())).parent
-    return ScenarioError(f"cannot read a part file ({type(exc).__name__}: {exc})",
-                         file=str(culprit),
-                         allowed="move it away or delete it: its runs are run again")
-
-
 def has_parts(folder: str | Path) -> bool:
     """True if ``folder`` (``DIR/runs`` or ``DIR/ticks``) holds at least one part file."""
     return bool(_parts(Path(folder)))
@@ -103,15 +83,20 @@ def read_table(root: str | Path, which: str = RUNS, columns: list[str] | None = 
     """Read ``DIR/runs`` or ``DIR/ticks`` as one DataFrame sorted by run (and tick).
 
     Equivalent to ``pandas.read_parquet(DIR / which)`` plus sorting; an empty frame if no
-    part file has been written yet. Runs a sweep has finished but not yet written to Parquet
+    part file has been written yet; a part file that cannot be read is named in one
+    :class:`~marketsim.ScenarioError` line. Runs a sweep has finished but not yet written to Parquet
     (up to ``flush_seconds`` of them while it runs, all of them if it was killed) are still in
     its journal and not here: the next ``marketsim sweep`` on DIR writes them, and
     :class:`marketsim.report.SweepResults` (``marketsim report``) reads them too.
     """
     folder = Path(root) / which
-    if not _parts(folder):
+    parts = _parts(folder)
+    if not parts:
         return pd.DataFrame(columns=columns or [])
-    df = pd.read_parquet(folder, columns=columns)
+    try:
+        df = pd.read_parquet(folder, columns=columns)
+    except (pa.ArrowException, OSError) as exc:
+        raise damaged(parts, exc) from None
     keys = [k for k in ("run_id", "tick") if k in df.columns]
     return df.sort_values(keys).reset_index(drop=True) if keys else df
 
@@ -146,62 +131,79 @@ class ResultStore:
         self._lock_fh: Any = None
 
     # ----------------------------------------------------------------- opening
-    def open(self, manifest: dict[str, Any], *, identity_keys: tuple[str, ...] = (
-            "experiment_id", "marketsim_version")) -> dict[str, Any]:
+    def open(self, manifest: dict[str, Any], *, restart: bool = False) -> dict[str, Any]:
         """Create the directory or check that it holds the same experiment; lock it.
 
+        Every check comes before anything is written: a refused sweep leaves no file behind
+        (no ``.lock`` either, which would keep ``marketsim run --out`` from the folder).
+
         Args:
-            manifest: the manifest of this sweep (written if the directory is new; else its
-                ``identity_keys`` must equal the stored ones, and this session is appended to
-                the stored manifest's ``sessions``).
-            identity_keys: manifest fields that must match an existing directory's.
+            manifest: the manifest of this sweep (written if the directory is new; else the
+                stored one must be of the same experiment and marketsim version, and this
+                session is appended to its ``sessions``).
+            restart: discard the directory's results and start over (the directory must
+                still be a sweep's, or new, or empty).
 
         Returns:
             The manifest now in the directory.
 
         Raises:
-            ScenarioError: the directory holds another experiment, is not a results directory,
-                or another sweep is writing to it.
+            ScenarioError: the directory holds another experiment (naming a file whose
+                content changed), is not a sweep's results directory, or another sweep is
+                writing to it.
         """
+        self._check(manifest, restart)  # nothing written yet
         root = self.root
-        mpath = root / MANIFEST
-        if root.exists() and not root.is_dir():
-            raise ScenarioError("not a directory", file=str(root), key="--out",
-                                allowed="a new or empty directory, or one this experiment "
-                                "wrote")
-        if root.is_dir() and not mpath.is_file() and any(root.iterdir()):
-            raise ScenarioError("directory is not empty and holds no sweep manifest.json",
-                                file=str(root), key="--out",
-                                allowed="a new or empty directory, or one this experiment wrote")
+        made_root = not root.exists()
+        made_lock = not (root / LOCK).exists()
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ScenarioError(f"cannot create it ({exc.strerror or exc})", file=str(root),
                                 key="--out", allowed="a directory you can write to") from None
-        self._lock()
+        try:
+            self._lock()
+            old = self._check(manifest, restart)  # again: written meanwhile, before the lock?
+        except BaseException:
+            self._forget(made_root, made_lock)
+            raise
         session = {"command": manifest.get("command"), "created": manifest.get("created")}
-        if mpath.is_file():
-            try:
-                old = json.loads(mpath.read_text())
-            except (OSError, ValueError) as exc:
-                self.close()
-                raise ScenarioError(f"unreadable manifest ({exc})", file=str(mpath)) from None
-            for key in identity_keys:
-                if old.get(key) != manifest.get(key):
-                    self.close()
-                    what = ("another experiment" if key == "experiment_id"
-                            else f"another {key.replace('_', ' ')}")
-                    raise ScenarioError(
-                        f"results directory holds {what} "
-                        f"({old.get('experiment_file') or '?'}, {key} {old.get(key)})",
-                        file=str(root), key=key, given=manifest.get(key),
-                        allowed="the same experiment (resume) or a new --out directory")
-            old.setdefault("sessions", []).append(session)
-            write_json_atomic(mpath, old)
-            return old
-        manifest = {**manifest, "sessions": [session]}
-        write_json_atomic(mpath, manifest)
-        return manifest
+        if restart:
+            discard(root)
+        if old is None or restart:
+            old = {**manifest, "sessions": []}
+        old.setdefault("sessions", []).append(session)
+        write_json_atomic(root / MANIFEST, old)
+        return old
+
+    def _check(self, manifest: dict[str, Any], restart: bool) -> dict[str, Any] | None:
+        """The stored manifest (None: a new or empty directory), if it may take this sweep."""
+        root, mpath = self.root, self.root / MANIFEST
+        if root.exists() and not root.is_dir():
+            raise ScenarioError("not a directory", file=str(root), key="--out",
+                                allowed=_NOT_OURS)
+        if not mpath.is_file():
+            if root.is_dir() and any(p.name != LOCK for p in root.iterdir()):
+                raise ScenarioError("directory is not empty and holds no sweep manifest.json",
+                                    file=str(root), key="--out", allowed=_NOT_OURS)
+            return None
+        try:
+            old = json.loads(mpath.read_text())
+        except (OSError, ValueError) as exc:
+            raise ScenarioError(f"unreadable manifest ({exc})", file=str(mpath)) from None
+        why = refusal(old if isinstance(old, dict) else {}, manifest, root, restart=restart)
+        if why is not None:
+            raise why
+        return old
+
+    def _forget(self, made_root: bool, made_lock: bool) -> None:
+        """After a refusal: release the lock and remove what this object created."""
+        held = self._lock_fh is not None
+        self._unlock()
+        if held and made_lock:
+            (self.root / LOCK).unlink(missing_ok=True)
+        if made_root and not any(self.root.iterdir()):
+            self.root.rmdir()
 
     def _lock(self) -> None:
         fh = open(self.root / LOCK, "a+")  # noqa: SIM115 - held until close()
@@ -220,46 +222,57 @@ class ResultStore:
         fh.flush()
         self._lock_fh = fh
 
+    def _unlock(self) -> None:
+        if self._lock_fh is not None:
+            try:
+                fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
+            finally:
+                self._lock_fh.close()
+                self._lock_fh = None
+
     # ---------------------------------------------------------------- recovery
-    def recover(self) -> int:
-        """Clean up after a crash: drop temp files and orphans, replay journals.
+    def recover(self, expected: dict[int, int] | None = None) -> list[str]:
+        """Clean up after a crash and check the part files; replay journals.
+
+        Deletes temporary files, sets aside part files that are damaged, copies or not of
+        this sweep (:func:`marketsim.store_check.heal`), then writes journal records not yet
+        in a runs part into part files.
+
+        Args:
+            expected: run_id -> seed of the sweep's plan (None: runs are not checked
+                against a plan).
 
         Returns:
-            Runs recovered from journals into part files.
+            One line per file set aside.
         """
         t0 = time.perf_counter()
-        runs_dir, ticks_dir = self.root / RUNS, self.root / TICKS
-        for folder in (runs_dir, ticks_dir):
+        for folder in (self.root / RUNS, self.root / TICKS):
             if folder.is_dir():
                 for tmp in folder.glob(".*.tmp"):
                     tmp.unlink(missing_ok=True)
-        runs, ticks = _parts(runs_dir), _parts(ticks_dir)
-        for name, path in ticks.items():
-            if name not in runs:  # killed between the two renames: its journal replays it
-                path.unlink()
-        for name, path in runs.items():
-            if name not in ticks:  # ticks part removed by hand: run these again
-                path.unlink()
-        recovered = 0
+        notes = heal(self.root, expected)
+        self._replay_journals()
+        self.seconds += time.perf_counter() - t0
+        return notes
+
+    def _replay_journals(self) -> None:
+        """Write journal records of runs not in a runs part into part files; drop journals."""
         jdir = self.root / JOURNAL
         journals = sorted(jdir.glob("*.journal")) if jdir.is_dir() else []
-        if journals:
-            done = self.done_ids()
-            for jpath in journals:
-                for row, tick_df in _read_journal(jpath):
-                    rid = int(row["run_id"].iloc[0])
-                    if rid in done:
-                        continue
+        if not journals:
+            return
+        done = self.done_ids()
+        for jpath in journals:
+            for row, tick_df in read_journal(jpath):
+                rid = int(row["run_id"].iloc[0])
+                if rid not in done:
                     done.add(rid)
                     self._rows.append(row)
                     self._ticks.append(tick_df)
-                    recovered += 1
-            self._write_parts()
-            for jpath in journals:
-                jpath.unlink()
-        self.seconds += time.perf_counter() - t0
-        self.written += recovered
-        return recovered
+                    self.written += 1
+        self._write_parts()
+        for jpath in journals:
+            jpath.unlink()
 
     def done_ids(self) -> set[int]:
         """run_id of every run with a row in ``DIR/runs`` (finished and stored)."""
@@ -270,7 +283,7 @@ class ResultStore:
         try:
             table = ds.dataset(runs_dir, format="parquet").to_table(columns=["run_id"])
         except (pa.ArrowException, OSError) as exc:
-            raise _damaged(parts, exc) from None
+            raise damaged(parts, exc) from None
         return set(table.column("run_id").to_pylist())
 
     # ----------------------------------------------------------------- writing
@@ -286,9 +299,7 @@ class ResultStore:
             jdir.mkdir(exist_ok=True)
             self._journal_path = jdir / f"{self._session}-{self._seq:05d}.journal"
             self._journal = open(self._journal_path, "ab")  # noqa: SIM115 - closed in flush
-        blob = pickle.dumps((row, ticks), protocol=pickle.HIGHEST_PROTOCOL)
-        self._journal.write(_HEADER.pack(len(blob)) + blob)
-        self._journal.flush()
+        append_record(self._journal, row, ticks)
         self._rows.append(row)
         self._ticks.append(ticks)
         if self._first_at is None:
@@ -339,36 +350,13 @@ class ResultStore:
             if jdir.is_dir() and not any(jdir.iterdir()):
                 jdir.rmdir()
         finally:
-            if self._lock_fh is not None:
-                try:
-                    fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
-                finally:
-                    self._lock_fh.close()
-                    self._lock_fh = None
+            self._unlock()
 
     def __enter__(self) -> ResultStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _read_journal(path: Path) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
-    """Records of a journal file; a record cut short by a crash (the last one) is dropped."""
-    out: list[tuple[pd.DataFrame, pd.DataFrame]] = []
-    data = path.read_bytes()
-    pos = 0
-    while pos + _HEADER.size <= len(data):
-        (n,) = _HEADER.unpack_from(data, pos)
-        pos += _HEADER.size
-        if pos + n > len(data):
-            break
-        try:
-            out.append(pickle.loads(data[pos:pos + n]))
-        except Exception:  # noqa: BLE001 - a damaged record: that run is simply run again
-            break
-        pos += n
-    return out
 
 
 def read_manifest(root: str | Path) -> dict[str, Any]:
@@ -389,30 +377,6 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
         return json.loads(mpath.read_text())
     except (OSError, ValueError) as exc:
         raise ScenarioError(f"unreadable manifest ({exc})", file=str(mpath)) from None
-
-
-def journal_runs(root: str | Path, exclude: set[int] | None = None,
-                 ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
-    """Finished runs still only in the journal (not yet in a part file), read without a lock.
-
-    A sweep running now, or killed before its last flush, holds up to a minute of finished
-    runs there. Each is ``(row, ticks)`` as :meth:`ResultStore.add` took it; run_ids in
-    ``exclude`` (already in ``runs``) are left out, and each run appears once.
-    """
-    jdir = Path(root) / JOURNAL
-    seen = set(exclude or ())
-    out = []
-    for jpath in sorted(jdir.glob("*.journal")) if jdir.is_dir() else []:
-        try:
-            records = _read_journal(jpath)
-        except FileNotFoundError:  # flushed meanwhile: its runs are in a part now
-            continue
-        for row, ticks in records:
-            run_id = int(row["run_id"].iloc[0])
-            if run_id not in seen:
-                seen.add(run_id)
-                out.append((row, ticks))
-    return out
 
 
 def finished_runs(root: str | Path) -> int:

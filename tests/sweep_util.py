@@ -102,14 +102,20 @@ def experiment_text(*, method: str = "grid", parameters: str | None = None,
                     samples: int | None = None, replications: int = 2, seed: int = 5,
                     horizon: int = 12, buyers: int = 500, scenario: str = "small",
                     extra: str = "") -> str:
-    """TOML of a tiny experiment on the shipped small scenario (500 buyers, 12 months)."""
+    """TOML of a tiny experiment on the shipped small scenario (500 buyers, 12 months).
+
+    ``scenario``: a file or name, or TOML text as is when it starts with ``[`` or ``"`` (a
+    list of scenarios).
+    """
+    if not scenario.startswith(("[", '"')):
+        scenario = f'"{scenario}"'
     if parameters is None:
         parameters = ('"hyperscalers.margin" = [0.0, 0.8]\n'
                       '"buyers.switching_cost" = [0.0, 2.0]\n') if method == "grid" else (
                       '"hyperscalers.margin" = { low = 0.0, high = 1.5 }\n'
                       '"capability.open_weight_lag" = { low = 0, high = 24 }\n')
     design = f'method = "{method}"\n' + (f"samples = {samples}\n" if samples else "")
-    return (f'scenario = "{scenario}"\nhorizon = {horizon}\nreplications = {replications}\n'
+    return (f"scenario = {scenario}\nhorizon = {horizon}\nreplications = {replications}\n"
             f"seed = {seed}\n{extra}\n[design]\n{design}\n[parameters]\n{parameters}\n"
             f'[fixed]\n"buyers.count" = {buyers}\n')
 
@@ -126,6 +132,23 @@ def read_sorted(root: Path, which: str = "runs") -> pd.DataFrame:
     df = pd.read_parquet(root / which)
     keys = ["run_id", "tick"] if which == "ticks" else ["run_id"]
     return df.sort_values(keys).reset_index(drop=True)
+
+
+def same_results(a: Path, b: Path) -> None:
+    """Assert that two results directories hold the same runs and ticks tables."""
+    pd.testing.assert_frame_equal(read_sorted(a), read_sorted(b))
+    pd.testing.assert_frame_equal(read_sorted(a, "ticks"), read_sorted(b, "ticks"))
+
+
+def reference_sweep(folder: Path) -> tuple[Path, Path, Any]:
+    """A finished serial sweep in ``folder/serial``: 4 grid points x 2 seeds, 500 buyers,
+    12 months; returns the experiment file, the results directory and the SweepResult."""
+    from marketsim import run_sweep
+
+    exp = write_experiment(folder)
+    res = run_sweep(exp, folder / "serial", workers=1, progress=False)
+    assert res.complete and not res.failed
+    return exp, folder / "serial", res
 
 
 def free_port() -> int:

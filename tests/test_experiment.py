@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sweep_util import REPO, experiment_text, write_experiment
 
@@ -264,3 +266,61 @@ def test_public_api_and_shipped_experiments():
     assert {"hyperscalers.margin", "compute.min_efficient_scale", "vcs.capital_abundance",
             "buyers.switching_cost", "capability.open_weight_lag"} <= set(regimes.names)
     assert isinstance(regimes.parameters["hyperscalers.margin"], Range)
+
+
+def test_a_list_of_scenarios_is_crossed_with_the_design(tmp_path):
+    exp = load_experiment(write_experiment(
+        tmp_path, scenario='["small", "null"]',
+        parameters='"hyperscalers.margin" = [0.0, 0.8]\n'))
+    assert exp.names == ["scenario", "hyperscalers.margin"] and exp.types["scenario"] == "str"
+    assert exp.points["scenario"].tolist() == ["small", "small", "null", "null"]
+    assert exp.points["hyperscalers.margin"].tolist() == [0.0, 0.8, 0.0, 0.8]
+    assert exp.n_points == 4 == design_size(exp) and exp.n_runs == 8
+    sc = exp.scenario_for({"scenario": "null", "hyperscalers.margin": 0.8})
+    assert sc.name == "null" and sc.hyperscalers.margin == 0.8 and sc.buyers.count == 500
+    assert Path(sc.source) == SCENARIO_DIR / "null.toml"
+    assert exp.overrides_for({"scenario": "null", "hyperscalers.margin": 0.8}) == {
+        "buyers.count": 500, "hyperscalers.margin": 0.8}
+    one = load_experiment(write_experiment(tmp_path, "one.toml"))
+    assert "scenario" not in one.points.columns and one.scenarios == {}
+    # a list alone: a grid over the scenarios only
+    only = load_experiment(write_experiment(tmp_path, "only.toml", scenario='["small", "null"]',
+                                            parameters=""))
+    assert only.points["scenario"].tolist() == ["small", "null"] and only.n_runs == 4
+    lhs = load_experiment(write_experiment(tmp_path, "lhs.toml", method="lhs", samples=5,
+                                           scenario='["small", "null"]'))
+    sampled = lhs.points[lhs.names[1:]]
+    assert lhs.n_points == 10 and lhs.points["scenario"].tolist() == ["small"] * 5 + ["null"] * 5
+    assert sampled.iloc[:5].to_numpy().tolist() == sampled.iloc[5:].to_numpy().tolist()
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"method": "sobol", "samples": 4}, "grid and lhs designs only"),
+    ({"scenario": "[]"}, "an empty list of scenarios"),
+    ({"scenario": '["small", "small"]'}, "same name"),
+    ({"scenario": '"small"', "parameters": ""}, "parameters: required key missing"),
+    ({"method": "lhs", "samples": 4, "parameters": ""}, "parameters: required key missing"),
+])
+def test_scenario_list_errors(tmp_path, change, words):
+    kwargs = {"scenario": '["small", "null"]', **change}
+    msg = _error(tmp_path, experiment_text(**kwargs))
+    assert words in msg, msg
+
+
+def test_a_sweep_over_scenarios_has_a_scenario_column(tmp_path):
+    exp = write_experiment(tmp_path, scenario='["small", "null"]', replications=1, horizon=3,
+                           buyers=300, parameters='"hyperscalers.margin" = [0.0, 0.8]\n')
+    out = tmp_path / "out"
+    assert marketsim.run_sweep(exp, out, workers=1, progress=False).done_now == 4
+    runs = pd.read_parquet(out / "runs").sort_values("run_id")
+    assert runs["scenario"].tolist() == ["small", "small", "null", "null"]
+    row = runs.iloc[3]
+    model = marketsim.AIMarketModel(load_experiment(exp).scenario_for(
+        {"scenario": "null", "hyperscalers.margin": 0.8}), rng=int(row["seed"]))
+    model.run()
+    assert model.regime == row["regime"]
+    assert model.datacollector.get_model_vars_dataframe()["hhi_revenue"].iloc[-1] == row[
+        "hhi_revenue"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["scenario_files"]) == {str(SCENARIO_DIR / "small.toml"),
+                                               str(SCENARIO_DIR / "null.toml")}

@@ -1,4 +1,4 @@
-"""The sweep runner and its results directory: same rows anywhere, resumable, crash-safe."""
+"""The sweep runner: the same rows serially, on local workers and on Dask; failed runs."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ import concurrent.futures as cf
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,8 +18,11 @@ import pytest
 from sweep_util import (
     BIN,
     REPO,
+    TESTS,
     dask_cluster,
     read_sorted,
+    reference_sweep,
+    same_results,
     stop,
     wait_for,
     write_experiment,
@@ -29,26 +30,18 @@ from sweep_util import (
 
 from marketsim import AIMarketModel, ScenarioError, load_experiment, run_sweep
 from marketsim.cli import main
+from marketsim.failures import read_failures
 from marketsim.reporters import CONTRACT_REPORTERS
-from marketsim.store import ResultStore, finished_runs
-from marketsim.sweep import WORKER_DIED, plan, run_seed
+from marketsim.store import finished_runs
+from marketsim.sweep import WORKER_DIED
 
 PARAMS = ["hyperscalers.margin", "buyers.switching_cost"]
-
-
-def _same_results(a: Path, b: Path) -> None:
-    pd.testing.assert_frame_equal(read_sorted(a), read_sorted(b))
-    pd.testing.assert_frame_equal(read_sorted(a, "ticks"), read_sorted(b, "ticks"))
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """A finished serial sweep: 4 grid points x 2 seeds of a 500-buyer, 12-month market."""
-    folder = tmp_path_factory.mktemp("sweep_ref")
-    exp = write_experiment(folder)
-    res = run_sweep(exp, folder / "serial", workers=1, progress=False)
-    assert res.complete and not res.failed
-    return exp, folder / "serial", res
+    return reference_sweep(tmp_path_factory.mktemp("sweep_ref"))
 
 
 def test_runs_and_ticks_follow_the_contract(reference):
@@ -92,23 +85,11 @@ def test_a_run_is_the_model_with_the_point_values_and_its_seed(reference):
         assert df[col].iloc[-1] == row[col] or (np.isnan(df[col].iloc[-1]) and np.isnan(row[col]))
 
 
-def test_seeds_come_from_base_seed_point_and_replication_only(reference):
-    exp = load_experiment(reference[0])
-    p = plan(exp)
-    assert list(p["run_id"]) == list(range(8))
-    assert list(p["point"]) == [0, 0, 1, 1, 2, 2, 3, 3]
-    assert list(p["replication"]) == [0, 1] * 4
-    assert p["seed"].tolist() == [run_seed(exp.seed, i, r) for i, r in
-                                  zip(p["point"], p["replication"], strict=True)]
-    assert p["seed"].is_unique and (p["seed"] >= 0).all()
-    assert run_seed(5, 1, 0) != run_seed(6, 1, 0) != run_seed(5, 0, 1)
-
-
 def test_process_pool_gives_the_serial_rows(reference, tmp_path):
     exp, serial, _ = reference
     res = run_sweep(exp, tmp_path / "pool", workers=2, progress=False)
     assert res.done_now == 8 and res.complete
-    _same_results(serial, tmp_path / "pool")
+    same_results(serial, tmp_path / "pool")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork pools: Linux only")
@@ -117,9 +98,9 @@ def test_workers_are_forked_only_from_a_process_without_other_threads(reference,
     # process's children; with a second thread running, they come from the forkserver.
     code = (
         "import os, threading\n"
-        "from marketsim.sweep import _make_pool\n"
+        "from marketsim.local_pool import make_pool\n"
         "def parent():\n"
-        "    pool = _make_pool(2)\n"
+        "    pool = make_pool(2)\n"
         "    try:\n"
         "        return pool.submit(os.getppid).result()\n"
         "    finally:\n"
@@ -146,7 +127,7 @@ def test_workers_are_forked_only_from_a_process_without_other_threads(reference,
         stop.set()
         t.join()
     assert res.complete
-    _same_results(serial, tmp_path / "threaded")
+    same_results(serial, tmp_path / "threaded")
 
 
 def test_any_executor_works_and_progress_is_shown(reference, tmp_path, capsys):
@@ -156,151 +137,7 @@ def test_any_executor_works_and_progress_is_shown(reference, tmp_path, capsys):
     assert res.done_now == 8
     err = capsys.readouterr().err
     assert "8/8" in err and ("run/s" in err or "s/run" in err)
-    _same_results(serial, tmp_path / "threads")
-
-
-def test_running_again_resumes_and_duplicates_nothing(reference, tmp_path):
-    exp, serial, _ = reference
-    out = tmp_path / "again"
-    shutil.copytree(serial, out)
-    res = run_sweep(exp, out, workers=1, progress=False)
-    assert (res.done_before, res.done_now) == (8, 0)
-    _same_results(serial, out)
-    # remove one part pair by hand: exactly those runs are run again
-    parts = sorted((out / "runs").glob("part-*.parquet"))
-    assert parts
-    lost = pd.read_parquet(parts[0])["run_id"].tolist()
-    parts[0].unlink()
-    (out / "ticks" / parts[0].name).unlink()
-    res = run_sweep(exp, out, workers=1, progress=False)
-    assert res.done_now == len(lost)
-    _same_results(serial, out)
-
-
-_CRASH = """
-import os, sys
-import pandas as pd
-from marketsim.store import ResultStore
-out, src = sys.argv[1], sys.argv[2]
-runs = pd.read_parquet(src + "/runs").sort_values("run_id")
-ticks = pd.read_parquet(src + "/ticks")
-store = ResultStore(out, batch_runs=2)
-store.open(__import__("json").load(open(src + "/manifest.json")))
-for rid in (0, 1, 2):   # 0, 1: a part pair; 2: only in the journal
-    store.add(runs[runs.run_id == rid].reset_index(drop=True),
-              ticks[ticks.run_id == rid].reset_index(drop=True))
-# a half-written journal record, a stray temp file, a ticks part whose runs part never came
-store._journal.write((10**6).to_bytes(8, "little") + b"half a record")
-store._journal.flush()
-open(out + "/runs/.part-x.parquet.123.tmp", "wb").write(b"PAR1 half")
-ticks[ticks.run_id == 3].to_parquet(out + "/ticks/part-orphan.parquet")
-# killed between a flush's two renames: run 2's ticks part is there, its runs part is not
-ticks[ticks.run_id == 2].to_parquet(out + "/ticks/part-flushing.parquet")
-os._exit(0)   # no clean-up, like a SIGKILL
-"""
-
-
-def test_resume_after_a_crash_mid_write(reference, tmp_path):
-    exp, serial, _ = reference
-    out = tmp_path / "crashed"
-    subprocess.run([sys.executable, "-c", _CRASH, str(out), str(serial)], check=True,
-                   timeout=120)
-    assert (out / "ticks" / "part-orphan.parquet").exists()
-    assert finished_runs(out) == 3
-    # readers never see the temp file; the orphan ticks part is the only inconsistency
-    assert sorted(pd.read_parquet(out / "runs")["run_id"]) == [0, 1]
-    # the report reads the journal too: run 2 counts, ticks included
-    from marketsim.report import SweepResults
-
-    seen = SweepResults(out)
-    assert sorted(seen.runs["run_id"]) == [0, 1, 2]
-    horizon = load_experiment(exp).horizon
-    ticks = seen.ticks(["hhi_revenue"], run_ids=[2])
-    assert set(ticks["run_id"]) == {2} and len(ticks) == horizon  # once, not twice
-    every = seen.ticks(["entries"])
-    assert not every.duplicated(["run_id", "tick"]).any()
-    res = run_sweep(exp, out, workers=1, progress=False)
-    assert (res.done_before, res.done_now) == (3, 5)
-    _same_results(serial, out)
-    assert not list(out.rglob("*.tmp")) and not list((out / ".journal").glob("*.journal"))
-
-
-def test_sweep_killed_midway_resumes_to_the_full_unique_set(tmp_path):
-    exp = write_experiment(tmp_path, replications=8, buyers=2000, horizon=60)  # 32 runs
-    out = tmp_path / "killed"
-    cmd = [str(BIN / "marketsim"), "sweep", str(exp), "--out", str(out), "--workers", "1",
-           "--quiet"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        assert wait_for(lambda: (out / "manifest.json").exists() and finished_runs(out) >= 3,
-                        timeout=120), proc.stderr.read() if proc.poll() is not None else ""
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        stop(proc)
-    n_killed = finished_runs(out)
-    assert 3 <= n_killed < 32, "the sweep was not killed midway"
-    again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0, again.stderr
-    assert f"({n_killed} already there, {32 - n_killed} run now" in again.stdout
-    runs = pd.read_parquet(out / "runs")
-    assert sorted(runs["run_id"]) == list(range(32))
-    ref = run_sweep(exp, tmp_path / "ref", workers=1, progress=False)
-    assert ref.done_now == 32
-    _same_results(tmp_path / "ref", out)
-
-
-def test_ctrl_c_stores_finished_runs_and_exits_130(tmp_path):
-    exp = write_experiment(tmp_path, replications=8, buyers=2000, horizon=60)  # 32 runs
-    out = tmp_path / "interrupted"
-    cmd = [str(BIN / "marketsim"), "sweep", str(exp), "--out", str(out), "--workers", "1",
-           "--quiet"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        assert wait_for(lambda: (out / "manifest.json").exists() and finished_runs(out) >= 2,
-                        timeout=120)
-        os.kill(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        stop(proc)
-    assert proc.returncode == 130 and b"interrupted" in err
-    runs = pd.read_parquet(out / "runs")  # flushed to Parquet, not left in the journal
-    assert len(runs) >= 2 and runs["run_id"].is_unique
-    assert f"interrupted; {len(runs)}/32 runs stored in {out}".encode() in err, err
-    assert not list((out / ".journal").glob("*.journal"))
-    res = run_sweep(exp, out, workers=1, progress=False)
-    assert res.done_before == len(runs) and res.complete
-
-
-def test_different_experiment_on_a_used_dir_is_refused(reference, tmp_path, capsys):
-    _, serial, _ = reference
-    out = tmp_path / "used"
-    shutil.copytree(serial, out)
-    other = write_experiment(tmp_path, "other.toml", seed=99)
-    before = sorted(p.name for p in (out / "runs").iterdir())
-    code = main(["sweep", str(other), "--out", str(out), "--quiet"])
-    err = capsys.readouterr().err.strip()
-    assert code == 2
-    assert len(err.splitlines()) == 1 and "another experiment" in err and str(out) in err
-    assert sorted(p.name for p in (out / "runs").iterdir()) == before
-    # a non-empty directory that is not a sweep's is refused too
-    (tmp_path / "mine").mkdir()
-    (tmp_path / "mine" / "notes.txt").write_text("keep me")
-    assert main(["sweep", str(other), "--out", str(tmp_path / "mine"), "--quiet"]) == 2
-    assert "no sweep manifest.json" in capsys.readouterr().err
-
-
-def test_two_sweeps_cannot_write_one_dir(reference, tmp_path):
-    exp, _, _ = reference
-    out = tmp_path / "busy"
-    holder = ResultStore(out)
-    holder.open(json.loads((reference[1] / "manifest.json").read_text()))
-    try:
-        with pytest.raises(ScenarioError, match="another sweep is writing"):
-            run_sweep(exp, out, workers=1, progress=False)
-    finally:
-        holder.close()
-    assert run_sweep(exp, out, workers=1, progress=False).done_now == 8
+    same_results(serial, tmp_path / "threads")
 
 
 def test_a_script_without_a_main_guard_gets_one_clear_error(tmp_path):
@@ -346,30 +183,6 @@ def test_dask_worker_settings_are_keys_dask_knows():
         assert dask.config.get("distributed.worker.profile.enabled") is False
 
 
-def test_failed_runs_are_summed_up_by_reason():
-    from marketsim.commands.sweep import _reasons
-
-    failed = [(7, "TypeError: a"), (1, "ValueError: b"), (3, "TypeError: a"), (9, "KeyError: c"),
-              (4, "OSError: d"), (2, "TypeError: a")]
-    assert _reasons(failed) == ("3 runs, first run 2: TypeError: a; run 1: ValueError: b; "
-                                "run 4: OSError: d; 1 other reason")
-    assert _reasons([(5, "X: y")]) == "run 5: X: y"
-
-
-def test_a_damaged_part_file_is_named_in_one_line(tmp_path, capsys):
-    exp = write_experiment(tmp_path, replications=1, horizon=3, buyers=300)
-    out = tmp_path / "out"
-    assert run_sweep(exp, out, workers=1, progress=False).done_now == 4
-    (part,) = (out / "runs").glob("part-*.parquet")
-    part.write_bytes(part.read_bytes()[:100])  # cut short, as by a full disk
-    code = main(["sweep", str(exp), "--out", str(out), "--quiet"])
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1 and part.name in err and "delete it" in err
-    part.unlink()  # as the message says: its runs are run again (their ticks part goes too)
-    assert run_sweep(exp, out, workers=1, progress=False).done_now == 4
-    assert len(read_sorted(out, "ticks")) == 4 * 3
-
-
 def test_failing_runs_are_reported_and_retried(tmp_path, capsys):
     exp = write_experiment(tmp_path, replications=1, parameters=(
         '"labs.fixed_cost" = [0.03, 0.031]\n'), extra='', buyers=300)
@@ -399,7 +212,11 @@ def test_a_run_that_raises_in_a_local_worker_is_a_failed_run_not_a_broken_pool(
         assert res.done_now == 2 and len(res.failed) == 2
         assert all(words in why for _, why in res.failed), res.failed
     assert sorted(results[0].failed) == sorted(results[1].failed)
-    _same_results(tmp_path / "out1", tmp_path / "out2")
+    same_results(tmp_path / "out1", tmp_path / "out2")
+    for w in (1, 2):  # the traceback comes back from a worker process too
+        records = read_failures(tmp_path / f"out{w}")
+        assert [r["run_id"] for r in records] == sorted(r for r, _ in results[0].failed)
+        assert all(words in r["traceback"].strip().splitlines()[-1] for r in records)
 
 
 def test_ctrl_c_twice_with_local_workers_stops_them_and_exits_130(tmp_path):
@@ -407,7 +224,8 @@ def test_ctrl_c_twice_with_local_workers_stops_them_and_exits_130(tmp_path):
     exp.write_text(exp.read_text().replace(
         "[fixed]\n", '[fixed]\n"labs.class" = "sweep_util:SlowLab"\n'))
     out = tmp_path / "interrupted"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    # this checkout's marketsim (not an installed one) and the test's agent classes
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPO)])}
     cmd = [str(BIN / "marketsim"), "sweep", str(exp), "--out", str(out), "--workers", "2",
            "--quiet"]
     # its own session: the signals go to the sweep and its workers, as Ctrl-C in a terminal
@@ -453,7 +271,7 @@ def test_a_local_worker_that_dies_is_replaced_and_nothing_is_lost(tmp_path):
     res = run_sweep(exp, tmp_path / "pool", workers=2, progress=False)
     assert not flag.exists(), "no worker crashed"
     assert res.complete and not res.failed and res.done_now == ref.done_now == 12
-    _same_results(tmp_path / "ref", tmp_path / "pool")
+    same_results(tmp_path / "ref", tmp_path / "pool")
 
 
 def test_a_run_that_kills_its_local_worker_is_a_failed_run_and_the_others_go_on(
@@ -472,6 +290,9 @@ def test_a_run_that_kills_its_local_worker_is_a_failed_run_and_the_others_go_on(
     res = run_sweep(exp, tmp_path / "out", workers=2, progress=False)  # resume: same again
     assert res.done_now == 0
     assert sorted(r for r, _ in res.failed) == sorted(set(range(8)) - set(runs["run_id"]))
+    records = read_failures(tmp_path / "out")
+    assert [r["run_id"] for r in records] == sorted(r for r, _ in res.failed)
+    assert all(r["error"] == WORKER_DIED and r["traceback"] == "" for r in records)
 
 
 @pytest.mark.slow
@@ -488,7 +309,7 @@ def test_dask_cluster_gives_the_serial_rows_with_a_user_class(tmp_path):
         code = main(["sweep", str(exp), "--out", str(tmp_path / "dask"), "--scheduler",
                      cluster.address, "--quiet"])
     assert code == 0
-    _same_results(tmp_path / "serial", tmp_path / "dask")
+    same_results(tmp_path / "serial", tmp_path / "dask")
 
 
 @pytest.mark.slow
@@ -519,9 +340,8 @@ def test_dask_worker_killed_mid_sweep_loses_nothing(tmp_path):
     assert res.complete and not res.failed, res  # type: ignore[attr-defined]
     assert finished_runs(out) == 24
     ref = run_sweep(exp, tmp_path / "ref", workers=1, progress=False)
-    _same_results(tmp_path / "ref", out)
+    same_results(tmp_path / "ref", out)
     assert ref.done_now == 24
-
 
 
 # ---------------------------------------------------------------------------- bad addresses
@@ -563,19 +383,11 @@ def fake_service():
 ])
 def test_an_address_that_is_not_a_scheduler_fails_fast_and_leaves_nothing(
         tmp_path, monkeypatch, fake_service, banner, words):
-    import marketsim.sweep as sweep
+    import marketsim.dask_executor as dask_executor
 
-    monkeypatch.setattr(sweep, "CONNECT_SECONDS", 1)
+    monkeypatch.setattr(dask_executor, "CONNECT_SECONDS", 1)
     address = fake_service(banner)
     out = tmp_path / "out"
     with pytest.raises(ScenarioError, match=words):
         run_sweep(write_experiment(tmp_path), out, scheduler=address, progress=False)
     assert not out.exists()
-
-
-def test_an_out_that_cannot_be_made_is_one_line_exit_2(tmp_path, capsys):
-    (tmp_path / "afile").write_text("x")
-    code = main(["sweep", str(write_experiment(tmp_path)), "--out",
-                 str(tmp_path / "afile" / "sub"), "--quiet"])
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1 and "cannot create it" in err

@@ -16,8 +16,11 @@ def sweep_command(
     scheduler: str | None,
     progress: bool = True,
     argv: Sequence[str] | None = None,
+    restart: bool = False,
 ) -> int:
     """Run every missing run of ``experiment`` into ``out`` and print a one-paragraph summary.
+
+    ``restart``: discard the results in ``out`` first and run every run.
 
     Returns:
         0 when every run is stored, 1 when some runs failed (they are retried by running the
@@ -31,7 +34,7 @@ def sweep_command(
     exp = load_experiment(experiment)
     try:
         res = run_sweep(exp, out, workers=workers, scheduler=scheduler, progress=progress,
-                        argv=argv)
+                        argv=argv, restart=restart)
     except KeyboardInterrupt:
         from marketsim.store import finished_runs
 
@@ -53,7 +56,8 @@ def sweep_command(
     if res.failed:
         n = len(res.failed)
         print(f"marketsim sweep: {n} run{'s' if n > 1 else ''} failed ({_reasons(res.failed)}); "
-              "run the same command again to retry them", file=sys.stderr)
+              f"tracebacks and replay commands in {Path(out) / 'failures'}; run the same "
+              "command again to retry them", file=sys.stderr)
         return 1
     print(f"next: marketsim report {out}")
     return 0
@@ -84,9 +88,13 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
     g.add_argument("--workers", type=int, default=None, help="local processes (default: cores)")
     g.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--restart", action="store_true",
+                   help="discard the results in --out (runs, ticks, failures, report) and "
+                   "start over")
 
 
 def main(args: argparse.Namespace) -> int:
     """Entry of ``marketsim sweep`` from parsed arguments."""
     return sweep_command(args.experiment, out=args.out, workers=args.workers,
-                         scheduler=args.scheduler, progress=not args.quiet, argv=args.argv)
+                         scheduler=args.scheduler, progress=not args.quiet, argv=args.argv,
+                         restart=args.restart)
