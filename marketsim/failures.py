@@ -61,14 +61,22 @@ def failure_record(*, run_id: int, seed: int, overrides: dict[str, Any], scenari
 
 
 def read_failures(root: str | Path) -> list[dict[str, Any]]:
-    """Every failure file of a results directory, by run_id (unreadable ones left out)."""
+    """Every failure file of a results directory, by run_id.
+
+    Raises:
+        ScenarioError: a failure file cannot be read (the file is named).
+    """
+    from marketsim.errors import ScenarioError
+
     folder = Path(root) / FAILURES
     out = []
     for path in folder.glob("*.json") if folder.is_dir() else []:
         try:
             out.append(json.loads(path.read_text()))
-        except (OSError, ValueError):
-            continue
+        except (OSError, ValueError) as exc:
+            raise ScenarioError(f"cannot read it ({exc})", file=str(path),
+                                allowed="a failure record written by 'marketsim sweep'"
+                                ) from None
     return sorted(out, key=lambda r: r.get("run_id", -1))
 
 

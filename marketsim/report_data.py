@@ -169,15 +169,9 @@ class SweepResults:
 
 
 def _journal(root: Path, done: set[Any]) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
-    """Runs a sweep has finished but not yet written to Parquet (a sweep under way or killed).
+    """Runs a sweep has finished but not yet written to Parquet (a sweep under way or killed)."""
+    from marketsim.journal import journal_runs
 
-    Read with the store's ``journal_runs`` when it offers one (the journal's format is the
-    store's own); without it the report shows the Parquet tables only.
-    """
-    try:
-        from marketsim.store import journal_runs
-    except ImportError:
-        return []
     try:
         return list(journal_runs(root, exclude={int(i) for i in done}))
     except Exception as exc:  # noqa: BLE001 - a damaged journal: one clear line
@@ -194,13 +188,12 @@ def read_failures(root: str | Path) -> pd.DataFrame:
     Raises:
         ScenarioError: a failure file cannot be read (named).
     """
-    folder = Path(root) / "failures"
+    from marketsim import failures
+
     rows = []
-    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    for path in files:
-        rec = read_json(path, "a failure record written by 'marketsim sweep'")
+    for rec in failures.read_failures(root):
         error = str(rec.get("error", "")).strip().splitlines()
-        rows.append({"run_id": rec.get("run_id", path.stem), "seed": rec.get("seed"),
+        rows.append({"run_id": rec.get("run_id"), "seed": rec.get("seed"),
                      "error": error[0] if error else "", "command": rec.get("command", "")})
     return pd.DataFrame(rows, columns=["run_id", "seed", "error", "command"])
 
