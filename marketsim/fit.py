@@ -56,8 +56,9 @@ class Simulator:
     """
 
     def __init__(self, raw: dict[str, Any], targets: Sequence[FitTarget], seed: int,
-                 file: str | None = None) -> None:
+                 file: str | None = None, log_keys: Sequence[str] = ()) -> None:
         self.raw = raw
+        self.log_keys = frozenset(log_keys)
         self.targets = tuple(targets)
         self.seed = seed
         self.file = file
@@ -76,7 +77,7 @@ class Simulator:
 
         try:
             sc = validate_scenario(self.raw, file=self.file,
-                                   overrides={k: float(v) for k, v in par.items()})
+                                   overrides=natural(par, self.log_keys))
             m = AIMarketModel(sc, rng=self.model_seed(par))
             m.run(ticks=self.ticks)
         except (ScenarioError, DecisionError, ArithmeticError):
@@ -88,19 +89,32 @@ class Simulator:
 
 
 def population_size(simulations: int) -> int:
-    """Draws per generation for a budget: ~2 sqrt(N), at least 10, at most N / 4.
+    """Draws per generation for a budget: ~1.5 sqrt(N), at least 10, at most N / 4.
 
-    400 runs give 40 a generation (4-5 generations), 4,000 give 126 (6-7 generations): more
-    generations narrow epsilon, larger ones resolve the posterior's shape.
+    400 runs give 30 a generation (3-4 generations), 5,000 give 106 (8-10 generations):
+    more generations narrow epsilon, larger ones resolve the posterior's shape.
     """
-    return max(10, min(round(2 * math.sqrt(simulations)), simulations // 4))
+    return max(10, min(round(1.5 * math.sqrt(simulations)), simulations // 4))
+
+
+def natural(par: Any, log_keys: Sequence[str] | frozenset[str]) -> dict[str, float]:
+    """Scenario values of a draw: keys with a log-scale prior are sampled as log10."""
+    return {k: float(10.0 ** v if k in log_keys else v) for k, v in dict(par).items()}
 
 
 def _prior(priors: Sequence[Prior]) -> Any:
+    """Uniform priors; a log-scale prior is uniform in log10 of the key's value.
+
+    Sampling in log10 keeps pyabc's Gaussian perturbation kernel on the scale the prior is
+    flat on; in natural units a kernel fitted to a range of two orders of magnitude gives
+    a few draws nearly all the weight.
+    """
     import pyabc
 
-    rvs = {p.key: (pyabc.RV("loguniform", p.low, p.high) if p.scale == "log"
-                   else pyabc.RV("uniform", p.low, p.high - p.low)) for p in priors}
+    rvs = {}
+    for p in priors:
+        lo, hi = (math.log10(p.low), math.log10(p.high)) if p.scale == "log" else (p.low, p.high)
+        rvs[p.key] = pyabc.RV("uniform", lo, hi - lo)
     return pyabc.Distribution(**rvs)
 
 
@@ -143,6 +157,10 @@ class FitSetup:
     argv: Sequence[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def log_keys(self) -> list[str]:
+        """Keys whose prior is log-uniform (sampled, and stored in the history, as log10)."""
+        return [p.key for p in self.priors if p.scale == "log"]
+
     def fit_scenario(self) -> MarketScenario:
         """The scenario the fit runs: fewer buyers if asked, horizon just past 2025."""
         update: dict[str, Any] = {"horizon": max(t.last for t in self.targets) + 1}
@@ -163,7 +181,7 @@ class FitSetup:
             "distance": "root mean square over targets of ln(value / centre) / half_width; "
                         "centre = sqrt(low * high), half_width = ln(high / low) / 2; a NaN "
                         "or non-positive value scores 10",
-            "last_tick": LAST_FIT_TICK, **self.extra,
+            "last_tick": LAST_FIT_TICK, "history_log10_keys": self.log_keys(), **self.extra,
         }
 
 
@@ -180,7 +198,8 @@ def _abc(setup: FitSetup, sampler: Any) -> Any:
     import pyabc
 
     sc = setup.fit_scenario()
-    sim = Simulator(sc.to_toml_dict(), setup.targets, setup.seed, file=sc.source)
+    sim = Simulator(sc.to_toml_dict(), setup.targets, setup.seed, file=sc.source,
+                    log_keys=setup.log_keys())
     return pyabc.ABCSMC(sim, _prior(setup.priors), BandDistance(half_widths(setup.targets)),
                         population_size=setup.population, sampler=sampler)
 
@@ -326,6 +345,8 @@ class _FitRun:
         from marketsim.manifest import write_json_atomic
 
         draws, weights = self.history.get_distribution(m=0, t=self.history.max_t)
+        keys = self.setup.log_keys()
+        draws = draws.assign(**{k: 10.0 ** draws[k] for k in keys})
         table = write_posterior(self.folder, draws, weights, [p.key for p in self.setup.priors])
         write_json_atomic(self.folder.manifest, {
             **self.manifest, "run_id": self.run_id, "generations": self.gens,
