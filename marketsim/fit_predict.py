@@ -29,9 +29,13 @@ LOG_REPORTERS = frozenset({"leader_run_rate", "enterprise_spend", "price_per_mto
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray,
                       qs: Sequence[float]) -> np.ndarray:
-    """Quantiles ``qs`` of ``values`` under ``weights`` (midpoint rule on the sorted CDF)."""
+    """Quantiles ``qs`` of ``values`` under ``weights`` (midpoint rule on the sorted CDF).
+
+    Draws of zero weight are left out: they carry no posterior mass.
+    """
     v = np.asarray(values, dtype=float)
     w = np.asarray(weights, dtype=float)
+    v, w = v[w > 0], w[w > 0]
     order = np.argsort(v)
     v, w = v[order], w[order]
     cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
