@@ -248,3 +248,14 @@ def test_predictive_bands_are_ordered_per_tick(write_scenario):
     assert len(bands) == 2 * SMALL["horizon"]
     assert (bands["q05"] <= bands["q50"]).all() and (bands["q50"] <= bands["q95"]).all()
     assert bands["date"].iloc[12] == "2026-01"
+
+
+def test_markdown_table_keeps_the_estimation_section(tmp_path, capsys):
+    from marketsim.commands.calibrate import KEEP_MARKER
+
+    md = tmp_path / "calibration.md"
+    md.write_text(f"# old table\n\n{KEEP_MARKER}\n\n## Estimation\n\nhand-written\n")
+    main(["calibrate", "--seeds", "1", "--markdown", str(md)])
+    text = md.read_text()
+    assert "old table" not in text and "| figure |" in text
+    assert text.endswith(f"{KEEP_MARKER}\n\n## Estimation\n\nhand-written\n")

@@ -46,12 +46,26 @@ def calibrate_command(scenario: str | None, *, seeds: int, markdown: Path | None
                   "of the design's CALIBRATION.md, with their sources, as coded in "
                   "`marketsim/calibration.py`.\n\n")
         try:
-            Path(markdown).write_text(header + to_markdown(table, seeds))
+            Path(markdown).write_text(header + to_markdown(table, seeds) + _kept(markdown))
         except OSError as exc:
             raise ScenarioError(f"cannot write it ({exc.strerror or exc})", key="--markdown",
                                 given=str(markdown), allowed="a file you can write") from None
         print(f"wrote {markdown}")
     return 0 if table["ok"].all() else 1
+
+
+#: In docs/calibration.md, the text from this line on (the estimation) is kept by --markdown.
+KEEP_MARKER = "<!-- estimation: kept as written by marketsim calibrate --markdown -->"
+
+
+def _kept(markdown: Path) -> str:
+    """The part of an existing Markdown file from :data:`KEEP_MARKER` on ("" if none)."""
+    try:
+        text = Path(markdown).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    at = text.find(KEEP_MARKER)
+    return "" if at < 0 else "\n" + text[at:]
 
 
 def _at_least(value: int | None, least: int, key: str) -> None:
