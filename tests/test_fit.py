@@ -153,10 +153,32 @@ def _fit(scenario, out, *more):
                  "--simulations", "120", "--buyers", "60", *more])
 
 
-def test_tiny_fit_writes_posterior_and_manifest(write_scenario, tmp_path, capsys):
-    out = tmp_path / "fit"
-    assert _fit(write_scenario(SMALL, tiny=False), out, "--max-generations", "1") == 0
-    printed = capsys.readouterr().out
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """One generation of a tiny fit: (scenario file, folder, exit code, what it printed)."""
+    import contextlib
+    import io
+
+    from conftest import dotted_to_toml
+
+    root = tmp_path_factory.mktemp("fit")
+    scenario = root / "small.toml"
+    scenario.write_text(dotted_to_toml(SMALL))
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = _fit(scenario, root / "fit", "--max-generations", "1")
+    return scenario, root / "fit", code, printed.getvalue()
+
+
+def _copy(fitted, tmp_path):
+    import shutil
+
+    return shutil.copytree(fitted[1], tmp_path / "fit")
+
+
+def test_tiny_fit_writes_posterior_and_manifest(fitted):
+    _, out, code, printed = fitted
+    assert code == 0
     assert "generation 0: epsilon" in printed and "posterior.parquet" in printed
     post = pd.read_parquet(out / "posterior.parquet")
     assert list(post.columns) == [p.key for p in DEFAULT_PRIORS] + ["weight"]
@@ -171,11 +193,10 @@ def test_tiny_fit_writes_posterior_and_manifest(write_scenario, tmp_path, capsys
     assert man["simulations_used"] <= 120 and len(man["epsilons"]) == 1
 
 
-def test_interrupted_fit_continues_without_losing_generations(write_scenario, tmp_path):
-    scenario, out = write_scenario(SMALL, tiny=False), tmp_path / "fit"
-    assert _fit(scenario, out, "--max-generations", "1") == 0
+def test_interrupted_fit_continues_without_losing_generations(fitted, tmp_path):
+    out = _copy(fitted, tmp_path)
     first = json.loads((out / "fit.json").read_text())
-    assert _fit(scenario, out, "--max-generations", "1", "--simulations", "400") == 0
+    assert _fit(fitted[0], out, "--max-generations", "1", "--simulations", "400") == 0
     second = json.loads((out / "fit.json").read_text())
     assert second["generations"][:1] == first["generations"]  # the finished one is kept
     assert [g["t"] for g in second["generations"]] == [0, 1]
@@ -184,13 +205,13 @@ def test_interrupted_fit_continues_without_losing_generations(write_scenario, tm
     assert second["run_id"] == first["run_id"]
 
 
-def test_a_folder_of_another_fit_is_refused(write_scenario, tmp_path, capsys):
-    scenario, out = write_scenario(SMALL, tiny=False), tmp_path / "fit"
-    assert _fit(scenario, out, "--max-generations", "1") == 0
-    capsys.readouterr()
-    assert _fit(scenario, out, "--max-generations", "1", "--seed", "5") == 2
+def test_a_folder_of_another_fit_is_refused(fitted, tmp_path, capsys):
+    out = _copy(fitted, tmp_path)
+    before = (out / "fit.json").read_bytes()
+    assert _fit(fitted[0], out, "--max-generations", "1", "--seed", "5") == 2
     err = capsys.readouterr().err
     assert "another set-up" in err and "seed" in err and len(err.strip().splitlines()) == 1
+    assert (out / "fit.json").read_bytes() == before
 
 
 @pytest.mark.parametrize("case", ["zero_sims", "out_file", "unknown_key", "outside", "reporter",
