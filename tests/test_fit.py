@@ -280,3 +280,18 @@ def test_markdown_table_keeps_the_estimation_section(tmp_path, capsys):
     text = md.read_text()
     assert "old table" not in text and "| figure |" in text
     assert text.endswith(f"{KEEP_MARKER}\n\n## Estimation\n\nhand-written\n")
+
+
+@pytest.mark.slow
+def test_fit_on_a_dask_scheduler(fitted, tmp_path):
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        code = main(["calibrate", str(fitted[0]), "--fit", "--out", str(tmp_path / "fit"),
+                     "--scheduler", cluster.scheduler_address, "--simulations", "120",
+                     "--buyers", "60", "--max-generations", "1"])
+    assert code == 0
+    man = json.loads((tmp_path / "fit" / "fit.json").read_text())
+    assert man["sampler"].startswith("dask ") and len(man["generations"]) == 1
+    assert len(pd.read_parquet(tmp_path / "fit" / "posterior.parquet")) == man["population_size"]
