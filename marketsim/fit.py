@@ -15,7 +15,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -155,7 +155,6 @@ class FitSetup:
     buyers: int | None = FIT_BUYERS
     population: int = 40
     argv: Sequence[str] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def log_keys(self) -> list[str]:
         """Keys whose prior is log-uniform (sampled, and stored in the history, as log10)."""
@@ -181,7 +180,7 @@ class FitSetup:
             "distance": "root mean square over targets of ln(value / centre) / half_width; "
                         "centre = sqrt(low * high), half_width = ln(high / low) / 2; a NaN "
                         "or non-positive value scores 10",
-            "last_tick": LAST_FIT_TICK, "history_log10_keys": self.log_keys(), **self.extra,
+            "last_tick": LAST_FIT_TICK, "history_log10_keys": self.log_keys(),
         }
 
 
