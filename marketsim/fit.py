@@ -252,20 +252,28 @@ def fit(setup: FitSetup, out: Any, *, simulations: int, workers: int | None = No
     """
     _quiet_pyabc()
     run = _FitRun.open(setup, out, simulations, workers, client, say)
-    new, stopped = 0, "budget spent"
+    try:
+        stopped = _generations(run, simulations, max_generations)
+    except KeyboardInterrupt:
+        if run.gens:  # the finished generations are on disk already; say it was cut short
+            run.save("interrupted: the same command continues it")
+        raise
+    posterior = run.save(stopped) if run.gens else None
+    return FitResult(run.folder, posterior, run.gens, run.used(), stopped)
+
+
+def _generations(run: _FitRun, simulations: int, max_generations: int | None) -> str:
+    """Run generations until the budget or ``max_generations``; return why it stopped."""
+    new = 0
     while True:
         left = simulations - run.used()
         if max_generations is not None and new >= max_generations:
-            stopped = f"{max_generations} new generation(s) run, as asked"
-            break
-        if _expected_cost(run.gens, setup.population) > left:
-            break
+            return f"{max_generations} new generation(s) run, as asked"
+        if _expected_cost(run.gens, run.setup.population) > left:
+            return "budget spent"
         if not run.generation(left):
-            stopped = "budget reached within a generation (its runs are counted, not kept)"
-            break
+            return "budget reached within a generation (its runs are counted, not kept)"
         new += 1
-    posterior = run.save(stopped) if run.gens else None
-    return FitResult(run.folder, posterior, run.gens, run.used(), stopped)
 
 
 class _FitRun:
