@@ -51,12 +51,18 @@ class FitFolder:
         return self.root / "posterior.parquet"
 
 
-def open_folder(out: str | Path) -> FitFolder:
-    """The fit folder at ``out``, made if missing (a file there is bad input)."""
+def check_out(out: str | Path) -> Path:
+    """``out`` as a path, if it can be a fit's folder (a file there is bad input)."""
     root = Path(out)
     if root.exists() and not root.is_dir():
         raise ScenarioError("is a file, not a folder", key="--out", given=str(out),
                             allowed="a folder (made if missing)")
+    return root
+
+
+def open_folder(out: str | Path) -> FitFolder:
+    """The fit folder at ``out``, made if missing (a file there is bad input)."""
+    root = check_out(out)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

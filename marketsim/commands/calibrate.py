@@ -96,7 +96,7 @@ def fit_command(args: argparse.Namespace) -> int:
     """``marketsim calibrate --fit``: run or continue a fit, print its posterior summary."""
     from marketsim.fit import FIT_BUYERS, FitSetup, connect, fit, population_size
     from marketsim.fit_spec import DEFAULT_PRIORS, DEFAULT_TARGETS, load_priors, load_targets
-    from marketsim.fit_store import open_folder
+    from marketsim.fit_store import check_out
     from marketsim.scenario import load_scenario
 
     _check_fit_args(args)
@@ -104,7 +104,7 @@ def fit_command(args: argparse.Namespace) -> int:
     priors = load_priors(args.priors) if args.priors else DEFAULT_PRIORS
     targets = load_targets(args.targets) if args.targets else DEFAULT_TARGETS
     sc = load_scenario(args.scenario)
-    open_folder(args.out)  # a file there is bad input before anything runs
+    check_out(args.out)  # a file there is bad input before anything runs or is made
     setup = FitSetup(sc, priors, targets, seed=args.seed or 0,
                      buyers=args.buyers or FIT_BUYERS,
                      population=population_size(simulations), argv=args.argv)
