@@ -1,9 +1,21 @@
-"""``marketsim calibrate``: the scenario against CALIBRATION.md's targets, as a table."""
+"""``marketsim calibrate``: the scenario against CALIBRATION.md's targets, as a table.
+
+With ``--fit``: estimate the free parameters from the 2025 targets by ABC-SMC
+(:mod:`marketsim.fit`) and write ``DIR/posterior.parquet`` with a manifest beside it.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
+
+from marketsim.errors import ScenarioError
+
+#: Options that only mean something with --fit (name, default).
+_FIT_ONLY = (("out", None), ("simulations", None), ("workers", None), ("scheduler", None),
+             ("priors", None), ("targets", None), ("buyers", None), ("seed", None),
+             ("max_generations", None), ("predictive", 0))
 
 
 def calibrate_command(scenario: str | None, *, seeds: int, markdown: Path | None = None) -> int:
@@ -12,7 +24,6 @@ def calibrate_command(scenario: str | None, *, seeds: int, markdown: Path | None
     Returns 0 when every figure is within tolerance, 1 otherwise (so scripts can check).
     """
     from marketsim.calibration import calibrate, to_markdown
-    from marketsim.errors import ScenarioError
     from marketsim.scenario import load_scenario
 
     if seeds < 1:
@@ -35,7 +46,7 @@ def calibrate_command(scenario: str | None, *, seeds: int, markdown: Path | None
                   "of the design's CALIBRATION.md, with their sources, as coded in "
                   "`marketsim/calibration.py`.\n\n")
         try:
-            Path(markdown).write_text(header + to_markdown(table, seeds))
+            Path(markdown).write_text(header + to_markdown(table, seeds) + _kept(markdown))
         except OSError as exc:
             raise ScenarioError(f"cannot write it ({exc.strerror or exc})", key="--markdown",
                                 given=str(markdown), allowed="a file you can write") from None
@@ -43,13 +54,131 @@ def calibrate_command(scenario: str | None, *, seeds: int, markdown: Path | None
     return 0 if table["ok"].all() else 1
 
 
+#: In docs/calibration.md, the text from this line on (the estimation) is kept by --markdown.
+KEEP_MARKER = "<!-- estimation: kept as written by marketsim calibrate --markdown -->"
+
+
+def _kept(markdown: Path) -> str:
+    """The part of an existing Markdown file from :data:`KEEP_MARKER` on ("" if none)."""
+    try:
+        text = Path(markdown).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    at = text.find(KEEP_MARKER)
+    return "" if at < 0 else "\n" + text[at:]
+
+
+def _at_least(value: int | None, least: int, key: str) -> None:
+    if value is not None and value < least:
+        raise ScenarioError(f"must be at least {least}", key=key, given=value,
+                            allowed=f"int >= {least}")
+
+
+def _check_fit_args(args: argparse.Namespace) -> None:
+    """One clear line for each option that cannot be used as given."""
+    if args.out is None:
+        raise ScenarioError("--fit needs a results folder", key="--out",
+                            allowed="--out DIR (made if missing; a second call continues it)")
+    if args.markdown is not None:
+        raise ScenarioError("not with --fit", key="--markdown", given=str(args.markdown),
+                            allowed="--markdown without --fit")
+    _at_least(args.simulations, 1, "--simulations")
+    _at_least(args.workers, 1, "--workers")
+    _at_least(args.buyers, 1, "--buyers")
+    _at_least(args.max_generations, 1, "--max-generations")
+    _at_least(args.predictive, 0, "--predictive")
+    if args.seed is not None and args.seed < 0:
+        raise ScenarioError("must not be negative", key="--seed", given=args.seed,
+                            allowed="int >= 0")
+
+
+def fit_command(args: argparse.Namespace) -> int:
+    """``marketsim calibrate --fit``: run or continue a fit, print its posterior summary."""
+    from marketsim.fit import FIT_BUYERS, FitSetup, connect, fit, population_size
+    from marketsim.fit_spec import DEFAULT_PRIORS, DEFAULT_TARGETS, load_priors, load_targets
+    from marketsim.fit_store import check_out
+    from marketsim.scenario import load_scenario
+
+    _check_fit_args(args)
+    simulations = args.simulations or 400
+    priors = load_priors(args.priors) if args.priors else DEFAULT_PRIORS
+    targets = load_targets(args.targets) if args.targets else DEFAULT_TARGETS
+    sc = load_scenario(args.scenario)
+    check_out(args.out)  # a file there is bad input before anything runs or is made
+    setup = FitSetup(sc, priors, targets, seed=args.seed or 0,
+                     buyers=args.buyers or FIT_BUYERS,
+                     population=population_size(simulations), argv=args.argv)
+    client = connect(args.scheduler) if args.scheduler else None
+    try:
+        res = fit(setup, args.out, simulations=simulations, workers=args.workers,
+                  client=client, max_generations=args.max_generations)
+    finally:
+        if client is not None:
+            client.close()
+    if res.posterior is None:
+        print(f"no generation finished: the budget of {simulations} runs is too small "
+              f"for {setup.population} draws a generation")
+        return 1
+    _print_summary(res.posterior, setup, res)
+    if args.predictive:
+        _predictive(res.posterior, setup, args.predictive, args.out)
+    return 0
+
+
+def _print_summary(post: Any, setup: Any, res: Any) -> None:
+    from marketsim.fit_predict import posterior_summary
+
+    table = posterior_summary(post, setup.priors, setup.scenario)
+    print(f"stopped: {res.stopped}; {res.simulations} runs, {len(res.generations)} "
+          f"generations, last epsilon {res.generations[-1]['epsilon']:.3g}")
+    print(table.to_string(float_format=lambda x: f"{x:.4g}"))
+    print(f"wrote {res.folder.posterior} and {res.folder.manifest}")
+
+
+def _predictive(post: Any, setup: Any, draws: int, out: Path) -> None:
+    from marketsim.fit_predict import plot_bands, plot_pairs, predictive_bands
+
+    sc = setup.scenario
+    bands = predictive_bands(post, sc, draws=draws, seed=setup.seed, progress=True)
+    bands.to_parquet(Path(out) / "predictive.parquet", index=False)
+    plot_bands(bands, Path(out) / "calibration_bands.png", start=sc.start)
+    plot_pairs(post, Path(out) / "calibration_pairs.png",
+               log_keys=[p.key for p in setup.priors if p.scale == "log"])
+    print(f"wrote {Path(out) / 'predictive.parquet'} and the figures calibration_bands.png, "
+          "calibration_pairs.png")
+
+
 def add_arguments(c: argparse.ArgumentParser) -> None:
     """``marketsim calibrate``'s arguments."""
     c.add_argument("scenario", nargs="?", default=None, help="scenario file or shipped name")
     c.add_argument("--seeds", type=int, default=8, help="seeds to run (default 8)")
     c.add_argument("--markdown", type=Path, default=None, help="also write the table here")
+    f = c.add_argument_group("estimation (--fit)")
+    f.add_argument("--fit", action="store_true",
+                   help="estimate the free parameters from the 2025 targets (ABC-SMC)")
+    f.add_argument("--out", type=Path, default=None, help="results folder (a rerun continues)")
+    f.add_argument("--simulations", type=int, default=None,
+                   help="total model runs (default 400; rerun with more to go on)")
+    g = f.add_mutually_exclusive_group()
+    g.add_argument("--workers", type=int, default=None, help="local processes (default: cores)")
+    g.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT")
+    f.add_argument("--priors", type=Path, default=None, help="priors TOML (default: built in)")
+    f.add_argument("--targets", type=Path, default=None, help="targets TOML (default: 2025)")
+    f.add_argument("--buyers", type=int, default=None, help="buyers per fit run (default 2000)")
+    f.add_argument("--seed", type=int, default=None, help="base seed of the runs (default 0)")
+    f.add_argument("--max-generations", type=int, default=None,
+                   help="stop after this many new generations")
+    f.add_argument("--predictive", type=int, default=0, metavar="K",
+                   help="also run K posterior draws to the horizon: bands and figures")
 
 
 def main(args: argparse.Namespace) -> int:
     """Entry of ``marketsim calibrate`` from parsed arguments."""
+    if args.fit:
+        return fit_command(args)
+    given = [k for k, default in _FIT_ONLY if getattr(args, k) != default]
+    if given:
+        key = "--" + given[0].replace("_", "-")
+        raise ScenarioError("only with --fit", key=key, given=str(getattr(args, given[0])),
+                            allowed=f"marketsim calibrate --fit --out DIR {key} ...")
     return calibrate_command(args.scenario, seeds=args.seeds, markdown=args.markdown)
