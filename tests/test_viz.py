@@ -17,8 +17,8 @@ from mesa.experimental.scenarios import Scenario as MesaScenario
 from marketsim import AIMarketModel
 from marketsim.cli import main
 from marketsim.scenario import field_spec, load_scenario
-from marketsim.viz import SCENARIO_ENV, charts
-from marketsim.viz.components import chart_png, components
+from marketsim.viz import SCENARIO_ENV, charts, data
+from marketsim.viz.components import chart_png
 from marketsim.viz.params import SLIDER_KEYS, model_params, slider_for
 from marketsim.viz.vizmodel import viz_model_class
 
@@ -177,7 +177,7 @@ def test_each_chart_draws_before_the_first_step(small_scenario, key):
 
 def test_share_chart_stacks_to_one(small_scenario):
     m = viz_model_class(small_scenario)(rng=2).run(5)
-    snap = charts.snapshot(m)
+    snap = data.snapshot(m)
     assert snap.shares.shape[0] == 5
     np.testing.assert_allclose(snap.shares.sum(axis=1), 1.0)
     last = m.datacollector.get_model_vars_dataframe().iloc[-1]
@@ -195,33 +195,33 @@ def test_chart_titles_state_the_current_figures(small_scenario):
 
 def test_snapshot_follows_the_model(small_scenario):
     m = viz_model_class(small_scenario)(rng=2).run(2)
-    first = charts.snapshot(m)
-    assert charts.snapshot(m) is first
+    first = data.snapshot(m)
+    assert data.snapshot(m) is first
     m.step()
-    assert charts.snapshot(m).steps == 3 and len(charts.snapshot(m).df) == 3
+    assert data.snapshot(m).steps == 3 and len(data.snapshot(m).df) == 3
 
 
 def test_lab_table_lists_every_lab(small_scenario):
     m = viz_model_class(small_scenario)(rng=3).run(4)
-    rows = charts.lab_rows(m)
+    rows = data.lab_rows(m)
     assert len(rows) == len(m.labs)
-    assert list(rows.columns) == [c for c, _, _ in charts.TABLE_COLUMNS]
+    assert list(rows.columns) == [c for c, _, _ in data.TABLE_COLUMNS] + ["id", "color"]
     active = rows[rows["status"] == "active"]
     assert list(active["run_rate"]) == sorted(active["run_rate"], reverse=True)
-    html = charts.lab_table_html(m)
-    for lab in m.labs:
-        assert f"Lab {lab.unique_id}<" in html
-    fmt = {c: f for c, _, f in charts.TABLE_COLUMNS}
+    html = data.lab_table_html(m)
+    for i in range(len(m.labs)):
+        assert f"<td>Lab {i + 1}</td>" in html  # numbered in order of founding, from 1
+    fmt = {c: f for c, _, f in data.TABLE_COLUMNS}
     assert fmt["cash"](-2.8e-17) == "0.0" and fmt["cash"](-1.26) == "-1.3"  # never "-0.0"
     assert fmt["valuation"](0.0) == "\u2013" and fmt["valuation"](12.4) == "12"  # never raised
 
 
 def test_status_names_month_year_and_regime(small_scenario):
     m = viz_model_class(small_scenario)(rng=3)
-    assert charts.status(m)["month"] == "Before January 2025"  # nothing run yet
-    assert charts.status(m.run(1))["month"] == "January 2025"  # the first month, run
+    assert data.status(m)["month"] == "Before January 2025"  # nothing run yet
+    assert data.status(m.run(1))["month"] == "January 2025"  # the first month, run
     m.run(13)
-    s = charts.status(m)
+    s = data.status(m)
     assert s["date"] == m.date and s["tick"] == 14
     assert s["month"] == "February 2026"  # start 2025-01, 14th month
     assert s["regime"] in ("competitive", "concentrated", "bifurcated", "consolidated")
@@ -232,15 +232,15 @@ def test_sizes_legend_names_the_middle_band_only_when_it_is_drawn(small_scenario
     m = viz_model_class(small_scenario)(rng=0, **{"labs.count": labs}).run(3)
     fig = charts.figure(m, "sizes")
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert any("middle band" in t for t in texts) == band
-    assert (charts.snapshot(m).middle_band is not None) == band
+    assert any(t.startswith("middle (") for t in texts) == band
+    assert (data.snapshot(m).middle_band is not None) == band
 
 
 def test_custom_lab_class_is_shown(custom_scenario):
     m = viz_model_class(custom_scenario)(rng=1).run(3)
-    rows = charts.lab_rows(m)
+    rows = data.lab_rows(m)
     assert "BoutiqueLab" in set(rows["class"])
-    assert "<td>BoutiqueLab</td>" in charts.lab_table_html(m)
+    assert "<td>BoutiqueLab</td>" in data.lab_table_html(m)
     fig = charts.figure(m, "shares")
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert any("(BoutiqueLab)" in t for t in labels)
@@ -265,12 +265,6 @@ def test_sliders_cannot_go_below_what_a_mix_needs_and_a_bad_reset_is_shown(
     assert cls(rng=1, **{"labs.count": 7}).slider_error is None
 
 
-def test_components_are_functions_of_the_model():
-    parts = components()
-    assert len(parts) == len(charts.CHARTS) + 1
-    assert all(page == 0 and callable(fn) for fn, page in parts)
-
-
 # ---------------------------------------------------------------------------- the page
 @pytest.fixture
 def page(monkeypatch, small_scenario):
@@ -279,7 +273,7 @@ def page(monkeypatch, small_scenario):
 
     monkeypatch.setenv(SCENARIO_ENV, str(small_scenario))
     app.model_class.cache_clear()
-    box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    box, rc = solara.render(app.Page(), handle_error=False)
     yield rc
     rc.close()
     app.model_class.cache_clear()
@@ -300,11 +294,19 @@ def _images(rc) -> list[bytes]:
     return [bytes(w.value) for w in rc.find(ipywidgets.Image).widgets]
 
 
+def _sliders(rc) -> list:
+    return rc.find(v.Slider).widgets
+
+
 def test_page_has_controls_sliders_and_charts(page):
-    labels = {w.label for w in page.find(v.Slider).widgets}
-    assert {"Seed", "VC money (x normal)", "Rent markup (cost gap)", "Switching cost",
-            "Price elasticity", "Labs at start"} <= labels
-    for name in ("Reset", "Step", "\u25b6"):
+    assert len(_sliders(page)) == len(SLIDER_KEYS)
+    texts = " ".join(str(w.children) for w in page.find(v.Html).widgets)
+    for label in ("VC money (x normal)", "Rent markup (cost gap)", "Switching cost",
+                  "Price elasticity", "Labs at start", "0.8 \u00d7 cost", "6 labs",
+                  "markup of rent over owned cost"):  # value with unit, help from the schema
+        assert label in texts, label
+    assert page.find(v.TextField, label="Seed (0-999)").widget.v_model == "0"
+    for name in ("Reset", "Step", "\u25b6 Play"):
         assert page.find(v.Btn, children=[name]).widgets
     assert len(_images(page)) == len(charts.CHARTS)
     assert "small-test" in _status(page) and "month 0 of 24" in _status(page)
@@ -321,25 +323,62 @@ def test_step_button_moves_date_and_charts(page):
     after = _images(page)
     assert all(a != b for a, b in zip(before_images, after, strict=True))
     assert all(img.startswith(PNG) for img in after)
+    checks = _html(page, "marketsim-regime-checks")
+    assert "revenue HHI, 2-month average" in checks  # the label's windowed figures
 
 
 def test_slider_then_reset_rebuilds_from_the_scenario_file(page):
-    labs = next(w for w in page.find(v.Slider).widgets if w.label == "Labs at start")
+    labs = _sliders(page)[SLIDER_KEYS.index("labs.count")]
     labs.v_model = 9
+    texts = " ".join(str(w.children) for w in page.find(v.Html).widgets)
+    assert "changed from 6 labs: Reset to apply" in texts
     page.find(v.Btn, children=["Step"]).widget.click()
     page.find(v.Btn, children=["Reset"]).widget.click()
     assert "month 0 of 24" in _status(page) and "small-test" in _status(page)
     assert "Labs at start 9 " in _status(page) and "Labs at start 6 " not in _status(page)
     assert _html(page, "marketsim-lab-table").count("<td>active</td>") == 9
+    texts = " ".join(str(w.children) for w in page.find(v.Html).widgets)
+    assert "Reset to apply" not in texts
 
 
-def test_render_interval_never_runs_past_the_horizon(page):
-    """Mesa's controls step render-interval times in a row without asking model.running."""
-    interval = next(w for w in page.find(v.Slider).widgets if "Render" in str(w.label))
-    interval.v_model = 100
+def test_step_stops_at_the_horizon_and_says_the_run_finished(page):
+    for _ in range(30):
+        step = page.find(v.Btn, children=["Step"]).widget
+        if step.disabled:
+            break
+        step.click()
+    assert "month 24 of 24" in _status(page) and "December 2026" in _status(page)
+    assert "run finished" in _status(page)
+    assert page.find(v.Btn, children=["Step"]).widget.disabled
+
+
+def test_follow_a_lab_and_compare_with_the_run_before(page):
+    for _ in range(3):
+        page.find(v.Btn, children=["Step"]).widget.click()
+    follow = page.find(v.Select, label="Follow a lab").widget
+    follow.v_model = follow.items[0]
+    images = _images(page)
+    assert len(images) == len(charts.CHARTS) + 1  # the followed lab's chart
+    assert all(img.startswith(PNG) for img in images)
+    page.find(v.Btn, children=["Reset"]).widget.click()
     page.find(v.Btn, children=["Step"]).widget.click()
-    assert "month 24 of 24" in _status(page)
-    assert "December 2026" in _status(page)
+    from marketsim.viz import app
+
+    assert len(_images(page)) == len(charts.CHARTS)  # a new run follows no lab yet
+    fig = charts.figure(_model(page), "concentration")
+    legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert "earlier run" in legend and app.GHOSTS >= 1
+
+
+def _model(rc):
+    """The model the page shows, found through the first chart component's arguments."""
+    import gc
+
+    from marketsim.viz.vizmodel import VizMarketModel
+
+    live = [o for o in gc.get_objects() if isinstance(o, VizMarketModel) and o.ghosts]
+    assert live
+    return live[-1]
 
 
 @pytest.fixture
@@ -367,7 +406,7 @@ def test_an_error_in_a_step_is_shown_and_reset_still_works(monkeypatch, failing_
 
     monkeypatch.setenv(SCENARIO_ENV, str(failing_scenario))
     app.model_class.cache_clear()
-    box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    box, rc = solara.render(app.Page(), handle_error=False)
     try:
         for _ in range(4):
             rc.find(v.Btn, children=["Step"]).widget.click()
@@ -402,9 +441,9 @@ def test_the_page_can_read_the_model_while_play_steps_it(small_scenario):
     reads = 0
     while player.is_alive():
         try:
-            snap = charts.snapshot(model)
-            charts.lab_table_html(model)
-            charts.status(model)
+            snap = data.snapshot(model)
+            data.lab_table_html(model)
+            data.status(model)
         except Exception as exc:  # noqa: BLE001 - the failure this test is about
             errors.append(exc)
             break
