@@ -524,3 +524,150 @@ def test_served_page_references_only_local_assets(small_scenario):
         # nothing loaded from elsewhere (plain <a href> links are not loaded)
         assert not re.search(r'src="(?:https?:)?//', html)
         assert not re.search(r'<link[^>]*href="(?:https?:)?//', html)
+
+
+# ---------------------------------------------------------------------------- research tools
+def test_regime_checks_read_the_windowed_figures_and_decide_the_label(small_scenario):
+    from marketsim.metrics import classify_regime
+    from marketsim.viz.regime import regime_checks
+
+    m = viz_model_class(small_scenario)(rng=2)
+    assert regime_checks(m) == []  # no month yet
+    for _ in range(16):
+        m.step()
+        checks = regime_checks(m)
+        window = m.regime_window
+        hhi = next(c for c in checks if c.name.startswith("revenue HHI"))
+        assert hhi.value == pytest.approx(np.mean([w["hhi_revenue"] for w in window]))
+        assert f"{len(window)}-month average" in hhi.name
+        assert hhi.threshold == m.scenario_config.regime.hhi_concentrated
+        t = m.scenario_config.regime
+        value = {c.name.split(",")[0]: c.value for c in checks}
+        label = classify_regime(
+            int(value["active labs now"]), value["revenue HHI"],
+            value["bimodality of lab sizes"], value["labs in the middle size band"], t,
+            leader_owned=value["revenue leader's owned share of compute"],
+            small_rented=value["small labs' rented share of compute"])
+        assert label == m.regime  # the checklist holds everything the label reads
+
+
+def test_regime_band_colours_every_label_even_unknown_ones():
+    from marketsim.viz.regime import REGIME_COLORS, regime_color
+
+    assert regime_color("bifurcated") == REGIME_COLORS["bifurcated"]
+    assert regime_color("oligopoly") == regime_color("oligopoly")
+    assert regime_color("oligopoly") not in REGIME_COLORS.values()
+
+
+def test_contenders_come_from_the_recent_window_and_keep_their_colour(small_scenario):
+    import pandas as pd
+
+    shares = pd.DataFrame({"a": [0.9] * 20 + [0.0] * 12, "b": [0.1] * 32,
+                           "c": [0.0] * 20 + [0.9] * 12})
+    assert data.contenders(shares, n=2) == ("b", "c")  # "a" led once, not lately
+    m = viz_model_class(small_scenario)(rng=1)
+    seen: dict = {}
+    for _ in range(24):
+        m.step()
+        snap = data.snapshot(m)
+        for lab in snap.named:
+            assert seen.setdefault(lab, snap.colors[lab]) == snap.colors[lab]
+        named_colors = [snap.colors[lab] for lab in snap.named]
+        assert len(set(named_colors)) == len(named_colors)  # no two contenders alike
+    rows = data.lab_rows(m)
+    for rec in rows.to_dict("records"):
+        assert rec["color"] == seen.get(rec["id"], "")  # table swatch = chart colour
+
+
+def test_an_exited_lab_shows_when_and_how_it_left(small_scenario):
+    m = viz_model_class(small_scenario)(rng=0, **{"labs.count": 12}).run(24)
+    gone = [lab for lab in m.labs if not lab.active]
+    assert gone, "no lab left in this run: pick another seed"
+    rows = data.lab_rows(m).set_index("id")
+    for lab in gone:
+        text = rows.loc[lab.unique_id, "status"]
+        assert text.startswith(lab.status) and m.scenario_config.start[:2] in text
+        assert rows.loc[lab.unique_id, "valuation"] == 0.0  # no value once gone
+        if lab.status == "acquired":
+            assert " by " in text
+    from marketsim.viz.follow import lab_title
+
+    assert lab_title(m, gone[0].unique_id).endswith(rows.loc[gone[0].unique_id, "status"])
+
+
+def test_downloads_hold_the_run(small_scenario):
+    import io
+
+    import pandas as pd
+
+    from marketsim.viz import export
+
+    m = viz_model_class(small_scenario)(rng=0).run(5)
+    model_csv = pd.read_csv(io.BytesIO(export.table_bytes(export.model_frame(m), "csv")))
+    assert len(model_csv) == 5 and "hhi_revenue" in model_csv
+    labs = pd.read_parquet(io.BytesIO(export.table_bytes(export.lab_frame(m), "parquet")))
+    assert set(labs["tick"]) == set(range(5)) and labs["AgentID"].nunique() == len(m.labs)
+    assert charts.chart_file(m, "shares", "png").startswith(PNG)
+    assert b"<svg" in charts.chart_file(m, "compute", "svg")[:500]
+
+
+def test_agent_tables_follow_vcs_and_hyperscalers(small_scenario):
+    from marketsim.viz.follow import agents_html
+
+    m = viz_model_class(small_scenario)(rng=0)
+    assert "press Step" in agents_html(m)[0]
+    m.run(3)
+    vcs, hss = agents_html(m)
+    assert vcs.count("<tr>") == len(m.vcs) + 1 and "dry powder" in vcs
+    assert hss.count("<tr>") == len(m.hyperscalers) + 1 and "utilisation" in hss
+
+
+def test_replay_rebuilds_a_stored_sweep_run(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from marketsim.viz.replay import load_run
+
+    exp = tmp_path / "exp.toml"
+    exp.write_text(textwrap.dedent("""
+        name = "tiny"
+        scenario = "small"
+        horizon = 4
+        replications = 1
+        seed = 3
+        [design]
+        method = "grid"
+        [parameters]
+        "hyperscalers.margin" = [0.2, 1.4]
+    """))
+    out = tmp_path / "out"
+    assert main(["sweep", str(exp), "--out", str(out), "--workers", "1"]) == 0
+    runs = pd.read_parquet(out / "runs").set_index("run_id")
+    sc, seed, label = load_run(out, 1)
+    assert seed == runs.loc[1, "seed"] and sc.horizon == 4
+    assert sc.hyperscalers.margin == runs.loc[1, "hyperscalers.margin"]
+    assert "tiny" in label and "run 1" in label
+    m = viz_model_class(sc, origin=label)(rng=seed).run()
+    stored = runs.loc[1]
+    assert m.stats["hhi_revenue"] == stored["hhi_revenue"]  # the same run, bit for bit
+    assert json.loads((out / "manifest.json").read_text())["experiment_name"] == "tiny"
+    assert main(["viz", "--replay", str(out), "--run", "99"]) == 2
+    assert main(["viz", "--replay", str(tmp_path), "--run", "0"]) == 2
+    assert main(["viz", "--replay", str(out)]) == 2
+
+
+def test_port_check_reuses_an_address_left_in_time_wait():
+    """A restart right after Ctrl-C: the old server's connections linger in TIME_WAIT."""
+    from marketsim.commands.viz import _check_address
+
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        conn, _ = server.accept()
+        conn.close()  # the server side closes first: its end goes to TIME_WAIT
+        client.close()
+    assert _check_address("127.0.0.1", port) == port
