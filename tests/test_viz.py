@@ -671,3 +671,26 @@ def test_port_check_reuses_an_address_left_in_time_wait():
         conn.close()  # the server side closes first: its end goes to TIME_WAIT
         client.close()
     assert _check_address("127.0.0.1", port) == port
+
+
+def test_a_setting_says_when_a_users_class_may_ignore_it(tmp_path, monkeypatch):
+    from marketsim.viz.controls import custom_classes
+
+    (tmp_path / "my_hs.py").write_text(
+        "from marketsim import Hyperscaler\n\nclass FlatRent(Hyperscaler):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "hs.toml"
+    path.write_text('name = "hs"\n[hyperscalers]\nclass = "my_hs:FlatRent"\n')
+    monkeypatch.setenv(SCENARIO_ENV, str(path))
+    from marketsim.viz import app
+
+    app.model_class.cache_clear()
+    box, rc = solara.render(app.Page(), handle_error=False)
+    try:
+        notes = [str(w.children) for w in rc.find(v.Html).widgets
+                 if "may decide without this setting" in str(w.children)]
+        assert notes == ["['FlatRent in this scenario may decide without this setting']"]
+        assert custom_classes(load_scenario("default"), "hyperscalers") == []
+    finally:
+        rc.close()
+        app.model_class.cache_clear()
