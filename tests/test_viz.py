@@ -565,6 +565,11 @@ def test_contenders_come_from_the_recent_window_and_keep_their_colour(small_scen
     shares = pd.DataFrame({"a": [0.9] * 20 + [0.0] * 12, "b": [0.1] * 32,
                            "c": [0.0] * 20 + [0.9] * 12})
     assert data.contenders(shares, n=2) == ("b", "c")  # "a" led once, not lately
+    shares["d"] = [0.05] * 32
+    shares["e"] = [0.06] * 32
+    assert data.contenders(shares, n=2, before=("b", "c")) == ("b", "c")
+    assert data.contenders(shares, n=1, before=("b", "c")) == ("b", "c")  # "b" 3rd: stays
+    assert data.contenders(shares, n=1, before=("b",)) == ("c",)  # the leader is named
     m = viz_model_class(small_scenario)(rng=1)
     seen: dict = {}
     for _ in range(24):

@@ -7,8 +7,9 @@ offline-asset settings), or by hand with
 
 Each browser session gets its own model (seed 0 like ``marketsim run``, or the replayed run's
 seed). Step runs a month; Play runs months in a thread of the session, paced at
-:data:`PLAY_RATE` and redrawing at most every :data:`DRAW_INTERVAL` seconds; Reset builds a
-new model from the settings and keeps the run before it as faint lines to compare.
+:data:`PLAY_RATE`, while another thread redraws the latest month (at most every
+:data:`DRAW_INTERVAL` seconds); Reset builds a new model from the settings and keeps the run
+before it as faint lines to compare.
 """
 
 from __future__ import annotations
@@ -84,20 +85,33 @@ def finished(model: VizMarketModel) -> bool:
 
 def play(model: VizMarketModel, playing: solara.Reactive[bool],
          drawn: solara.Reactive[int], stop: threading.Event) -> None:
-    """Run months until paused, stopped or finished; redraw every :data:`DRAW_INTERVAL` s."""
-    last_draw = next_month = time.monotonic()
+    """Run months at :data:`PLAY_RATE` until paused or finished, drawing alongside.
+
+    Drawing runs in a thread of its own and shows the latest month each time it is done
+    (at most every :data:`DRAW_INTERVAL` s): a slow redraw makes fewer frames, never fewer
+    months.
+    """
+    drawer = threading.Thread(target=draw_while, args=(model, drawn, stop), daemon=True)
+    drawer.start()
+    next_month = time.monotonic()
     while not stop.is_set() and model.running:
         model.step()
-        next_month += 1.0 / PLAY_RATE
-        now = time.monotonic()
-        if now - last_draw >= DRAW_INTERVAL or not model.running:
-            drawn.set(model.steps)
-            last_draw = time.monotonic()
+        next_month = max(next_month + 1.0 / PLAY_RATE, time.monotonic() - 1.0 / PLAY_RATE)
         stop.wait(max(next_month - time.monotonic(), 0.0))
-        next_month = max(next_month, time.monotonic() - 1.0 / PLAY_RATE)
+    finished_now = not model.running
+    stop.set()
+    drawer.join()
     drawn.set(model.steps)
-    if not model.running:
+    if finished_now:
         playing.set(False)
+
+
+def draw_while(model: VizMarketModel, drawn: solara.Reactive[int],
+               stop: threading.Event) -> None:
+    """Redraw the page's live part whenever a new month is there, until ``stop`` is set."""
+    while not stop.wait(DRAW_INTERVAL):
+        if drawn.value != model.steps:
+            drawn.set(model.steps)
 
 
 @solara.component

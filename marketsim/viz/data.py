@@ -83,16 +83,23 @@ _CACHE: weakref.WeakKeyDictionary[Any, Snapshot] = weakref.WeakKeyDictionary()
 _COLORS: weakref.WeakKeyDictionary[Any, dict[Any, str]] = weakref.WeakKeyDictionary()
 
 
-def contenders(shares: pd.DataFrame, n: int = TOP_LABS, recent: int = RECENT) -> tuple:
+def contenders(shares: pd.DataFrame, n: int = TOP_LABS, recent: int = RECENT,
+               before: tuple = ()) -> tuple:
     """The ``n`` labs with the largest mean revenue share over the last ``recent`` months.
 
-    Labs with no revenue in that window (exited long ago) are never named.
+    Labs with no revenue in that window (exited long ago) are never named. Labs named
+    ``before`` stay while they rank among the top ``n + 2`` and the top ``n`` are all named,
+    so that two labs swapping 8th and 9th place do not change the chart's legend every month.
     """
     if shares.empty:
         return ()
     mean = shares.tail(recent).mean()
-    mean = mean[mean > 0].sort_values(ascending=False, kind="stable")
-    return tuple(sorted(mean.index[:n]))  # in founding order: a new order is no new frame
+    ranking = list(mean[mean > 0].sort_values(ascending=False, kind="stable").index)
+    top, near = ranking[:n], set(ranking[:n + 2])
+    kept = [lab for lab in before if lab in near]
+    if set(top) <= set(kept):
+        return tuple(sorted(kept))
+    return tuple(sorted(top))  # in founding order: a new order is no new frame
 
 
 def lab_colors(model: AIMarketModel, named: tuple) -> dict[Any, str]:
@@ -165,7 +172,7 @@ def _snapshot(model: AIMarketModel) -> Snapshot:
         top = float(np.log10(sizes.max()))
         band = (top + np.log10(0.1), top + np.log10(0.5))
     cfg = model.scenario_config
-    named = contenders(shares)
+    named = contenders(shares, before=hit.named if hit is not None else ())
     snap = Snapshot(
         steps=model.steps, df=df, years=_years(model, df.index),
         x_range=(float(_years(model, 1)), float(_years(model, max(cfg.horizon, 2)))),
