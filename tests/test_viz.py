@@ -324,7 +324,7 @@ def test_step_button_moves_date_and_charts(page):
     assert all(a != b for a, b in zip(before_images, after, strict=True))
     assert all(img.startswith(PNG) for img in after)
     checks = _html(page, "marketsim-regime-checks")
-    assert "revenue HHI, 2-month average" in checks  # the label's windowed figures
+    assert "revenue HHI, 2-month avg" in checks  # the label's windowed figures
 
 
 def test_slider_then_reset_rebuilds_from_the_scenario_file(page):
@@ -539,15 +539,15 @@ def test_regime_checks_read_the_windowed_figures_and_decide_the_label(small_scen
         window = m.regime_window
         hhi = next(c for c in checks if c.name.startswith("revenue HHI"))
         assert hhi.value == pytest.approx(np.mean([w["hhi_revenue"] for w in window]))
-        assert f"{len(window)}-month average" in hhi.name
+        assert f"{len(window)}-month avg" in hhi.name
         assert hhi.threshold == m.scenario_config.regime.hhi_concentrated
         t = m.scenario_config.regime
         value = {c.name.split(",")[0]: c.value for c in checks}
         label = classify_regime(
             int(value["active labs now"]), value["revenue HHI"],
-            value["bimodality of lab sizes"], value["labs in the middle size band"], t,
-            leader_owned=value["revenue leader's owned share of compute"],
-            small_rented=value["small labs' rented share of compute"])
+            value["size bimodality"], value["middle-band share"], t,
+            leader_owned=value["leader's owned share"],
+            small_rented=value["small labs' rented share"])
         assert label == m.regime  # the checklist holds everything the label reads
 
 

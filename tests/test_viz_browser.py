@@ -96,7 +96,7 @@ def _regime_is_explained(page) -> None:  # noqa: ANN001
     windowed = re.search(r"([\d,]+) over the last (\d+) months \(the label's\)", status)
     assert windowed, status
     checks = page.locator(".marketsim-regime-checks")
-    row = checks.locator("tr", has_text=f"revenue HHI, {windowed[2]}-month average")
+    row = checks.locator("tr", has_text=f"revenue HHI, {windowed[2]}-month avg")
     assert row.locator(".check-value").inner_text() == windowed[1]
     assert checks.locator("tr.pass, tr.fail").count() >= 5
 

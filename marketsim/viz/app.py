@@ -49,13 +49,15 @@ GHOSTS = 3
 CHART_ORDER = ("shares", "compute", "sizes", "concentration", "prices")
 
 CSS = TABLE_CSS + """
-.marketsim-checks td, .marketsim-checks th { white-space: normal; }
+.marketsim-checks { font-size: 12px; }
+.marketsim-checks td, .marketsim-checks th { white-space: nowrap; }
 .marketsim-checks tr.pass td:last-child { color: #2e7d32; }
 .marketsim-checks tr.fail td:last-child { color: #9e9e9e; }
 .marketsim-grid { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr));
                   gap: 2px; width: 100%; }
 .marketsim-swatch, .swatch { display: inline-block; width: 10px; height: 10px; }
-.v-application .marketsim-downloads .v-btn { font-size: 11px; text-transform: none; }
+.v-application .marketsim-downloads .v-btn { font-size: 11px; text-transform: none;
+                                             height: 26px; padding: 0 8px; }
 """
 
 

@@ -106,8 +106,9 @@ def checklist_html(model: AIMarketModel) -> str:
             f'<td class="num">{escape(r["rule"])}</td>'
             f'<td>{"\u2714" if r["passed"] else "\u2718"} {escape(r["feeds"])}</td></tr>'
             for r in rows)
-    return ('<table class="marketsim-labs marketsim-checks"><thead><tr><th>label test '
-            '(as the label reads it)</th><th>value</th><th>rule</th><th>decides</th></tr>'
+    return ('<table class="marketsim-labs marketsim-checks"><thead><tr><th>test of the '
+            'label (figures as it reads them)</th><th>value</th><th>rule</th><th>decides</th>'
+            '</tr>'
             f'</thead><tbody>{body}</tbody></table><div style="{SMALL}">band under each '
             f"time axis: the label of each month · {legend}</div>")
 

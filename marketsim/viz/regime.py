@@ -47,7 +47,7 @@ class Check(NamedTuple):
     """One test of the regime label.
 
     Attributes:
-        name: what is tested, with its window ("revenue HHI, 12-month average").
+        name: what is tested, with its window ("revenue HHI, 12-month avg").
         value: this month's value of the tested figure.
         op: the comparison, ``">"``, ``">="``, ``"<="``.
         threshold: the scenario's ``[regime]`` threshold.
@@ -64,14 +64,16 @@ class Check(NamedTuple):
 
 
 _OPS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b}
+#: How the page writes each comparison.
+OP_TEXT = {">": ">", ">=": "\u2265", "<=": "\u2264"}
 
 #: Windowed figures of the label: (stats key, name on the page).
 WINDOWED: tuple[tuple[str, str], ...] = (
     ("hhi_revenue", "revenue HHI"),
-    ("bimodality", "bimodality of lab sizes"),
-    ("middle_share", "labs in the middle size band"),
-    ("leader_owned_share", "revenue leader's owned share of compute"),
-    ("small_rented_share", "small labs' rented share of compute"),
+    ("bimodality", "size bimodality"),
+    ("middle_share", "middle-band share"),
+    ("leader_owned_share", "leader's owned share"),
+    ("small_rented_share", "small labs' rented share"),
 )
 
 
@@ -97,7 +99,7 @@ def regime_checks(model: AIMarketModel) -> list[Check]:
     names = dict(WINDOWED)
 
     def windowed(key: str) -> str:
-        return f"{names[key]}, {n}-month average"
+        return f"{names[key]}, {n}-month avg"
 
     rows: list[tuple[str, float, str, float, str]] = [
         ("active labs now", active, "<=", t.consolidated_labs, "consolidated"),
@@ -123,7 +125,7 @@ def check_text(value: float, name: str) -> str:
         return f"{value:,.0f}"
     if "labs now" in name:
         return f"{value:.0f}"
-    if "share" in name or "band" in name:
+    if "share" in name:
         return f"{value:.1%}"
     return f"{value:.3g}"
 
@@ -131,5 +133,5 @@ def check_text(value: float, name: str) -> str:
 def checklist_rows(model: AIMarketModel) -> list[dict[str, Any]]:
     """:func:`regime_checks` as display rows: test, value, rule, passed, label it decides."""
     return [{"test": c.name, "value": check_text(c.value, c.name),
-             "rule": f"{c.op} {check_text(c.threshold, c.name)}", "passed": c.passed,
+             "rule": f"{OP_TEXT[c.op]} {check_text(c.threshold, c.name)}", "passed": c.passed,
              "feeds": c.feeds} for c in regime_checks(model)]
