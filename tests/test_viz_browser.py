@@ -53,7 +53,7 @@ def scenario(tmp_path: Path) -> Path:
     path = tmp_path / "browser.toml"
     path.write_text(textwrap.dedent("""
         name = "browser-test"
-        horizon = 36
+        horizon = 60
         [labs]
         count = 8
         [[labs.mix]]
@@ -85,7 +85,7 @@ def _first_look(page) -> None:  # noqa: ANN001
         assert box["y"] + box["height"] <= 900, (key, box)
     assert "UserLab" in page.locator(".marketsim-lab-table").inner_text()
     first = status_text(page)
-    assert "January 2025" in first and "month 0 of 36" in first and "browser-test" in first
+    assert "January 2025" in first and "month 0 of 60" in first and "browser-test" in first
 
 
 def _regime_is_explained(page) -> None:  # noqa: ANN001
@@ -122,11 +122,12 @@ def _download(page, tmp_path: Path) -> None:  # noqa: ANN001
 
 def _play_pause(page) -> None:  # noqa: ANN001
     click_button(page, "\u25b6 Play")
-    page.wait_for_function(f"() => /month (2[0-9]|3[0-6]) of 36/.test({STATUS_JS})",
+    page.wait_for_function(f"() => /month (1[6-9]|[2-5][0-9]|60) of 60/.test({STATUS_JS})",
                            timeout=60_000)
     click_button(page, "\u275a\u275a Pause")
-    page.get_by_role("button", name="Step", exact=True).wait_for()
+    page.get_by_role("button", name="\u25b6 Play", exact=True).wait_for()
     wait_still(page, STATUS_JS)
+    assert "run finished" not in status_text(page)  # stopped by the pause, not the horizon
 
 
 def _change_then_reset(page) -> None:  # noqa: ANN001
@@ -140,7 +141,7 @@ def _change_then_reset(page) -> None:  # noqa: ANN001
     before = status_text(page)
     click_button(page, "Reset")
     page.wait_for_function(f"b => {STATUS_JS} !== b", arg=before)
-    assert "month 0 of 36" in status_text(page) and "Labs at start 11" in status_text(page)
+    assert "month 0 of 60" in status_text(page) and "Labs at start 11" in status_text(page)
     assert page.get_by_text("Reset to apply").count() == 0
 
 
