@@ -62,16 +62,16 @@ CSS = TABLE_CSS + """
 
 
 @functools.cache
-def model_class() -> tuple[type[VizMarketModel], int]:
-    """The model class ``marketsim viz`` names (scenario or replayed run) and its first seed."""
+def model_class() -> type[VizMarketModel]:
+    """The model class ``marketsim viz`` names: a scenario, or a replayed run (with its seed)."""
     replay = os.environ.get(REPLAY_ENV)
     if replay:
         from marketsim.viz.replay import load_run
 
         directory, _, run = replay.rpartition("::")
         scenario, seed, label = load_run(directory, int(run))
-        return viz_model_class(scenario, origin=label), seed
-    return viz_model_class(os.environ.get(SCENARIO_ENV) or None), SEED
+        return viz_model_class(scenario, origin=label, first_seed=seed)
+    return viz_model_class(os.environ.get(SCENARIO_ENV) or None, first_seed=SEED)
 
 
 def applied(model: VizMarketModel) -> dict[str, Any]:
@@ -160,8 +160,8 @@ def Controls(model: VizMarketModel, drawn: solara.Reactive[int],
 @solara.component
 def Page() -> None:
     """The page: controls and settings on the left; status, regime tests, charts on the right."""
-    cls, seed = model_class()
-    first = solara.use_memo(lambda: cls(rng=seed), dependencies=[])
+    cls = model_class()
+    first = solara.use_memo(lambda: cls(rng=cls.first_seed), dependencies=[])
     model = solara.use_reactive(first)
     drawn = solara.use_reactive(0)  # the month drawn (a new value redraws the live part)
     playing = solara.use_reactive(False)

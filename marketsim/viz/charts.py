@@ -39,7 +39,16 @@ from marketsim.viz.chartbase import (
     nice_floor,
     stacked_areas,
 )
-from marketsim.viz.data import OTHER_COLOR, Snapshot, lab_name, snapshot
+from marketsim.viz.data import (  # noqa: F401 - re-exported: charts.lab_rows etc.
+    OTHER_COLOR,
+    TABLE_COLUMNS,
+    Snapshot,
+    lab_name,
+    lab_rows,
+    lab_table_html,
+    snapshot,
+    status,
+)
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist

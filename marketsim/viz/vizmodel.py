@@ -44,6 +44,8 @@ class VizMarketModel(AIMarketModel):
     base_scenario: ClassVar[MarketScenario | None] = None
     #: What the page names the run after (a replayed sweep run: directory and run id).
     origin: ClassVar[str | None] = None
+    #: Seed of the page's first model (a replayed run's own).
+    first_seed: ClassVar[int] = 0
 
     def __init__(
         self,
@@ -143,12 +145,13 @@ class AgentHistory:
 
 
 def viz_model_class(scenario: MarketScenario | str | Path | None = None,
-                    origin: str | None = None) -> type[VizMarketModel]:
+                    origin: str | None = None, first_seed: int = 0) -> type[VizMarketModel]:
     """A :class:`VizMarketModel` subclass bound to ``scenario`` (validated now).
 
     Args:
         scenario: a MarketScenario, a path or shipped name, or None for the default scenario.
         origin: where the run comes from, named on the page (a replayed sweep run).
+        first_seed: seed of the page's first model.
 
     Returns:
         A model class whose ``cls(rng=..., **dotted_overrides)`` builds that scenario.
@@ -157,5 +160,6 @@ def viz_model_class(scenario: MarketScenario | str | Path | None = None,
         ScenarioError: the scenario file is missing or invalid.
     """
     base = scenario if isinstance(scenario, MarketScenario) else load_scenario(scenario)
-    return type("VizMarketModel", (VizMarketModel,), {"base_scenario": base, "origin": origin,
-                                                      "__module__": __name__})
+    return type("VizMarketModel", (VizMarketModel,), {
+        "base_scenario": base, "origin": origin, "first_seed": int(first_seed),
+        "__module__": __name__})
