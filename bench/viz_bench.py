@@ -35,15 +35,6 @@ def _row(figure: str, value: float, goal: float, ok: bool | None = None) -> dict
             "ok": bool(value < goal if ok is None else ok)}
 
 
-def _median_time(fn: Any, n: int) -> float:
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def _render_all(model: Any) -> None:
     from marketsim.viz import charts, data
 

@@ -699,3 +699,15 @@ def test_a_setting_says_when_a_users_class_may_ignore_it(tmp_path, monkeypatch):
     finally:
         rc.close()
         app.model_class.cache_clear()
+
+
+def test_seed_box_takes_whole_numbers_and_applies_on_reset(page):
+    seed = page.find(v.TextField, label="Seed (0-999)").widget
+    seed.v_model = "-3"
+    texts = " ".join(str(w.children) for w in page.find(v.Html).widgets)
+    assert "seed changed" not in texts  # not a seed: the run keeps its own
+    seed.v_model = "7"
+    texts = " ".join(str(w.children) for w in page.find(v.Html).widgets)
+    assert "seed changed from 0: Reset to apply" in texts
+    page.find(v.Btn, children=["Reset"]).widget.click()
+    assert "seed 7 " in _status(page)

@@ -76,8 +76,13 @@ def Settings(scenario: MarketScenario, values: solara.Reactive[dict[str, Any]],
     def set_key(key: str) -> Callable[[Any], None]:
         return lambda v: values.set({**values.value, key: v})
 
+    def set_seed(v: int | None) -> None:
+        if v is not None and v >= 0:  # a seed is a whole number >= 0; anything else is kept
+            set_key("rng")(int(v))
+
     with solara.Row(style="align-items: center"):
-        solara.InputInt(f"Seed (0-{SEED_MAX})", value=seed, on_value=set_key("rng"),
+        solara.InputInt(f"Seed (0-{SEED_MAX})", value=seed, on_value=set_seed,
+                        continuous_update=True,
                         classes=["marketsim-seed"])
     if seed != applied.get("rng"):
         solara.Text(f"seed changed from {applied.get('rng')}: Reset to apply",
