@@ -84,41 +84,39 @@ class SharesChart(Chart):
 
     @override
     def layout(self, snap: Snapshot) -> Hashable:
-        if snap.shares.empty:
-            return _EMPTY
-        rest = snap.shares.shape[1] - len(snap.named)
-        return (snap.x_range, snap.named, tuple(snap.colors[a] for a in snap.named), rest)
+        # The legend changes with the contenders: it is drawn with the data, not the frame.
+        return _EMPTY if snap.shares.empty else (snap.x_range,)
 
-    def _series(self, frame: Any, snap: Snapshot) -> tuple[list[Any], list[str], list[str]]:
-        _, top, colors, rest = frame
+    def _series(self, snap: Snapshot) -> tuple[list[Any], list[str], list[str]]:
+        top = list(snap.named)
         names = [lab_name(snap.names.get(a, f"Lab {a}"), snap.lab_class.get(a, "AILab"))
                  for a in top]
-        colors = list(colors)
+        colors = [snap.colors[a] for a in top]
+        rest = snap.shares.shape[1] - len(top)
         if rest:
             names.append(f"{rest} other lab{'s' if rest > 1 else ''}")
             colors.append(OTHER_COLOR)
-        return list(top), names, colors
+        return top, names, colors
 
     @override
     def setup(self, ax: Axes, snap: Snapshot, frame: Any) -> None:
-        _, names, colors = self._series(frame, snap)
         _time_axis(ax, snap.x_range)
         _percent(ax)
-        handles = [Patch(color=c, label=n) for n, c in zip(names, colors, strict=True)]
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.02),
-                  fontsize=LEGEND_FONT, frameon=False, handlelength=1.0,
-                  title="top, last 12 months", title_fontsize=LEGEND_FONT)
 
     @override
     def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:
         share = snap.shares
-        top, names, colors = self._series(self._frame, snap)
+        top, names, colors = self._series(snap)
         series = [share[a].to_numpy() for a in top]
         rest = share.drop(columns=top)
         if rest.shape[1]:
             series.append(rest.sum(axis=1).to_numpy())
         x, *series = _widen(snap.years[np.asarray(share.index, dtype=int) - 1], *series)
-        polys = [stacked_areas(ax, x, series, colors)]
+        handles = [Patch(color=c, label=n) for n, c in zip(names, colors, strict=True)]
+        legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.02),
+                           fontsize=LEGEND_FONT, frameon=False, handlelength=1.0,
+                           title="top, last 12 months", title_fontsize=LEGEND_FONT)
+        polys = [stacked_areas(ax, x, series, colors), legend]
         now = share.iloc[-1]
         leader = now.idxmax()
         name = snap.names.get(leader, f"Lab {leader}")
@@ -137,7 +135,7 @@ class ConcentrationChart(Chart):
             return _EMPTY
         hhi = float(np.nanmax(snap.df["hhi_revenue"].to_numpy(dtype=float), initial=0.0))
         # The HHI axis reaches just past the data and the threshold line, not to 10,000.
-        top = min(nice_ceil(max(hhi * 1.15, snap.hhi_concentrated * 1.25), AXIS_TOPS), 10_400)
+        top = min(nice_ceil(max(hhi * 1.4, snap.hhi_concentrated * 1.25), AXIS_TOPS), 10_400)
         return (snap.x_range, snap.hhi_concentrated, top)
 
     @override
@@ -259,14 +257,15 @@ class ComputeChart(Chart):
         if snap.df.empty:
             return _EMPTY
         top = float(np.nanmax(snap.df["total_gpus"].to_numpy(dtype=float))) / 1e6
-        return (snap.x_range, nice_ceil(max(top * 1.1, 1e-3), AXIS_TOPS))
+        return (snap.x_range, nice_ceil(max(top * 1.5, 1e-3), AXIS_TOPS))
 
     @override
     def keeps(self, frame: Hashable, snap: Snapshot) -> bool:
         new = self.layout(snap)
         if frame == _EMPTY or new == _EMPTY:
             return frame == new
-        return frame[0] == new[0] and new[1] <= frame[1] <= 2.5 * new[1]
+        top = float(np.nanmax(snap.df["total_gpus"].to_numpy(dtype=float))) / 1e6
+        return frame[0] == new[0] and top * 1.05 <= frame[1] <= 4 * top
 
     @override
     def setup(self, ax: Axes, snap: Snapshot, frame: Any) -> None:
