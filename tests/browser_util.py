@@ -63,8 +63,11 @@ def _answers(port: int) -> bool:
 
 @contextlib.contextmanager
 def viz_server(scenario: str | None = None, *, env: dict[str, str] | None = None,
-               timeout: float = 120.0, log: Path | None = None) -> Iterator[str]:
+               timeout: float = 120.0, log: Path | None = None,
+               args: list[str] | None = None) -> Iterator[str]:
     """Run ``marketsim viz`` on a free 127.0.0.1 port; yield its URL; always stop it.
+
+    ``args`` are more arguments of ``marketsim viz`` (e.g. ``--replay DIR --run 0``).
 
     The server runs in its own process group and is stopped by killing that group (its PID),
     also when the body raises.
@@ -72,7 +75,8 @@ def viz_server(scenario: str | None = None, *, env: dict[str, str] | None = None
     port = free_port()
     script = Path(sys.executable).parent / "marketsim"
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "marketsim.cli"]
-    cmd += ["viz", *([scenario] if scenario else []), "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["viz", *([scenario] if scenario else []), *(args or []), "--host", "127.0.0.1",
+            "--port", str(port)]
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **(env or {})},
                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -92,8 +96,8 @@ def viz_server(scenario: str | None = None, *, env: dict[str, str] | None = None
 
 
 @contextlib.contextmanager
-def browser_page(executable: str = CHROMIUM, width: int = 1500,
-                 height: int = 1250) -> Iterator[tuple[object, list[str]]]:
+def browser_page(executable: str = CHROMIUM, width: int = 1440,
+                 height: int = 900) -> Iterator[tuple[object, list[str]]]:
     """A Playwright page in headless Chromium and the list of every URL it requested.
 
     The list holds every HTTP request's URL and every websocket's URL, as they happen.
@@ -104,7 +108,8 @@ def browser_page(executable: str = CHROMIUM, width: int = 1500,
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
+            page = browser.new_page(viewport={"width": width, "height": height},
+                                    accept_downloads=True)
             page.on("request", lambda r: requests.append(r.url))
             page.on("websocket", lambda ws: requests.append(ws.url))
             yield page, requests
@@ -125,8 +130,7 @@ def click_button(page, label: str) -> None:  # noqa: ANN001 - Playwright Page
 
 
 #: JavaScript expression: the sources of the chart images once all of them have loaded,
-#: '' before. Mesa's SolaraViz mounts its components, then mounts them again when its grid
-#: layout arrives, so a page that has just shown every chart may be mid-way.
+#: '' before (charts arrive one by one).
 _CHART_SOURCES_JS = f"""(() => {{
   const imgs = Array.from(document.querySelectorAll('img.marketsim-chart'));
   return imgs.length === {len(CHARTS)} && imgs.every(e => e.complete && e.naturalWidth > 0)
@@ -171,10 +175,10 @@ def wait_still(page, value_js: str, quiet_ms: float = 1000,  # noqa: ANN001
 
 
 def wait_loaded(page, timeout_ms: float = 90_000) -> None:  # noqa: ANN001
-    """Wait until the SolaraViz page shows its Step button and every chart, settled.
+    """Wait until the page shows its Step button and every chart, settled.
 
-    Charts render one by one, slowly on a busy machine, and SolaraViz re-mounts them once
-    its layout arrives: wait for all of them, unchanged for a second.
+    Charts render one by one, slowly on a busy machine: wait for all of them, unchanged for a
+    second.
     """
     page.get_by_role("button", name="Step", exact=True).wait_for(timeout=timeout_ms)
     wait_still(page, _CHART_SOURCES_JS, timeout_ms=timeout_ms)
@@ -205,19 +209,35 @@ def status_text(page) -> str:  # noqa: ANN001
     return page.locator(".marketsim-status").inner_text()
 
 
-def screenshot(path: Path, scenario: str | None = None, months: int = 24) -> None:
-    """Serve the visualiser, step it ``months`` times and save a screenshot of the page."""
-    with viz_server(scenario) as url, browser_page(height=1480) as (page, _):
+def step_months(page, months: int) -> None:  # noqa: ANN001
+    """Click Step ``months`` times, each time waiting for the status line to move on."""
+    for _ in range(months):
+        before = status_text(page)
+        click_button(page, "Step")
+        page.wait_for_function(
+            "b => document.querySelector('.marketsim-status').innerText !== b", arg=before)
+
+
+def screenshot(path: Path, scenario: str | None = None, months: int = 40,
+               follow: bool = False, full: bool = False) -> None:
+    """Serve the visualiser, step it ``months`` times and save a 1440x900 screenshot.
+
+    ``follow`` picks the first lab to follow; ``full`` makes the window 1,700 pixels high,
+    to show the whole page (it scrolls inside its own frame, which a full-page shot misses).
+    """
+    with viz_server(scenario) as url, browser_page(height=1700 if full else 900) as (page, _):
         page.goto(url)
         wait_loaded(page)
-        for _ in range(months):
-            before = status_text(page)
-            click_button(page, "Step")
-            page.wait_for_function(
-                "b => document.querySelector('.marketsim-status').innerText !== b", arg=before)
+        step_months(page, months)
+        if follow:
+            page.locator(".marketsim-follow").click()
+            page.get_by_role("option").first.click()
+            page.locator("img.marketsim-followed").wait_for()
         page.wait_for_timeout(1500)
         page.screenshot(path=str(path))
 
 
 if __name__ == "__main__":
-    screenshot(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else None)
+    named = [a for a in sys.argv[2:] if not a.startswith("--")]
+    screenshot(Path(sys.argv[1]), named[0] if named else None,
+               follow="--follow" in sys.argv, full="--full" in sys.argv)

@@ -17,8 +17,8 @@ from mesa.experimental.scenarios import Scenario as MesaScenario
 from marketsim import AIMarketModel
 from marketsim.cli import main
 from marketsim.scenario import field_spec, load_scenario
-from marketsim.viz import SCENARIO_ENV, charts
-from marketsim.viz.components import chart_png, components
+from marketsim.viz import SCENARIO_ENV, charts, data
+from marketsim.viz.components import chart_png
 from marketsim.viz.params import SLIDER_KEYS, model_params, slider_for
 from marketsim.viz.vizmodel import viz_model_class
 
@@ -177,7 +177,7 @@ def test_each_chart_draws_before_the_first_step(small_scenario, key):
 
 def test_share_chart_stacks_to_one(small_scenario):
     m = viz_model_class(small_scenario)(rng=2).run(5)
-    snap = charts.snapshot(m)
+    snap = data.snapshot(m)
     assert snap.shares.shape[0] == 5
     np.testing.assert_allclose(snap.shares.sum(axis=1), 1.0)
     last = m.datacollector.get_model_vars_dataframe().iloc[-1]
@@ -195,33 +195,33 @@ def test_chart_titles_state_the_current_figures(small_scenario):
 
 def test_snapshot_follows_the_model(small_scenario):
     m = viz_model_class(small_scenario)(rng=2).run(2)
-    first = charts.snapshot(m)
-    assert charts.snapshot(m) is first
+    first = data.snapshot(m)
+    assert data.snapshot(m) is first
     m.step()
-    assert charts.snapshot(m).steps == 3 and len(charts.snapshot(m).df) == 3
+    assert data.snapshot(m).steps == 3 and len(data.snapshot(m).df) == 3
 
 
 def test_lab_table_lists_every_lab(small_scenario):
     m = viz_model_class(small_scenario)(rng=3).run(4)
-    rows = charts.lab_rows(m)
+    rows = data.lab_rows(m)
     assert len(rows) == len(m.labs)
-    assert list(rows.columns) == [c for c, _, _ in charts.TABLE_COLUMNS]
+    assert list(rows.columns) == [c for c, _, _ in data.TABLE_COLUMNS] + ["id", "color"]
     active = rows[rows["status"] == "active"]
     assert list(active["run_rate"]) == sorted(active["run_rate"], reverse=True)
-    html = charts.lab_table_html(m)
-    for lab in m.labs:
-        assert f"Lab {lab.unique_id}<" in html
-    fmt = {c: f for c, _, f in charts.TABLE_COLUMNS}
+    html = data.lab_table_html(m)
+    for i in range(len(m.labs)):
+        assert f"<td>Lab {i + 1}</td>" in html  # numbered in order of founding, from 1
+    fmt = {c: f for c, _, f in data.TABLE_COLUMNS}
     assert fmt["cash"](-2.8e-17) == "0.0" and fmt["cash"](-1.26) == "-1.3"  # never "-0.0"
     assert fmt["valuation"](0.0) == "\u2013" and fmt["valuation"](12.4) == "12"  # never raised
 
 
 def test_status_names_month_year_and_regime(small_scenario):
     m = viz_model_class(small_scenario)(rng=3)
-    assert charts.status(m)["month"] == "Before January 2025"  # nothing run yet
-    assert charts.status(m.run(1))["month"] == "January 2025"  # the first month, run
+    assert data.status(m)["month"] == "Before January 2025"  # nothing run yet
+    assert data.status(m.run(1))["month"] == "January 2025"  # the first month, run
     m.run(13)
-    s = charts.status(m)
+    s = data.status(m)
     assert s["date"] == m.date and s["tick"] == 14
     assert s["month"] == "February 2026"  # start 2025-01, 14th month
     assert s["regime"] in ("competitive", "concentrated", "bifurcated", "consolidated")
@@ -232,15 +232,15 @@ def test_sizes_legend_names_the_middle_band_only_when_it_is_drawn(small_scenario
     m = viz_model_class(small_scenario)(rng=0, **{"labs.count": labs}).run(3)
     fig = charts.figure(m, "sizes")
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert any("middle band" in t for t in texts) == band
-    assert (charts.snapshot(m).middle_band is not None) == band
+    assert any(t.startswith("middle (") for t in texts) == band
+    assert (data.snapshot(m).middle_band is not None) == band
 
 
 def test_custom_lab_class_is_shown(custom_scenario):
     m = viz_model_class(custom_scenario)(rng=1).run(3)
-    rows = charts.lab_rows(m)
+    rows = data.lab_rows(m)
     assert "BoutiqueLab" in set(rows["class"])
-    assert "<td>BoutiqueLab</td>" in charts.lab_table_html(m)
+    assert "<td>BoutiqueLab</td>" in data.lab_table_html(m)
     fig = charts.figure(m, "shares")
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert any("(BoutiqueLab)" in t for t in labels)
@@ -265,12 +265,6 @@ def test_sliders_cannot_go_below_what_a_mix_needs_and_a_bad_reset_is_shown(
     assert cls(rng=1, **{"labs.count": 7}).slider_error is None
 
 
-def test_components_are_functions_of_the_model():
-    parts = components()
-    assert len(parts) == len(charts.CHARTS) + 1
-    assert all(page == 0 and callable(fn) for fn, page in parts)
-
-
 # ---------------------------------------------------------------------------- the page
 @pytest.fixture
 def page(monkeypatch, small_scenario):
@@ -279,7 +273,7 @@ def page(monkeypatch, small_scenario):
 
     monkeypatch.setenv(SCENARIO_ENV, str(small_scenario))
     app.model_class.cache_clear()
-    box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    box, rc = solara.render(app.Page(), handle_error=False)
     yield rc
     rc.close()
     app.model_class.cache_clear()
@@ -300,11 +294,19 @@ def _images(rc) -> list[bytes]:
     return [bytes(w.value) for w in rc.find(ipywidgets.Image).widgets]
 
 
+def _sliders(rc) -> list:
+    return rc.find(v.Slider).widgets
+
+
 def test_page_has_controls_sliders_and_charts(page):
-    labels = {w.label for w in page.find(v.Slider).widgets}
-    assert {"Seed", "VC money (x normal)", "Rent markup (cost gap)", "Switching cost",
-            "Price elasticity", "Labs at start"} <= labels
-    for name in ("Reset", "Step", "\u25b6"):
+    assert len(_sliders(page)) == len(SLIDER_KEYS)
+    texts = " ".join(str(w.children) for w in page.find(v.Html).widgets)
+    for label in ("VC money (x normal)", "Rent markup (cost gap)", "Switching cost",
+                  "Price elasticity", "Labs at start", "0.8 \u00d7 cost", "6 labs",
+                  "markup of rent over owned cost"):  # value with unit, help from the schema
+        assert label in texts, label
+    assert page.find(v.TextField, label="Seed (0-999)").widget.v_model == "0"
+    for name in ("Reset", "Step", "\u25b6 Play"):
         assert page.find(v.Btn, children=[name]).widgets
     assert len(_images(page)) == len(charts.CHARTS)
     assert "small-test" in _status(page) and "month 0 of 24" in _status(page)
@@ -321,25 +323,62 @@ def test_step_button_moves_date_and_charts(page):
     after = _images(page)
     assert all(a != b for a, b in zip(before_images, after, strict=True))
     assert all(img.startswith(PNG) for img in after)
+    checks = _html(page, "marketsim-regime-checks")
+    assert "revenue HHI, 2-month avg" in checks  # the label's windowed figures
 
 
 def test_slider_then_reset_rebuilds_from_the_scenario_file(page):
-    labs = next(w for w in page.find(v.Slider).widgets if w.label == "Labs at start")
+    labs = _sliders(page)[SLIDER_KEYS.index("labs.count")]
     labs.v_model = 9
+    texts = " ".join(str(w.children) for w in page.find(v.Html).widgets)
+    assert "changed from 6 labs: Reset to apply" in texts
     page.find(v.Btn, children=["Step"]).widget.click()
     page.find(v.Btn, children=["Reset"]).widget.click()
     assert "month 0 of 24" in _status(page) and "small-test" in _status(page)
     assert "Labs at start 9 " in _status(page) and "Labs at start 6 " not in _status(page)
     assert _html(page, "marketsim-lab-table").count("<td>active</td>") == 9
+    texts = " ".join(str(w.children) for w in page.find(v.Html).widgets)
+    assert "Reset to apply" not in texts
 
 
-def test_render_interval_never_runs_past_the_horizon(page):
-    """Mesa's controls step render-interval times in a row without asking model.running."""
-    interval = next(w for w in page.find(v.Slider).widgets if "Render" in str(w.label))
-    interval.v_model = 100
+def test_step_stops_at_the_horizon_and_says_the_run_finished(page):
+    for _ in range(30):
+        step = page.find(v.Btn, children=["Step"]).widget
+        if step.disabled:
+            break
+        step.click()
+    assert "month 24 of 24" in _status(page) and "December 2026" in _status(page)
+    assert "run finished" in _status(page)
+    assert page.find(v.Btn, children=["Step"]).widget.disabled
+
+
+def test_follow_a_lab_and_compare_with_the_run_before(page):
+    for _ in range(3):
+        page.find(v.Btn, children=["Step"]).widget.click()
+    follow = page.find(v.Select, label="Follow a lab").widget
+    follow.v_model = follow.items[0]
+    images = _images(page)
+    assert len(images) == len(charts.CHARTS) + 1  # the followed lab's chart
+    assert all(img.startswith(PNG) for img in images)
+    page.find(v.Btn, children=["Reset"]).widget.click()
     page.find(v.Btn, children=["Step"]).widget.click()
-    assert "month 24 of 24" in _status(page)
-    assert "December 2026" in _status(page)
+    from marketsim.viz import app
+
+    assert len(_images(page)) == len(charts.CHARTS)  # a new run follows no lab yet
+    fig = charts.figure(_model(page), "concentration")
+    legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert "earlier run" in legend and app.GHOSTS >= 1
+
+
+def _model(rc):
+    """The model the page shows, found through the first chart component's arguments."""
+    import gc
+
+    from marketsim.viz.vizmodel import VizMarketModel
+
+    live = [o for o in gc.get_objects() if isinstance(o, VizMarketModel) and o.ghosts]
+    assert live
+    return live[-1]
 
 
 @pytest.fixture
@@ -367,7 +406,7 @@ def test_an_error_in_a_step_is_shown_and_reset_still_works(monkeypatch, failing_
 
     monkeypatch.setenv(SCENARIO_ENV, str(failing_scenario))
     app.model_class.cache_clear()
-    box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    box, rc = solara.render(app.Page(), handle_error=False)
     try:
         for _ in range(4):
             rc.find(v.Btn, children=["Step"]).widget.click()
@@ -402,9 +441,9 @@ def test_the_page_can_read_the_model_while_play_steps_it(small_scenario):
     reads = 0
     while player.is_alive():
         try:
-            snap = charts.snapshot(model)
-            charts.lab_table_html(model)
-            charts.status(model)
+            snap = data.snapshot(model)
+            data.lab_table_html(model)
+            data.status(model)
         except Exception as exc:  # noqa: BLE001 - the failure this test is about
             errors.append(exc)
             break
@@ -485,3 +524,190 @@ def test_served_page_references_only_local_assets(small_scenario):
         # nothing loaded from elsewhere (plain <a href> links are not loaded)
         assert not re.search(r'src="(?:https?:)?//', html)
         assert not re.search(r'<link[^>]*href="(?:https?:)?//', html)
+
+
+# ---------------------------------------------------------------------------- research tools
+def test_regime_checks_read_the_windowed_figures_and_decide_the_label(small_scenario):
+    from marketsim.metrics import classify_regime
+    from marketsim.viz.regime import regime_checks
+
+    m = viz_model_class(small_scenario)(rng=2)
+    assert regime_checks(m) == []  # no month yet
+    for _ in range(16):
+        m.step()
+        checks = regime_checks(m)
+        window = m.regime_window
+        hhi = next(c for c in checks if c.name.startswith("revenue HHI"))
+        assert hhi.value == pytest.approx(np.mean([w["hhi_revenue"] for w in window]))
+        assert f"{len(window)}-month avg" in hhi.name
+        assert hhi.threshold == m.scenario_config.regime.hhi_concentrated
+        t = m.scenario_config.regime
+        value = {c.name.split(",")[0]: c.value for c in checks}
+        label = classify_regime(
+            int(value["active labs now"]), value["revenue HHI"],
+            value["size bimodality"], value["middle-band share"], t,
+            leader_owned=value["leader's owned share"],
+            small_rented=value["small labs' rented share"])
+        assert label == m.regime  # the checklist holds everything the label reads
+
+
+def test_regime_band_colours_every_label_even_unknown_ones():
+    from marketsim.viz.regime import REGIME_COLORS, regime_color
+
+    assert regime_color("bifurcated") == REGIME_COLORS["bifurcated"]
+    assert regime_color("oligopoly") == regime_color("oligopoly")
+    assert regime_color("oligopoly") not in REGIME_COLORS.values()
+
+
+def test_contenders_come_from_the_recent_window_and_keep_their_colour(small_scenario):
+    import pandas as pd
+
+    shares = pd.DataFrame({"a": [0.9] * 20 + [0.0] * 12, "b": [0.1] * 32,
+                           "c": [0.0] * 20 + [0.9] * 12})
+    assert data.contenders(shares, n=2) == ("b", "c")  # "a" led once, not lately
+    shares["d"] = [0.05] * 32
+    shares["e"] = [0.06] * 32
+    assert data.contenders(shares, n=2, before=("b", "c")) == ("b", "c")
+    assert data.contenders(shares, n=1, before=("b", "c")) == ("b", "c")  # "b" 3rd: stays
+    assert data.contenders(shares, n=1, before=("b",)) == ("c",)  # the leader is named
+    m = viz_model_class(small_scenario)(rng=1)
+    seen: dict = {}
+    for _ in range(24):
+        m.step()
+        snap = data.snapshot(m)
+        for lab in snap.named:
+            assert seen.setdefault(lab, snap.colors[lab]) == snap.colors[lab]
+        named_colors = [snap.colors[lab] for lab in snap.named]
+        assert len(set(named_colors)) == len(named_colors)  # no two contenders alike
+    rows = data.lab_rows(m)
+    for rec in rows.to_dict("records"):
+        assert rec["color"] == seen.get(rec["id"], "")  # table swatch = chart colour
+
+
+def test_an_exited_lab_shows_when_and_how_it_left(small_scenario):
+    m = viz_model_class(small_scenario)(rng=0, **{"labs.count": 12}).run(24)
+    gone = [lab for lab in m.labs if not lab.active]
+    assert gone, "no lab left in this run: pick another seed"
+    rows = data.lab_rows(m).set_index("id")
+    for lab in gone:
+        text = rows.loc[lab.unique_id, "status"]
+        assert text.startswith(lab.status) and m.scenario_config.start[:2] in text
+        assert rows.loc[lab.unique_id, "valuation"] == 0.0  # no value once gone
+        if lab.status == "acquired":
+            assert " by " in text
+    from marketsim.viz.follow import lab_title
+
+    assert lab_title(m, gone[0].unique_id).endswith(rows.loc[gone[0].unique_id, "status"])
+
+
+def test_downloads_hold_the_run(small_scenario):
+    import io
+
+    import pandas as pd
+
+    from marketsim.viz import export
+
+    m = viz_model_class(small_scenario)(rng=0).run(5)
+    model_csv = pd.read_csv(io.BytesIO(export.table_bytes(export.model_frame(m), "csv")))
+    assert len(model_csv) == 5 and "hhi_revenue" in model_csv
+    labs = pd.read_parquet(io.BytesIO(export.table_bytes(export.lab_frame(m), "parquet")))
+    assert set(labs["tick"]) == set(range(5)) and labs["AgentID"].nunique() == len(m.labs)
+    assert charts.chart_file(m, "shares", "png").startswith(PNG)
+    assert b"<svg" in charts.chart_file(m, "compute", "svg")[:500]
+
+
+def test_agent_tables_follow_vcs_and_hyperscalers(small_scenario):
+    from marketsim.viz.follow import agents_html
+
+    m = viz_model_class(small_scenario)(rng=0)
+    assert "press Step" in agents_html(m)[0]
+    m.run(3)
+    vcs, hss = agents_html(m)
+    assert vcs.count("<tr>") == len(m.vcs) + 1 and "dry powder" in vcs
+    assert hss.count("<tr>") == len(m.hyperscalers) + 1 and "utilisation" in hss
+
+
+def test_replay_rebuilds_a_stored_sweep_run(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from marketsim.viz.replay import load_run
+
+    exp = tmp_path / "exp.toml"
+    exp.write_text(textwrap.dedent("""
+        name = "tiny"
+        scenario = "small"
+        horizon = 4
+        replications = 1
+        seed = 3
+        [design]
+        method = "grid"
+        [parameters]
+        "hyperscalers.margin" = [0.2, 1.4]
+    """))
+    out = tmp_path / "out"
+    assert main(["sweep", str(exp), "--out", str(out), "--workers", "1"]) == 0
+    runs = pd.read_parquet(out / "runs").set_index("run_id")
+    sc, seed, label = load_run(out, 1)
+    assert seed == runs.loc[1, "seed"] and sc.horizon == 4
+    assert sc.hyperscalers.margin == runs.loc[1, "hyperscalers.margin"]
+    assert "tiny" in label and "run 1" in label
+    m = viz_model_class(sc, origin=label)(rng=seed).run()
+    stored = runs.loc[1]
+    assert m.stats["hhi_revenue"] == stored["hhi_revenue"]  # the same run, bit for bit
+    assert json.loads((out / "manifest.json").read_text())["experiment_name"] == "tiny"
+    assert main(["viz", "--replay", str(out), "--run", "99"]) == 2
+    assert main(["viz", "--replay", str(tmp_path), "--run", "0"]) == 2
+    assert main(["viz", "--replay", str(out)]) == 2
+
+
+def test_port_check_reuses_an_address_left_in_time_wait():
+    """A restart right after Ctrl-C: the old server's connections linger in TIME_WAIT."""
+    from marketsim.commands.viz import _check_address
+
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        conn, _ = server.accept()
+        conn.close()  # the server side closes first: its end goes to TIME_WAIT
+        client.close()
+    assert _check_address("127.0.0.1", port) == port
+
+
+def test_a_setting_says_when_a_users_class_may_ignore_it(tmp_path, monkeypatch):
+    from marketsim.viz.controls import custom_classes
+
+    (tmp_path / "my_hs.py").write_text(
+        "from marketsim import Hyperscaler\n\nclass FlatRent(Hyperscaler):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "hs.toml"
+    path.write_text('name = "hs"\n[hyperscalers]\nclass = "my_hs:FlatRent"\n')
+    monkeypatch.setenv(SCENARIO_ENV, str(path))
+    from marketsim.viz import app
+
+    app.model_class.cache_clear()
+    box, rc = solara.render(app.Page(), handle_error=False)
+    try:
+        notes = [str(w.children) for w in rc.find(v.Html).widgets
+                 if "may decide without this setting" in str(w.children)]
+        assert notes == ["['FlatRent in this scenario may decide without this setting']"]
+        assert custom_classes(load_scenario("default"), "hyperscalers") == []
+    finally:
+        rc.close()
+        app.model_class.cache_clear()
+
+
+def test_seed_box_takes_whole_numbers_and_applies_on_reset(page):
+    seed = page.find(v.TextField, label="Seed (0-999)").widget
+    seed.v_model = "-3"
+    texts = " ".join(str(w.children) for w in page.find(v.Html).widgets)
+    assert "seed changed" not in texts  # not a seed: the run keeps its own
+    seed.v_model = "7"
+    texts = " ".join(str(w.children) for w in page.find(v.Html).widgets)
+    assert "seed changed from 0: Reset to apply" in texts
+    page.find(v.Btn, children=["Reset"]).widget.click()
+    assert "seed 7 " in _status(page)

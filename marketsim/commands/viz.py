@@ -1,4 +1,4 @@
-"""``marketsim viz``: serve the browser visualiser (Mesa SolaraViz) of one scenario, offline.
+"""``marketsim viz``: serve the browser visualiser of one scenario or stored run, offline.
 
 The scenario is validated here first (a bad one exits 2 with one line, before any server
 starts); then ``solara run marketsim.viz.app`` runs as a child process with the environment
@@ -39,18 +39,23 @@ OFFLINE_ENV: dict[str, str] = {
 }
 
 
-def server_env(scenario_path: str, base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for the Solara server showing ``scenario_path``.
+def server_env(scenario_path: str, base: dict[str, str] | None = None,
+               replay: str | None = None) -> dict[str, str]:
+    """Environment for the Solara server showing ``scenario_path`` (or a replayed run).
 
     Args:
         scenario_path: absolute path of the validated scenario file.
         base: environment to extend (default: this process's).
+        replay: ``DIR::RUN_ID`` of a stored sweep run to show instead.
     """
-    from marketsim.viz import SCENARIO_ENV
+    from marketsim.viz import REPLAY_ENV, SCENARIO_ENV
 
     env = dict(os.environ if base is None else base)
     env.update(OFFLINE_ENV)
     env[SCENARIO_ENV] = scenario_path
+    env.pop(REPLAY_ENV, None)
+    if replay:
+        env[REPLAY_ENV] = replay
     # Solara warns at each new session that cookies on plain http fall back to
     # samesite=lax: that only matters inside an iframe, and it reads like an error.
     quiet = "ignore:Cookies with samesite=none require https:UserWarning"
@@ -77,6 +82,9 @@ def _check_address(host: str, port: int) -> int:
                             allowed="an address of this machine, e.g. 127.0.0.1") from None
     family, _, _, _, addr = infos[0]
     with socket.socket(family, socket.SOCK_STREAM) as s:
+        # As the server binds (uvicorn sets SO_REUSEADDR): connections of a server stopped a
+        # moment ago linger in TIME_WAIT, which must not make the port look taken.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((addr[0], port))
         except OSError as exc:
@@ -101,13 +109,16 @@ def url_of(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
-def viz_command(scenario: str | None, *, host: str = "127.0.0.1", port: int = 8765) -> int:
+def viz_command(scenario: str | None, *, host: str = "127.0.0.1", port: int = 8765,
+                replay: str | None = None, run: int | None = None) -> int:
     """Validate ``scenario`` and serve the visualiser at ``host``:``port`` until stopped.
 
     Args:
         scenario: scenario file or shipped name; None for ``scenarios/default.toml``.
         host: address to bind (default 127.0.0.1, this machine only).
         port: TCP port; 0 picks a free one.
+        replay: a sweep results directory; with ``run``, show that stored run instead.
+        run: the ``run_id`` to replay.
 
     Returns:
         The server's exit code (0 after a clean stop).
@@ -117,11 +128,15 @@ def viz_command(scenario: str | None, *, host: str = "127.0.0.1", port: int = 87
     """
     from marketsim.scenario import load_scenario
 
-    sc = load_scenario(scenario)
+    target = None
+    if replay is not None or run is not None:
+        sc, target = _replay_target(scenario, replay, run)
+    else:
+        sc = load_scenario(scenario)
     source = str(Path(sc.source).resolve()) if sc.source else str(scenario or "default")
     port = _check_address(host, port)
     url = url_of(host, port)
-    proc = subprocess.Popen(server_command(host, port), env=server_env(source))
+    proc = subprocess.Popen(server_command(host, port), env=server_env(source, replay=target))
 
     def stop(signum: int, frame: FrameType | None) -> None:  # SIGTERM: stop the server too
         raise SystemExit(128 + signum)
@@ -151,13 +166,34 @@ def viz_command(scenario: str | None, *, host: str = "127.0.0.1", port: int = 87
                 proc.wait()
 
 
+def _replay_target(scenario: str | None, replay: str | None, run: int | None,
+                   ) -> tuple[object, str]:
+    """The replayed run's scenario (checked now) and its ``DIR::RUN_ID`` for the server."""
+    from marketsim.viz.replay import load_run
+
+    if scenario is not None:
+        raise ScenarioError("give a scenario or --replay, not both", key="scenario",
+                            given=scenario, allowed="no scenario with --replay")
+    if replay is None or run is None:
+        missing = "--run" if run is None else "--replay"
+        raise ScenarioError("--replay and --run go together", key=missing, given=None,
+                            allowed="--replay DIR --run RUN_ID")
+    sc, _, _ = load_run(replay, run)
+    return sc, f"{Path(replay).resolve()}::{run}"
+
+
 def add_arguments(v: argparse.ArgumentParser) -> None:
     """``marketsim viz``'s arguments."""
     v.add_argument("scenario", nargs="?", default=None, help="scenario file or shipped name")
     v.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     v.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    v.add_argument("--replay", metavar="DIR", default=None,
+                   help="a sweep results directory: show one of its stored runs")
+    v.add_argument("--run", metavar="RUN_ID", type=int, default=None,
+                   help="with --replay: the run_id to show (its scenario, overrides, seed)")
 
 
 def main(args: argparse.Namespace) -> int:
     """Entry of ``marketsim viz`` from parsed arguments."""
-    return viz_command(args.scenario, host=args.host, port=args.port)
+    return viz_command(args.scenario, host=args.host, port=args.port, replay=args.replay,
+                       run=args.run)

@@ -1,53 +1,51 @@
 """Matplotlib charts of the visualiser, redrawn fast enough to watch a market month by month.
 
-Each chart is a :class:`Chart` subclass with three parts:
-
-- :meth:`Chart.layout` — the chart's static frame for a :class:`~marketsim.viz.data.Snapshot`
-  (axis ranges, legend entries) as a hashable value; ranges are rounded so that it changes
-  only now and then (time runs over the whole horizon, so a reader also sees how far the
-  run has gone);
-- :meth:`Chart.setup` — draws that frame: axes, ticks, labels, bands, legend;
-- :meth:`Chart.update` — draws the data and the title for this month.
-
-:func:`figure` draws a whole chart once (for files and tests). :func:`live_png` keeps one
-chart object per model and chart, and while the frame stays the same it restores the frame's
-pixels and draws only the data on top (Matplotlib's "blitting"), which is ~10 times faster
-than drawing the whole figure: most of Matplotlib's time goes into ticks and labels.
-Everything uses Matplotlib's object API (no pyplot, no global figure state).
+Each chart is a :class:`~marketsim.viz.chartbase.Chart` (layout, setup, update; see there).
+Charts over time carry the regime band along their x axis and draw earlier runs of the
+session faintly (grey) under this run. :func:`figure` draws a whole chart once (for files and
+tests), :func:`live_png` redraws one per model and chart as the model steps, and
+:func:`chart_file` gives a chart as a PNG or SVG download. Everything uses Matplotlib's object
+API (no pyplot, no global figure state).
 """
 
 from __future__ import annotations
 
-import io
 import math
 import weakref
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any, ClassVar, override
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import PolyCollection
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import (
-    FixedLocator,
-    FuncFormatter,
-    MaxNLocator,
-    NullLocator,
-    PercentFormatter,
-)
-from PIL import Image
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
+from marketsim.viz.chartbase import (
+    _EMPTY,
+    AXIS_TOPS,
+    BAND_COLOR,
+    GHOST_COLOR,
+    LEGEND_FONT,
+    OWNED_COLOR,
+    RENTED_COLOR,
+    Chart,
+    _gpus_tick,
+    _log_ticks,
+    _percent,
+    _time_axis,
+    _widen,
+    ghost_years,
+    nice_ceil,
+    nice_floor,
+    stacked_areas,
+)
 from marketsim.viz.data import (  # noqa: F401 - re-exported: charts.lab_rows etc.
+    OTHER_COLOR,
     TABLE_COLUMNS,
-    TABLE_CSS,
     Snapshot,
-    gpus_text,
     lab_name,
     lab_rows,
     lab_table_html,
-    month_name,
     snapshot,
     status,
 )
@@ -55,296 +53,111 @@ from marketsim.viz.data import (  # noqa: F401 - re-exported: charts.lab_rows et
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from marketsim.model import AIMarketModel
 
-#: Figure size (inches) and resolution (dots per inch) of every chart.
-FIGSIZE: tuple[float, float] = (6.4, 4.4)
-DPI = 80
-#: Labs drawn one by one in the share chart; the rest are summed as "other labs".
-TOP_LABS = 8
 
-OWNED_COLOR, RENTED_COLOR, BAND_COLOR = "#1f5f99", "#9cc3e6", "#fff2cc"
-PALETTE: tuple[str, ...] = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                            "#8c564b", "#e377c2", "#17becf", "#bcbd22")
-_EMPTY: tuple[str] = ("empty",)
+def _ghosts(ax: Axes, snap: Snapshot, column: str, scale: float = 1.0) -> None:
+    """Earlier runs' ``column`` (times ``scale``) as faint grey lines, part of the frame."""
+    for _, df in snap.ghosts:
+        if column in df.columns and len(df):
+            ax.plot(ghost_years(snap, len(df)), df[column].to_numpy(dtype=float) * scale,
+                    color=GHOST_COLOR, linewidth=1.0, alpha=0.6, zorder=1)
 
 
-# ---------------------------------------------------------------------------- helpers
-def nice_ceil(x: float, series: tuple[float, ...] = (1, 2, 5)) -> float:
-    """Smallest number of ``series`` × a power of ten (1-2-5 by default) that is >= ``x`` > 0."""
-    if not (x > 0 and math.isfinite(x)):
-        return 1.0
-    e = math.floor(math.log10(x))
-    for m in (*series, 10):
-        if m * 10.0 ** e >= x * (1 - 1e-12):
-            return m * 10.0 ** e
-    return 10.0 ** (e + 1)
-
-
-#: Finer round numbers for the top of a linear axis (less empty space above the data).
-AXIS_TOPS: tuple[float, ...] = (1, 1.5, 2, 3, 4, 5, 6, 8)
-
-
-def stacked_areas(ax: Axes, x: np.ndarray, series: list[np.ndarray],
-                  colors: list[str]) -> PolyCollection:
-    """Stacked areas of ``series`` over ``x`` as one PolyCollection.
-
-    Much faster to make than :meth:`~matplotlib.axes.Axes.stackplot`, which builds one
-    collection per band.
-    """
-    tops = np.cumsum(np.vstack(series), axis=0)
-    bottoms = np.vstack([np.zeros_like(tops[0]), tops[:-1]])
-    verts = [np.column_stack([np.concatenate([x, x[::-1]]), np.concatenate([t, b[::-1]])])
-             for t, b in zip(tops, bottoms, strict=True)]
-    poly = PolyCollection(verts, facecolors=colors, linewidths=0)
-    ax.add_collection(poly, autolim=False)
-    return poly
-
-
-def nice_floor(x: float) -> float:
-    """Largest number of the 1-2-5 series that is <= ``x`` > 0."""
-    if not (x > 0 and math.isfinite(x)):
-        return 1.0
-    e = math.floor(math.log10(x))
-    for m in (5, 2, 1):
-        if m * 10.0 ** e <= x * (1 + 1e-12):
-            return m * 10.0 ** e
-    return 10.0 ** (e - 1)
-
-
-def _log_ticks(lo: float, hi: float) -> list[float]:
-    """Two to five round ticks in [lo, hi] for a log axis: decades, else finer round steps."""
-    lo, hi = max(lo, 1e-9), max(hi, lo * 1.0001)
-    decades = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
-    ticks: list[float] = []
-    for subs in ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5), (1, 1.5, 2, 3, 4, 5, 6, 8)):
-        finer = [m * 10.0 ** e for e in decades for m in subs if lo <= m * 10.0 ** e <= hi]
-        if len(finer) > 5:
-            break
-        ticks = finer
-        if len(ticks) >= 3:
-            break
-    if len(ticks) >= 2:
-        return ticks
-    return [float(t) for t in MaxNLocator(4).tick_values(lo, hi) if lo <= t <= hi]
-
-
-def _time_axis(ax: Axes, x_range: tuple[float, float]) -> None:
-    """Whole-horizon x axis with at most six whole-year ticks."""
-    a, b = x_range
-    first, last = int(np.ceil(a - 1e-9)), int(np.floor(b + 1e-9))
-    span = last - first + 1
-    every = next((e for e in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500) if span / e <= 6),
-                 1000)  # round steps: 2030, 2040, ... rather than 2025, 2059, ...
-    start = -(-first // every) * every
-    ax.set_xlim(a, b)
-    ax.xaxis.set_major_locator(FixedLocator(list(range(start, last + 1, every))))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.grid(True, color="0.9", linewidth=0.8)
-    ax.set_axisbelow(True)
-
-
-def _percent(ax: Axes) -> None:
-    ax.set_ylim(0, 1.04)  # headroom: a share of 100% is a line, not the top of the frame
-    ax.yaxis.set_major_locator(FixedLocator([0, 0.25, 0.5, 0.75, 1.0]))
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-
-
-def _widen(x: np.ndarray, *ys: np.ndarray) -> tuple[np.ndarray, ...]:
-    """One month has no width: draw it as a half-month band so an area is visible."""
-    if len(x) != 1:
-        return (x, *ys)
-    return (np.array([x[0], x[0] + 1 / 24]), *(np.repeat(y, 2) for y in ys))
-
-
-def _gpus_tick(v: float, _: Any = None) -> str:
-    """Tick label of log10 GPUs ``v``: ``100``, ``10k``, ``1M``."""
-    g = 10.0 ** v
-    for div, unit in ((1e6, "M"), (1e3, "k")):
-        if g >= div:
-            return f"{g / div:g}{unit}"
-    return f"{g:g}"
-
-
-# ---------------------------------------------------------------------------- base class
-class Chart:
-    """One chart in its own Figure, drawable whole or redrawn on a cached frame.
-
-    Subclasses set :attr:`key`, :attr:`title` and :attr:`margins` and implement
-    :meth:`layout`, :meth:`setup` and :meth:`update`.
-    """
-
-    key: ClassVar[str] = ""
-    title: ClassVar[str] = ""
-    margins: ClassVar[dict[str, float]] = {}
-
-    def __init__(self) -> None:
-        self.fig = Figure(figsize=FIGSIZE, dpi=DPI)
-        self.canvas = FigureCanvasAgg(self.fig)
-        self.ax: Axes | None = None
-        self._frame: Hashable | None = None
-        self._background: Any = None
-        self._data: list[Artist] = []  # this month's data artists (removed next month)
-        self._legends: list[Artist] = []  # drawn after the data, so data never hides them
-
-    # -------------------------------------------------------------- subclass hooks
-    def layout(self, snap: Snapshot) -> Hashable:
-        """The static frame for ``snap`` (hashable); :data:`_EMPTY` before any data."""
-        raise NotImplementedError
-
-    def setup(self, ax: Axes, snap: Snapshot, frame: Any) -> None:
-        """Draw the static frame (axes ranges, ticks, labels, legend) into ``ax``."""
-        raise NotImplementedError
-
-    def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:
-        """Draw this month's data; return the new artists and the title text."""
-        raise NotImplementedError
-
-    def keeps(self, frame: Hashable, snap: Snapshot) -> bool:
-        """True if the drawn ``frame`` still shows ``snap`` well (default: it is the same).
-
-        Charts whose ranges follow the data accept a frame that holds the data without
-        much empty space, so that the frame is not redrawn every time a range moves a bit.
-        """
-        return frame == self.layout(snap)
-
-    # -------------------------------------------------------------- machinery
-    def _build(self, snap: Snapshot, frame: Hashable) -> None:
-        self.fig.clear()
-        self.fig.subplots_adjust(**{"left": 0.12, "right": 0.88, "bottom": 0.09, "top": 0.91,
-                                    **self.margins})
-        ax = self.ax = self.fig.add_subplot()
-        left = self.fig.subplotpars.left
-        self.heading = self.fig.text(left, 0.985, "", fontsize=11, ha="left", va="top")
-        self._data = []
-        if frame == _EMPTY:
-            ax.text(0.5, 0.5, "no data yet: press Step or \u25b6", ha="center", va="center",
-                    transform=ax.transAxes, color="0.45")
-            ax.set_xticks([])
-            ax.set_yticks([])
-        else:
-            self.setup(ax, snap, frame)
-            for a in self.fig.axes:
-                a.set_autoscale_on(False)  # data drawn later must not move the frame
-        self._legends = [lg for a in self.fig.axes if (lg := a.get_legend()) is not None]
-        self._frame = frame
-
-    def _draw_data(self, snap: Snapshot) -> list[Artist]:
-        for artist in self._data:
-            artist.remove()
-        self._data = []
-        if self._frame == _EMPTY:
-            text = self.title
-        else:
-            self._data, text = self.update(self.ax, snap)
-        self.heading.set_text(text)
-        return [*self._data, self.heading]
-
-    def draw(self, snap: Snapshot) -> Figure:
-        """Draw the whole chart for ``snap`` and return its Figure."""
-        self._build(snap, self.layout(snap))
-        for artist in self._draw_data(snap):
-            artist.set_animated(False)
-        return self.fig
-
-    def png(self, snap: Snapshot) -> bytes:
-        """PNG of the chart for ``snap``, redrawing only the data while the frame holds."""
-        if self._background is None or not self.keeps(self._frame, snap):
-            self._build(snap, self.layout(snap))
-            for artist in self._draw_data(snap):
-                artist.set_animated(True)
-            for legend in self._legends:
-                legend.set_animated(True)
-            self.canvas.draw()  # the frame only: animated artists are left out
-            self._background = self.canvas.copy_from_bbox(self.fig.bbox)
-            dynamic = [*self._data, self.heading, *self._legends]
-        else:
-            self.canvas.restore_region(self._background)
-            dynamic = [*self._draw_data(snap), *self._legends]
-        for artist in dynamic:
-            artist.set_animated(True)
-            self.fig.draw_artist(artist)
-        width, height = self.canvas.get_width_height()
-        buf = io.BytesIO()
-        Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA",
-                         0, 1).save(buf, format="png", compress_level=1)
-        return buf.getvalue()
-
+def _ghost_handle(snap: Snapshot) -> list[Line2D]:
+    n = len(snap.ghosts)
+    label = "earlier run" if n == 1 else f"{n} earlier runs"
+    return [Line2D([], [], color=GHOST_COLOR, linewidth=1.0, label=label)] if n else []
 
 # ---------------------------------------------------------------------------- the charts
 class SharesChart(Chart):
-    """Stacked area of each lab's share of inference revenue (largest labs, then the rest)."""
+    """Stacked area of each contender's share of inference revenue, then the rest in grey.
+
+    The contenders are the labs with the largest revenue share over the trailing window
+    (:func:`~marketsim.viz.data.contenders`), each in the colour it keeps for the whole run.
+    """
 
     key, title = "shares", "Revenue market shares"
-    margins: ClassVar[dict[str, float]] = {"right": 0.76}
+    margins: ClassVar[dict[str, float]] = {"right": 0.7}
 
     @override
     def layout(self, snap: Snapshot) -> Hashable:
-        share = snap.shares
-        if share.empty:
-            return _EMPTY
-        top = sorted(share.max().sort_values(ascending=False).index[:TOP_LABS])
-        return (snap.x_range, tuple(top), share.shape[1] - len(top))
+        # The legend changes with the contenders: it is drawn with the data, not the frame.
+        return _EMPTY if snap.shares.empty else (snap.x_range,)
 
-    def _series(self, frame: Any) -> tuple[list[Any], list[str], list[str]]:
-        _, top, rest = frame
-        names = [lab_name(a, self._classes.get(a, "AILab")) for a in top]
-        colors = [PALETTE[i % len(PALETTE)] for i in range(len(top))]
+    def _series(self, snap: Snapshot) -> tuple[list[Any], list[str], list[str]]:
+        top = list(snap.named)
+        names = [lab_name(snap.names.get(a, f"Lab {a}"), snap.lab_class.get(a, "AILab"))
+                 for a in top]
+        colors = [snap.colors[a] for a in top]
+        rest = snap.shares.shape[1] - len(top)
         if rest:
             names.append(f"{rest} other lab{'s' if rest > 1 else ''}")
-            colors.append("0.8")
-        return list(top), names, colors
+            colors.append(OTHER_COLOR)
+        return top, names, colors
 
     @override
     def setup(self, ax: Axes, snap: Snapshot, frame: Any) -> None:
-        self._classes = snap.lab_class
-        _, names, colors = self._series(frame)
         _time_axis(ax, snap.x_range)
         _percent(ax)
-        handles = [Patch(color=c, label=n) for n, c in zip(names, colors, strict=True)]
-        ax.legend(handles=handles[::-1], loc="upper left", bbox_to_anchor=(1.0, 1.02),
-                  fontsize=7, frameon=False, handlelength=1.0)
 
     @override
     def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:
         share = snap.shares
-        top, names, colors = self._series(self._frame)
+        top, names, colors = self._series(snap)
         series = [share[a].to_numpy() for a in top]
         rest = share.drop(columns=top)
         if rest.shape[1]:
             series.append(rest.sum(axis=1).to_numpy())
         x, *series = _widen(snap.years[np.asarray(share.index, dtype=int) - 1], *series)
-        polys = [stacked_areas(ax, x, series, colors)]
+        handles = [Patch(color=c, label=n) for n, c in zip(names, colors, strict=True)]
+        legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.02),
+                           fontsize=LEGEND_FONT, frameon=False, handlelength=1.0,
+                           title="top, last 12 months", title_fontsize=LEGEND_FONT)
+        polys = [stacked_areas(ax, x, series, colors), legend]
         now = share.iloc[-1]
         leader = now.idxmax()
-        name = lab_name(leader, snap.lab_class.get(leader, "AILab"))
-        return polys, f"{self.title}: leader {name} {now.max():.0%}"
+        name = snap.names.get(leader, f"Lab {leader}")
+        return polys, f"Revenue shares: leader {name} {now.max():.0%}"
 
 
 class ConcentrationChart(Chart):
     """HHI of revenue on the merger-guideline bands (left) and CR1, CR4 shares (right)."""
 
     key, title = "concentration", "Concentration of revenue"
-    margins: ClassVar[dict[str, float]] = {"top": 0.85}  # room for the legend above
+    margins: ClassVar[dict[str, float]] = {"top": 0.82}  # room for the legend above
 
     @override
     def layout(self, snap: Snapshot) -> Hashable:
-        return _EMPTY if snap.df.empty else (snap.x_range, snap.hhi_concentrated)
+        if snap.df.empty:
+            return _EMPTY
+        hhi = float(np.nanmax(snap.df["hhi_revenue"].to_numpy(dtype=float), initial=0.0))
+        # The HHI axis reaches just past the data and the threshold line, not to 10,000.
+        top = min(nice_ceil(max(hhi * 1.4, snap.hhi_concentrated * 1.25), AXIS_TOPS), 10_400)
+        return (snap.x_range, snap.hhi_concentrated, top)
+
+    @override
+    def keeps(self, frame: Hashable, snap: Snapshot) -> bool:
+        new = self.layout(snap)
+        if frame == _EMPTY or new == _EMPTY:
+            return frame == new
+        return frame[:2] == new[:2] and new[2] <= frame[2] <= 2.5 * new[2]
 
     @override
     def setup(self, ax: Axes, snap: Snapshot, frame: Any) -> None:
-        high = snap.hhi_concentrated
-        ax.axhspan(high, 10_400, color="#f4cccc", alpha=0.45, linewidth=0)
-        ax.axhspan(1000, high, color=BAND_COLOR, alpha=0.6, linewidth=0)
-        ax.text(0.99, high, f" HHI > {high:,.0f}: highly concentrated",
-                transform=ax.get_yaxis_transform(), fontsize=7, color="#990000", ha="right",
-                va="bottom")
+        high, top = snap.hhi_concentrated, frame[2]
+        ax.axhspan(high, top, color="#f4cccc", alpha=0.35, linewidth=0)
+        ax.axhline(high, color="#990000", linewidth=0.8)
+        ax.text(0.99, high, f"HHI {high:,.0f}: highly concentrated",
+                transform=ax.get_yaxis_transform(), fontsize=LEGEND_FONT, color="#990000",
+                ha="right", va="bottom")
         _time_axis(ax, snap.x_range)
-        ax.set_ylim(0, 10_400)  # the same headroom as the share axis: 10,000 ↔ 100%
-        ax.yaxis.set_major_locator(FixedLocator([0, 2500, 5000, 7500, 10_000]))
+        ax.set_ylim(0, top)
+        ax.yaxis.set_major_locator(MaxNLocator(5))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        _ghosts(ax, snap, "hhi_revenue")
         self.ax2 = ax2 = ax.twinx()
         _percent(ax2)
         style = {"hhi": ("black", "-", 1.8), "cr4": ("#1f77b4", "--", 1.4),
@@ -352,10 +165,11 @@ class ConcentrationChart(Chart):
         self._style = style
         labels = {"hhi": "HHI (left)", "cr4": "CR4 (right)", "cr1": "CR1 (right)"}
         handles = [Line2D([], [], color=c, linestyle=s, linewidth=w, label=labels[k])
-                   for k, (c, s, w) in style.items()]
+                   for k, (c, s, w) in style.items()] + _ghost_handle(snap)
         # Above the axes, where no line can run (HHI and CR4 often sit at the top).
-        ax2.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=7,
-                   frameon=False, ncol=3, handlelength=1.6, borderaxespad=0.2)
+        ax2.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+                   fontsize=LEGEND_FONT, frameon=False, ncol=4, handlelength=1.4,
+                   borderaxespad=0.2, columnspacing=0.8)
 
     @override
     def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:
@@ -409,6 +223,7 @@ class PricesChart(Chart):
         ax.yaxis.set_minor_locator(NullLocator())
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_ylabel("$ per M tokens", color="#d62728")
+        _ghosts(ax, snap, "price_per_mtok")
         self.ax2 = ax2 = ax.twinx()
         ax2.set_ylim(0, rent_top)
         ax2.yaxis.set_major_locator(MaxNLocator(4))
@@ -416,8 +231,8 @@ class PricesChart(Chart):
         handles = [Line2D([], [], color="#d62728", linewidth=1.8,
                           label="price $/M tokens (left, log)"),
                    Line2D([], [], color="#2ca02c", linewidth=1.6, linestyle="--",
-                          label="rent $/GPU-hour (right)")]
-        ax2.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
+                          label="rent $/GPU-hour (right)"), *_ghost_handle(snap)]
+        ax2.legend(handles=handles, loc="lower left", fontsize=LEGEND_FONT, framealpha=0.85)
 
     @override
     def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:
@@ -435,21 +250,22 @@ class PricesChart(Chart):
 class ComputeChart(Chart):
     """Owned and rented GPUs of all active labs over time (millions, stacked)."""
 
-    key, title = "compute", "Compute of active labs"
+    key, title = "compute", "Owned vs rented compute"
 
     @override
     def layout(self, snap: Snapshot) -> Hashable:
         if snap.df.empty:
             return _EMPTY
         top = float(np.nanmax(snap.df["total_gpus"].to_numpy(dtype=float))) / 1e6
-        return (snap.x_range, nice_ceil(max(top * 1.1, 1e-3), AXIS_TOPS))
+        return (snap.x_range, nice_ceil(max(top * 1.5, 1e-3), AXIS_TOPS))
 
     @override
     def keeps(self, frame: Hashable, snap: Snapshot) -> bool:
         new = self.layout(snap)
         if frame == _EMPTY or new == _EMPTY:
             return frame == new
-        return frame[0] == new[0] and new[1] <= frame[1] <= 2.5 * new[1]
+        top = float(np.nanmax(snap.df["total_gpus"].to_numpy(dtype=float))) / 1e6
+        return frame[0] == new[0] and top * 1.05 <= frame[1] <= 4 * top
 
     @override
     def setup(self, ax: Axes, snap: Snapshot, frame: Any) -> None:
@@ -457,9 +273,10 @@ class ComputeChart(Chart):
         ax.set_ylim(0, frame[1])
         ax.yaxis.set_major_locator(MaxNLocator(4))
         ax.set_ylabel("million GPUs")
+        _ghosts(ax, snap, "total_gpus", 1e-6)
         ax.legend(handles=[Patch(color=RENTED_COLOR, label="rented"),
-                           Patch(color=OWNED_COLOR, label="owned")],
-                  loc="upper left", fontsize=8, framealpha=0.85)
+                           Patch(color=OWNED_COLOR, label="owned"), *_ghost_handle(snap)],
+                  loc="upper left", fontsize=LEGEND_FONT, framealpha=0.85)
 
     @override
     def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:
@@ -476,7 +293,8 @@ class SizesChart(Chart):
     """Active labs by size now (GPUs, log scale): owners and renters, the middle band."""
 
     key, title = "sizes", "Lab sizes now"
-    margins: ClassVar[dict[str, float]] = {"bottom": 0.12}
+    margins: ClassVar[dict[str, float]] = {"bottom": 0.15}
+    over_time: ClassVar[bool] = False
     #: Histogram bin width, log10 GPUs (a quarter of a decade).
     BIN = 0.25
 
@@ -511,7 +329,7 @@ class SizesChart(Chart):
         ax.xaxis.set_major_locator(FixedLocator(ticks[:: max(1, math.ceil(len(ticks) / 6))]))
         ax.xaxis.set_major_formatter(FuncFormatter(_gpus_tick))
         ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xlabel("GPUs (H100-equivalent), log scale")
+        ax.set_xlabel("GPUs (H100-equivalent), log scale", fontsize=LEGEND_FONT)
         ax.set_ylim(0, top)
         ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
         ax.set_ylabel("labs")
@@ -520,8 +338,8 @@ class SizesChart(Chart):
         handles = [Patch(color=OWNED_COLOR, label="owns most of its GPUs"),
                    Patch(color=RENTED_COLOR, label="rents most of its GPUs")]
         if band:  # drawn only with 3 labs or more, as metrics.middle_share counts it
-            handles.insert(0, Patch(color=BAND_COLOR, label="middle band (10-50% of largest)"))
-        ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.85)
+            handles.insert(0, Patch(color=BAND_COLOR, label="middle (10-50% of largest)"))
+        ax.legend(handles=handles, loc="upper right", fontsize=LEGEND_FONT, framealpha=0.85)
 
     @override
     def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:
@@ -542,13 +360,13 @@ class SizesChart(Chart):
         if not math.isfinite(bc):  # before the first month: no statistics yet
             return artists, f"{self.title} (bimodal above {limit:.3g}; figure after a month)"
         verdict = "bimodal" if bc > limit else "not bimodal"
-        return artists, f"{self.title}: bimodality {bc:.2f} ({verdict} above {limit:.3g})"
+        return artists, f"Lab sizes: bimodality {bc:.2f} ({verdict} > {limit:.3g})"
 
 
 #: The charts in display order: (key, short title, class).
 CHARTS: tuple[tuple[str, str, type[Chart]], ...] = tuple(
     (cls.key, cls.title, cls)
-    for cls in (SharesChart, ConcentrationChart, PricesChart, ComputeChart, SizesChart))
+    for cls in (SharesChart, ComputeChart, SizesChart, ConcentrationChart, PricesChart))
 _CLASSES: dict[str, type[Chart]] = {key: cls for key, _, cls in CHARTS}
 
 
@@ -570,3 +388,9 @@ def live_png(model: AIMarketModel, key: str) -> bytes:
     if chart is None:
         chart = charts[key] = _CLASSES[key]()
     return chart.png(snapshot(model))
+
+
+def chart_file(model: AIMarketModel, key: str, fmt: str) -> bytes:
+    """Chart ``key`` of ``model`` now as a ``"png"`` (2x screen resolution) or ``"svg"``."""
+    return _CLASSES[key]().save(snapshot(model), fmt)
+

@@ -1,38 +1,24 @@
-"""Solara components of the visualiser: charts as PNG images, the lab table, the status line.
+"""Solara components of the visualiser: status, regime checklist, charts, tables, downloads.
 
-SolaraViz calls each entry of its ``components`` list with the model and re-renders it after
-every step; the chart components here show :mod:`marketsim.viz.charts` as PNG images,
-redrawn only when the model or its step count changes.
+Each takes the model and its step count (a new count, or a new model, redraws it); the page
+(:mod:`marketsim.viz.app`) lays them out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from html import escape
 from typing import TYPE_CHECKING, Any
 
 import solara
 
-from marketsim.viz import charts
+from marketsim.viz import charts, data, export, follow
 from marketsim.viz.params import LABELS, SLIDER_KEYS
+from marketsim.viz.regime import REGIME_COLORS, REGIME_MEANING, checklist_rows, regime_color
 
 if TYPE_CHECKING:
     from marketsim.model import AIMarketModel
 
-#: Colour of each regime label in the status line.
-REGIME_COLORS: dict[str, str] = {
-    "competitive": "#2e7d32",
-    "concentrated": "#ef6c00",
-    "bifurcated": "#6a1b9a",
-    "consolidated": "#c62828",
-}
-REGIME_MEANING: dict[str, str] = {
-    "none yet": "press Step: the label needs months of revenue",
-    "competitive": "many labs, revenue spread out",
-    "concentrated": "revenue HHI above the 'highly concentrated' line",
-    "bifurcated": "a few giants and many small labs, few in between",
-    "consolidated": "a handful of survivors hold the market",
-}
+SMALL = "font-size: 12px; color: #555"
 
 
 def chart_png(model: AIMarketModel, key: str) -> bytes:
@@ -42,97 +28,144 @@ def chart_png(model: AIMarketModel, key: str) -> bytes:
 
 @solara.component
 def Chart(model: AIMarketModel, key: str, steps: int) -> None:
-    """One Matplotlib chart as an image.
-
-    Args:
-        model: the model shown (it changes in place as it steps).
-        key: which chart, from :data:`marketsim.viz.charts.CHARTS`.
-        steps: the model's step count; a new value (or a new model) redraws the chart.
-    """
+    """One Matplotlib chart as an image, redrawn when ``steps`` or the model changes."""
     png = solara.use_memo(lambda: chart_png(model, key), dependencies=[model, steps, key])
     solara.Image(png, width="100%", classes=["marketsim-chart", f"marketsim-chart-{key}"])
-
-
-@solara.component
-def LabTable(model: AIMarketModel, steps: int) -> None:
-    """Every lab now: class, status, cash, revenue, valuation, GPUs owned and rented, price.
-
-    ``steps`` is the model's step count; a new value redraws the table.
-    """
-    html = solara.use_memo(lambda: charts.lab_table_html(model), dependencies=[model, steps])
-    solara.Style(charts.TABLE_CSS)
-    with solara.Column(gap="4px", style="width: 100%; height: 100%"):
-        solara.HTML(tag="div", unsafe_innerHTML="<b>Labs now</b> (exited labs in grey)")
-        solara.HTML(tag="div", unsafe_innerHTML=html, classes=["marketsim-lab-table"],
-                    style="overflow: auto; max-height: 330px; width: 100%")
 
 
 def _value(v: Any) -> str:
     return f"{v:,}" if isinstance(v, int) else f"{v:g}" if isinstance(v, float) else str(v)
 
 
-@solara.component
-def StatusLine(model: AIMarketModel, steps: int) -> None:
-    """Date (month and year), tick, regime, headline figures and the run's slider settings.
-
-    ``steps`` is the model's step count; a new value redraws the line.
-    """
-    s = charts.status(model, SLIDER_KEYS)
-    color = REGIME_COLORS.get(s["regime"], "#444")
-    regime = s["regime"] or "none yet"  # a label needs months of data
+def _figures(s: dict[str, Any]) -> str:
     n = s["active_labs"]
-    figures = [f"{n} active lab{'' if n == 1 else 's'}"]
+    out = [f"{n} active lab{'' if n == 1 else 's'}"]
     if s["hhi"] is not None:
-        figures.append(f"revenue HHI {s['hhi']:,.0f}")
+        out.append(f"revenue HHI {s['hhi']:,.0f} this month")
+    if s["hhi_window"] is not None:
+        out.append(f"{s['hhi_window']:,.0f} over the last {s['window']} months (the label's)")
     if s["leader_run_rate"] is not None:
-        figures.append(f"leader ${s['leader_run_rate']:,.1f}bn/yr")
+        out.append(f"leader ${s['leader_run_rate']:,.1f}bn/yr")
+    return " · ".join(out)
+
+
+def status_html(model: AIMarketModel) -> str:
+    """The status line: date, month, regime and why, headline figures, the run's settings."""
+    s = data.status(model, SLIDER_KEYS)
+    regime = s["regime"] or "none yet"
+    meaning = REGIME_MEANING.get(regime, "press Step: the label needs a month of data"
+                                 if not s["regime"] else "")
     settings = [f"{LABELS.get(k, 'seed' if k == 'rng' else k)} {_value(v)}"
                 for k, v in s["params"].items()]
+    origin = (f'<br><span class="marketsim-origin" style="font-weight:600">replaying '
+              f"{escape(s['origin'])}</span>" if s["origin"] else "")
+    done = (' <span class="marketsim-finished" style="font-weight:600;color:#2e7d32">'
+            "run finished</span>" if s["finished"] else "")
     html = (
-        f'<span class="marketsim-date" style="font-size:20px;font-weight:600">'
-        f"{s['month']}</span>"
-        f'&nbsp;&nbsp;<span class="marketsim-tick">month {s["tick"]} of {s["horizon"]}</span>'
-        f'&nbsp;&nbsp;regime: <span class="marketsim-regime" style="font-weight:600;'
-        f'color:{color}">{regime}</span>'
-        f' <span style="color:#666">({REGIME_MEANING.get(regime, "")})</span>'
-        f'<br><span style="color:#444">{" · ".join(figures)} · scenario '
-        f"<i>{escape(s['scenario'])}</i></span>"
-        f'<br><span class="marketsim-settings" style="color:#777;font-size:12px">'
-        f"this run: {escape(' · '.join(settings))} (sliders apply on Reset)</span>"
-    )
+        f'<span class="marketsim-date" style="font-size:20px;font-weight:600">{s["month"]}'
+        f'</span>&nbsp;&nbsp;<span class="marketsim-tick">month {s["tick"]} of '
+        f'{s["horizon"]}</span>{done}&nbsp;&nbsp;regime: <span class="marketsim-regime" '
+        f'style="font-weight:700;color:{regime_color(s["regime"])}">{escape(regime)}</span>'
+        f' <span style="color:#666">({escape(meaning)})</span>'
+        f'<br><span class="marketsim-figures" style="color:#333">{escape(_figures(s))}'
+        f"</span>{origin}<br><span style=\"{SMALL}\">scenario <i>{escape(s['scenario'])}</i>"
+        f' · <span class="marketsim-settings">this run: {escape(" · ".join(settings))}'
+        "</span></span>")
     if s.get("slider_error"):
         html += (f'<br><span class="marketsim-slider-error" style="color:#b45309;'
-                 f'font-weight:600">sliders not applied, showing the scenario as loaded: '
+                 f'font-weight:600">settings not applied, showing the scenario as loaded: '
                  f"{escape(s['slider_error'])}</span>")
     if s["error"]:
         html += (f'<br><span class="marketsim-error" style="color:#c62828;font-weight:600">'
                  f"stopped: {escape(s['error'])} (traceback in the server's log; Reset to "
                  "start again)</span>")
-    # Its own light background: readable under Solara's dark theme too.
+    return html
+
+
+@solara.component
+def StatusLine(model: AIMarketModel, steps: int) -> None:
+    """:func:`status_html`, redrawn each month."""
+    html = solara.use_memo(lambda: status_html(model), dependencies=[model, steps])
     solara.HTML(tag="div", unsafe_innerHTML=html, classes=["marketsim-status"],
-                style="padding: 8px 16px; background: #ffffff; color: #222222")
+                style="padding: 4px 8px; background: #ffffff; color: #222222; "
+                      "font-size: 13.5px; line-height: 1.45")
 
 
-def chart_component(key: str) -> Callable[[AIMarketModel], Any]:
-    """A SolaraViz component (a function of the model) showing chart ``key``."""
+def checklist_html(model: AIMarketModel) -> str:
+    """The regime label's tests as a table (value, rule, pass/fail, the labels it decides)."""
+    with data.reading(model):
+        rows = checklist_rows(model)
+    legend = " ".join(f'<span class="swatch" style="background:{c}"></span>&thinsp;{k}'
+                      for k, c in REGIME_COLORS.items())
+    if not rows:
+        body = '<tr><td colspan="4">no tests yet: press Step</td></tr>'
+    else:
+        body = "".join(
+            f'<tr class="{"pass" if r["passed"] else "fail"}"><td>{escape(r["test"])}</td>'
+            f'<td class="num check-value">{escape(r["value"])}</td>'
+            f'<td class="num">{escape(r["rule"])}</td>'
+            f'<td>{"\u2714" if r["passed"] else "\u2718"} {escape(r["feeds"])}</td></tr>'
+            for r in rows)
+    return ('<table class="marketsim-labs marketsim-checks"><thead><tr><th>test of the '
+            'label (figures as it reads them)</th><th>value</th><th>rule</th><th>decides</th>'
+            '</tr>'
+            f'</thead><tbody>{body}</tbody></table><div style="{SMALL}">band under each '
+            f"time axis: the label of each month · {legend}</div>")
 
-    def component(model: AIMarketModel) -> Any:
-        return Chart(model, key, model.steps)
 
-    component.__name__ = f"{key}_chart"
-    return component
-
-
-def lab_table_component(model: AIMarketModel) -> Any:
-    """SolaraViz component showing :func:`LabTable`."""
-    return LabTable(model, model.steps)
+@solara.component
+def RegimePanel(model: AIMarketModel, steps: int) -> None:
+    """The checklist of the regime label's tests, redrawn each month."""
+    html = solara.use_memo(lambda: checklist_html(model), dependencies=[model, steps])
+    solara.HTML(tag="div", unsafe_innerHTML=html, classes=["marketsim-regime-checks"])
 
 
-def status_component(model: AIMarketModel) -> Any:
-    """SolaraViz component showing :func:`StatusLine`."""
-    return StatusLine(model, model.steps)
+@solara.component
+def LabTable(model: AIMarketModel, steps: int) -> None:
+    """Every lab now, its chart colour in front; exited labs greyed with how and when."""
+    html = solara.use_memo(lambda: data.lab_table_html(model), dependencies=[model, steps])
+    solara.HTML(tag="div", unsafe_innerHTML=html, classes=["marketsim-lab-table"],
+                style="overflow: auto; max-height: 360px; width: 100%")
 
 
-def components() -> list[tuple[Callable[[AIMarketModel], Any], int]]:
-    """SolaraViz ``components``: the lab table and every chart, all on page 0."""
-    return [(lab_table_component, 0), *((chart_component(k), 0) for k, _, _ in charts.CHARTS)]
+@solara.component
+def FollowLab(model: AIMarketModel, steps: int, lab: solara.Reactive[Any]) -> None:
+    """Pick a lab and see its cash, valuation, revenue, price and compute over time."""
+    options = solara.use_memo(lambda: {f"Lab {x.index + 1} ({x.status})": x.unique_id
+                                       for x in model.labs}, dependencies=[model, steps])
+    chosen = next((k for k, v in options.items() if v == lab.value), None)
+    png = solara.use_memo(lambda: None if lab.value is None else follow.lab_png(model, lab.value),
+                          dependencies=[model, steps, lab.value])
+    solara.Select("Follow a lab", values=list(options), value=chosen,
+                  on_value=lambda k: lab.set(options.get(k)), classes=["marketsim-follow"])
+    if png is None:
+        solara.Text("choose a lab to see its cash, valuation, revenue, compute and price "
+                    "over time", style=SMALL)
+    else:
+        solara.Image(png, width="100%", classes=["marketsim-followed"])
+
+
+@solara.component
+def AgentTables(model: AIMarketModel, steps: int) -> None:
+    """VCs (dry powder, deployed) and hyperscalers (capacity, utilisation, rent) now."""
+    vcs, hss = solara.use_memo(lambda: follow.agents_html(model), dependencies=[model, steps])
+    solara.HTML(tag="div", unsafe_innerHTML="<b>Venture capital</b>" + vcs)
+    solara.HTML(tag="div", unsafe_innerHTML="<b>Hyperscalers</b>" + hss)
+
+
+@solara.component
+def Downloads(model: AIMarketModel) -> None:
+    """Download the run's model and lab tables (CSV or Parquet) and any chart (PNG or SVG)."""
+    stem = export.file_stem(model)
+    with solara.Row(style="flex-wrap: wrap; gap: 4px", classes=["marketsim-downloads"]):
+        for fmt in export.TABLE_FORMATS:
+            solara.FileDownload(lambda fmt=fmt: export.table_bytes(export.model_frame(model),
+                                                                   fmt),
+                                filename=f"{stem}-model.{fmt}", label=f"model table {fmt}")
+            solara.FileDownload(lambda fmt=fmt: export.table_bytes(export.lab_frame(model),
+                                                                   fmt),
+                                filename=f"{stem}-labs.{fmt}", label=f"lab table {fmt}")
+        for key, _, _ in charts.CHARTS:
+            for fmt in ("png", "svg"):
+                solara.FileDownload(lambda key=key, fmt=fmt: charts.chart_file(model, key, fmt),
+                                    filename=f"{stem}-{key}.{fmt}", label=f"{key} {fmt}")

@@ -10,7 +10,7 @@ import calendar
 import weakref
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from marketsim.reporters import calendar_month, lab_table
+from marketsim.viz.regime import window_means
 
 if TYPE_CHECKING:
     from marketsim.model import AIMarketModel
@@ -42,6 +43,12 @@ class Snapshot:
         middle_band: (low, high) log10 GPUs of the middle size band (10%–50% of the largest
             lab, as in ``metrics.middle_share``), or None.
         hhi_concentrated: HHI above which the market is highly concentrated.
+        regimes: the regime label of each row of ``df`` ('' where there is none).
+        named: the labs the share chart names (AgentIDs, in founding order): the largest by
+            revenue share over the trailing window.
+        colors: the fixed colour of each lab named so far in this run (AgentID → colour).
+        names: display name of each lab (AgentID → ``"Lab 3"``).
+        ghosts: earlier runs to draw faintly: (label, model reporters), oldest first.
     """
 
     steps: int
@@ -56,9 +63,72 @@ class Snapshot:
     bimodality_limit: float
     middle_band: tuple[float, float] | None
     hhi_concentrated: float
+    regimes: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    named: tuple[Any, ...] = ()
+    colors: dict[Any, str] = field(default_factory=dict)
+    names: dict[Any, str] = field(default_factory=dict)
+    ghosts: tuple[tuple[str, pd.DataFrame], ...] = ()
 
+
+#: Labs the share chart names one by one; the rest are summed as "other labs".
+TOP_LABS = 8
+#: Months of the trailing window from which the named labs are chosen (as the regime's).
+RECENT = 12
+#: Colours of labs; a lab keeps the one it gets when first named for the whole run.
+PALETTE: tuple[str, ...] = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                            "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#393b79")
+OTHER_COLOR = "#d9d9d9"
 
 _CACHE: weakref.WeakKeyDictionary[Any, Snapshot] = weakref.WeakKeyDictionary()
+_COLORS: weakref.WeakKeyDictionary[Any, dict[Any, str]] = weakref.WeakKeyDictionary()
+
+
+def contenders(shares: pd.DataFrame, n: int = TOP_LABS, recent: int = RECENT,
+               before: tuple = ()) -> tuple:
+    """The ``n`` labs with the largest mean revenue share over the last ``recent`` months.
+
+    Labs with no revenue in that window (exited long ago) are never named. Labs named
+    ``before`` stay while they rank among the top ``n + 2`` and the top ``n`` are all named,
+    so that two labs swapping 8th and 9th place do not change the chart's legend every month.
+    """
+    if shares.empty:
+        return ()
+    mean = shares.tail(recent).mean()
+    ranking = list(mean[mean > 0].sort_values(ascending=False, kind="stable").index)
+    top, near = ranking[:n], set(ranking[:n + 2])
+    kept = [lab for lab in before if lab in near]
+    if set(top) <= set(kept):
+        return tuple(sorted(kept))
+    return tuple(sorted(top))  # in founding order: a new order is no new frame
+
+
+def lab_colors(model: AIMarketModel, named: tuple) -> dict[Any, str]:
+    """The colour of every lab named so far in ``model``'s run, giving new ones a free colour.
+
+    A lab keeps its colour for the whole run; a newly named lab takes the first palette colour
+    that no lab named now uses (unused colours first).
+    """
+    book = _COLORS.setdefault(model, {})
+    for lab in named:
+        if lab in book:
+            continue
+        taken = {book[x] for x in named if x in book}
+        used = set(book.values())
+        free = [c for c in PALETTE if c not in taken]
+        book[lab] = next((c for c in free if c not in used), free[0] if free else PALETTE[0])
+    return book
+
+
+def lab_names(model: AIMarketModel) -> dict[Any, str]:
+    """Display name of each lab by AgentID: ``"Lab 1"`` for the first lab created, and so on."""
+    return {lab.unique_id: f"Lab {lab.index + 1}" for lab in model.labs}
+
+
+def regime_labels(df: pd.DataFrame) -> np.ndarray:
+    """The regime label of each month of the model reporters ('' where there is none)."""
+    if "regime" not in df.columns:
+        return np.full(len(df), "", dtype=object)
+    return df["regime"].fillna("").astype(str).to_numpy(dtype=object)
 
 
 def _years(model: AIMarketModel, steps: Any) -> np.ndarray:
@@ -102,6 +172,7 @@ def _snapshot(model: AIMarketModel) -> Snapshot:
         top = float(np.log10(sizes.max()))
         band = (top + np.log10(0.1), top + np.log10(0.5))
     cfg = model.scenario_config
+    named = contenders(shares, before=hit.named if hit is not None else ())
     snap = Snapshot(
         steps=model.steps, df=df, years=_years(model, df.index),
         x_range=(float(_years(model, 1)), float(_years(model, max(cfg.horizon, 2)))),
@@ -109,6 +180,8 @@ def _snapshot(model: AIMarketModel) -> Snapshot:
         bimodality=float((model.stats or {}).get("bimodality", np.nan)),
         bimodality_limit=float(cfg.regime.bimodality), middle_band=band,
         hhi_concentrated=float(cfg.regime.hhi_concentrated),
+        regimes=regime_labels(df), named=named, colors=dict(lab_colors(model, named)),
+        names=lab_names(model), ghosts=tuple(getattr(model, "ghosts", ())),
     )
     _CACHE[model] = snap
     return snap
@@ -119,9 +192,8 @@ def _snapshot(model: AIMarketModel) -> Snapshot:
 CLASS_NAME_CHARS = 12
 
 
-def lab_name(lab_id: Any, lab_class: str) -> str:
-    """Display name of a lab: ``"Lab 3"``, or ``"Lab 3 (MyLab)"`` for a user's own class."""
-    name = f"Lab {lab_id}"
+def lab_name(name: str, lab_class: str) -> str:
+    """Legend name of a lab: ``"Lab 3"``, or ``"Lab 3 (MyLab)"`` for a user's own class."""
     if lab_class == "AILab":
         return name
     if len(lab_class) > CLASS_NAME_CHARS:
@@ -153,57 +225,82 @@ TABLE_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
 )
 
 
+def exit_text(lab: Any, start: str, acquirer: dict[int, str]) -> str:
+    """How and when a lab left: ``"bankrupt 2031-04"``, ``"acquired 2030-01 by Lab 2"``."""
+    if lab.active or lab.exit_tick is None:
+        return ""
+    by = acquirer.get(lab.account)
+    return f"{lab.status} {calendar_month(start, lab.exit_tick)}" + (f" by {by}" if by else "")
+
+
 def lab_rows(model: AIMarketModel) -> pd.DataFrame:
     """One row per lab now: active labs by revenue, then exited labs, latest exit first.
 
-    Columns: lab, class, status, cash ($bn), run_rate ($bn/yr: last month's revenue × 12),
-    valuation ($bn, last post-money), owned_gpus, rented_gpus (GPUs), price ($/M tokens).
+    Columns: lab (``"Lab 3"``, numbered in order of founding), class, status (with the exit
+    month and the acquirer of a lab that left), cash ($bn), run_rate ($bn/yr: last month's
+    revenue × 12), valuation ($bn, last post-money; 0 once exited), owned_gpus, rented_gpus
+    (GPUs), price ($/M tokens), then ``id`` (AgentID) and ``color`` (its chart colour, ''
+    for a lab never named in the share chart).
     """
+    colors = _COLORS.get(model, {})
+    acquirer = getattr(getattr(model, "history", None), "acquirer", {})
+    start = model.scenario_config.start
     rows = [{
-        "lab": f"Lab {lab.unique_id}",
+        "lab": f"Lab {lab.index + 1}",
         "class": type(lab).__name__,
-        "status": lab.status,
+        "status": exit_text(lab, start, acquirer) or lab.status,
         "cash": lab.cash,
         "run_rate": lab.run_rate if lab.active else 0.0,
-        "valuation": lab.valuation,
+        "valuation": lab.valuation if lab.active else 0.0,
         "owned_gpus": lab.owned_gpus,
         "rented_gpus": float(np.sum(lab.rented_gpus)),
         "price": lab.price,
+        "id": lab.unique_id,
+        "color": colors.get(lab.unique_id, ""),
         "_active": lab.active,
         "_exit": -1 if lab.exit_tick is None else lab.exit_tick,
     } for lab in model.labs]
-    df = pd.DataFrame(rows, columns=[c for c, _, _ in TABLE_COLUMNS] + ["_active", "_exit"])
+    df = pd.DataFrame(rows, columns=[c for c, _, _ in TABLE_COLUMNS]
+                      + ["id", "color", "_active", "_exit"])
     df = df.sort_values(["_active", "run_rate", "_exit"], ascending=[False, False, False])
     return df.drop(columns=["_active", "_exit"]).reset_index(drop=True)
 
 
 def lab_table_html(model: AIMarketModel, max_rows: int = 40) -> str:
-    """The lab table as an HTML ``<table>`` (exited labs greyed), at most ``max_rows`` rows."""
+    """The lab table as an HTML ``<table>`` (exited labs greyed), at most ``max_rows`` rows.
+
+    Each row starts with the lab's colour in the charts (a swatch) and carries its AgentID in
+    ``data-lab``, so a click can follow it.
+    """
     with reading(model):
         df = lab_rows(model)
-    head = "".join(f"<th>{escape(h)}</th>" for _, h, _ in TABLE_COLUMNS)
+    head = "<th></th>" + "".join(f"<th>{escape(h)}</th>" for _, h, _ in TABLE_COLUMNS)
     body = []
     for rec in df.head(max_rows).to_dict("records"):
         cls = "" if rec["status"] == "active" else ' class="exited"'
+        swatch = (f'<span class="swatch" style="background:{rec["color"]}"></span>'
+                  if rec["color"] else "")
         cells = "".join(
             f"<td{' class=num' if i > 2 else ''}>{escape(fmt(rec[c]))}</td>"
             for i, (c, _, fmt) in enumerate(TABLE_COLUMNS))
-        body.append(f"<tr{cls}>{cells}</tr>")
+        body.append(f'<tr{cls} data-lab="{rec["id"]}"><td>{swatch}</td>{cells}</tr>')
     if len(df) > max_rows:
-        body.append(f'<tr><td colspan="{len(TABLE_COLUMNS)}">and {len(df) - max_rows} '
+        body.append(f'<tr><td colspan="{len(TABLE_COLUMNS) + 1}">and {len(df) - max_rows} '
                     "more labs</td></tr>")
     return (f'<table class="marketsim-labs"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
 TABLE_CSS = """
-.marketsim-labs { border-collapse: collapse; font-size: 11px; width: 100%; }
+.marketsim-labs { border-collapse: collapse; font-size: 12px; width: 100%; }
 .marketsim-labs th { text-align: right; border-bottom: 1px solid #999; padding: 2px 4px;
                      white-space: normal; vertical-align: bottom; }
-.marketsim-labs th:nth-child(-n+3) { text-align: left; }
 .marketsim-labs td { padding: 1px 4px; border-bottom: 1px solid #eee; white-space: nowrap; }
 .marketsim-labs td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .marketsim-labs tr.exited td { color: #999; }
+.marketsim-labs .swatch { display: inline-block; width: 10px; height: 10px; }
+.marketsim-labs th:first-child, .marketsim-labs td:first-child { padding: 0 2px; }
+.marketsim-labs th:nth-child(-n+4) { text-align: left; }
 """
 
 
@@ -245,6 +342,10 @@ def status(model: AIMarketModel, keys: tuple[str, ...] = ()) -> dict[str, Any]:
             "regime": model.regime if done else None,  # no label before a month
             "active_labs": len(model.active_labs()),
             "hhi": stats.get("hhi_revenue"),
+            "hhi_window": window_means(model)["hhi_revenue"] if model.regime_window else None,
+            "window": len(model.regime_window),
+            "origin": getattr(model, "origin", None),
+            "finished": bool(done >= model.horizon and not error),
             "leader_run_rate": stats.get("leader_run_rate"),
             "error": error,
             "slider_error": getattr(model, "slider_error", None),

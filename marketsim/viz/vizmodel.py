@@ -14,14 +14,18 @@ import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from marketsim.errors import ScenarioError
 from marketsim.model import AIMarketModel
 from marketsim.scenario import MarketScenario, load_scenario
+from marketsim.units import HOURS_PER_MONTH
 from marketsim.viz.params import snap_back
+
+if TYPE_CHECKING:
+    from marketsim.model import AIMarketModel as AIMarketModelT
 
 
 class VizMarketModel(AIMarketModel):
@@ -38,6 +42,10 @@ class VizMarketModel(AIMarketModel):
 
     #: The scenario shown (set on the subclass made by :func:`viz_model_class`).
     base_scenario: ClassVar[MarketScenario | None] = None
+    #: What the page names the run after (a replayed sweep run: directory and run id).
+    origin: ClassVar[str | None] = None
+    #: Seed of the page's first model (a replayed run's own).
+    first_seed: ClassVar[int] = 0
 
     def __init__(
         self,
@@ -72,6 +80,11 @@ class VizMarketModel(AIMarketModel):
         self.slider_error: str | None = error
         #: What went wrong in the last step, shown on the page (None: nothing).
         self.error: str | None = None
+        #: Per-month history of the VCs and hyperscalers (see :class:`AgentHistory`).
+        self.history = AgentHistory()
+        #: Earlier runs of this session drawn faintly for comparison: (label, model
+        #: reporters DataFrame), oldest first (set by the page on Reset).
+        self.ghosts: list[tuple[str, Any]] = []
         self.step = functools.partial(_guarded_step, self, self.step)
 
 
@@ -89,17 +102,56 @@ def _guarded_step(model: VizMarketModel, mesa_step: Callable[[], None]) -> None:
             return
         try:
             mesa_step()
+            model.history.record(model)
         except Exception as exc:  # noqa: BLE001 - any error in a step is shown, not raised
             model.running = False
             model.error = f"{type(exc).__name__} in month {model.steps}: {exc}"
             traceback.print_exc()
 
 
-def viz_model_class(scenario: MarketScenario | str | Path | None = None) -> type[VizMarketModel]:
+class AgentHistory:
+    """What the follow-an-agent panels draw, recorded after each month.
+
+    Attributes:
+        vcs: one row per month and VC: ``month``, ``agent`` (1, 2, ...), ``dry_powder`` ($bn
+            in the fund's account), ``deployed`` ($bn invested so far).
+        hyperscalers: one row per month and hyperscaler: ``month``, ``agent``, ``capacity``
+            (GPUs), ``utilisation`` (share rented out), ``rent`` ($/GPU-hour).
+        acquirer: the buyer's name of each acquired lab, by the lab's ledger account.
+    """
+
+    def __init__(self) -> None:
+        self.vcs: list[dict[str, float]] = []
+        self.hyperscalers: list[dict[str, float]] = []
+        self.acquirer: dict[int, str] = {}
+        self._seen = 0  # ledger log entries already scanned for acquisitions
+
+    def record(self, model: AIMarketModelT) -> None:
+        """Append this month's rows and note the acquisitions the ledger logged since."""
+        t, led = model.steps, model.ledger
+        self.vcs += [{"month": t, "agent": i + 1, "dry_powder": led.balance(vc.account),
+                      "deployed": vc.deployed} for i, vc in enumerate(model.vcs)]
+        self.hyperscalers += [{"month": t, "agent": i + 1, "capacity": hs.capacity,
+                               "utilisation": hs.utilisation,
+                               "rent": hs.rent / HOURS_PER_MONTH}
+                              for i, hs in enumerate(model.hyperscalers)]
+        names = {lab.account: f"Lab {lab.index + 1}" for lab in model.labs}
+        names.update({hs.account: f"Hyperscaler {i + 1}"
+                      for i, hs in enumerate(model.hyperscalers)})
+        for _, src, dst, _, kind in led.log[self._seen:]:
+            if kind == "acquisition":
+                self.acquirer[dst] = names.get(src, led.names[src])
+        self._seen = len(led.log)
+
+
+def viz_model_class(scenario: MarketScenario | str | Path | None = None,
+                    origin: str | None = None, first_seed: int = 0) -> type[VizMarketModel]:
     """A :class:`VizMarketModel` subclass bound to ``scenario`` (validated now).
 
     Args:
         scenario: a MarketScenario, a path or shipped name, or None for the default scenario.
+        origin: where the run comes from, named on the page (a replayed sweep run).
+        first_seed: seed of the page's first model.
 
     Returns:
         A model class whose ``cls(rng=..., **dotted_overrides)`` builds that scenario.
@@ -108,5 +160,6 @@ def viz_model_class(scenario: MarketScenario | str | Path | None = None) -> type
         ScenarioError: the scenario file is missing or invalid.
     """
     base = scenario if isinstance(scenario, MarketScenario) else load_scenario(scenario)
-    return type("VizMarketModel", (VizMarketModel,), {"base_scenario": base,
-                                                      "__module__": __name__})
+    return type("VizMarketModel", (VizMarketModel,), {
+        "base_scenario": base, "origin": origin, "first_seed": int(first_seed),
+        "__module__": __name__})
