@@ -324,7 +324,7 @@ def test_step_button_moves_date_and_charts(page):
     assert all(a != b for a, b in zip(before_images, after, strict=True))
     assert all(img.startswith(PNG) for img in after)
     checks = _html(page, "marketsim-regime-checks")
-    assert "revenue HHI, 2-month avg" in checks  # the label's windowed figures
+    assert "HHI of revenue, 2-month median" in checks  # the label's windowed figures
 
 
 def test_slider_then_reset_rebuilds_from_the_scenario_file(page):
@@ -528,27 +528,31 @@ def test_served_page_references_only_local_assets(small_scenario):
 
 # ---------------------------------------------------------------------------- research tools
 def test_regime_checks_read_the_windowed_figures_and_decide_the_label(small_scenario):
-    from marketsim.metrics import classify_regime
+    from marketsim import metrics
     from marketsim.viz.regime import regime_checks
 
     m = viz_model_class(small_scenario)(rng=2)
     assert regime_checks(m) == []  # no month yet
+    t = m.scenario_config.regime
     for _ in range(16):
         m.step()
         checks = regime_checks(m)
-        window = m.regime_window
-        hhi = next(c for c in checks if c.name.startswith("revenue HHI"))
-        assert hhi.value == pytest.approx(np.mean([w["hhi_revenue"] for w in window]))
-        assert f"{len(window)}-month avg" in hhi.name
-        assert hhi.threshold == m.scenario_config.regime.hhi_concentrated
-        t = m.scenario_config.regime
-        value = {c.name.split(",")[0]: c.value for c in checks}
-        label = classify_regime(
-            int(value["active labs now"]), value["revenue HHI"],
-            value["size bimodality"], value["middle-band share"], t,
-            leader_owned=value["leader's owned share"],
-            small_rented=value["small labs' rented share"])
-        assert label == m.regime  # the checklist holds everything the label reads
+        window = m.regime_window[-t.window:]
+        hhi = next(c for c in checks if c.name.startswith("HHI of revenue"))
+        assert hhi.value == pytest.approx(np.median([w["hhi_revenue"] for w in window]))
+        assert f"{len(window)}-month median" in hhi.name
+        assert hhi.threshold == t.hhi_concentrated
+        passed = {c.feeds + ": " + c.name.rsplit(",", 1)[0]: c.passed for c in checks}
+        giants = passed["bifurcated: giants (revenue share and owned compute)"]
+        renters = passed["bifurcated: small labs renting most of their compute"]
+        shakeout = passed["consolidated: fall of active labs from their peak"]
+        survivors = passed["consolidated: revenue share of the largest consolidated_labs"]
+        hhi_high = passed["concentrated: HHI of revenue"]
+        label = ("consolidated" if shakeout and survivors else "bifurcated"
+                 if giants and renters else "concentrated" if hhi_high else "competitive")
+        if len(m.active_labs()) > 0:  # the checklist holds everything the label reads
+            assert label == m.regime == metrics.classify(
+                metrics.window_stats(window), t)
 
 
 def test_regime_band_colours_every_label_even_unknown_ones():

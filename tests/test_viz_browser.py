@@ -93,10 +93,10 @@ def _regime_is_explained(page) -> None:  # noqa: ANN001
     status = status_text(page)
     label = page.locator(".marketsim-regime").inner_text()
     assert label in ("competitive", "concentrated", "bifurcated", "consolidated"), label
-    windowed = re.search(r"([\d,]+) over the last (\d+) months \(the label's\)", status)
+    windowed = re.search(r"([\d,]+) median of the last (\d+) months \(the label's\)", status)
     assert windowed, status
     checks = page.locator(".marketsim-regime-checks")
-    row = checks.locator("tr", has_text=f"revenue HHI, {windowed[2]}-month avg")
+    row = checks.locator("tr", has_text=f"HHI of revenue, {windowed[2]}-month median")
     assert row.locator(".check-value").inner_text() == windowed[1]
     assert checks.locator("tr.pass, tr.fail").count() >= 5
 

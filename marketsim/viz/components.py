@@ -43,7 +43,7 @@ def _figures(s: dict[str, Any]) -> str:
     if s["hhi"] is not None:
         out.append(f"revenue HHI {s['hhi']:,.0f} this month")
     if s["hhi_window"] is not None:
-        out.append(f"{s['hhi_window']:,.0f} over the last {s['window']} months (the label's)")
+        out.append(f"{s['hhi_window']:,.0f} median of the last {s['window']} months (the label's)")
     if s["leader_run_rate"] is not None:
         out.append(f"leader ${s['leader_run_rate']:,.1f}bn/yr")
     return " · ".join(out)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from marketsim.reporters import calendar_month, lab_table
-from marketsim.viz.regime import window_means
+from marketsim.viz.regime import label_window
 
 if TYPE_CHECKING:
     from marketsim.model import AIMarketModel
@@ -342,8 +342,8 @@ def status(model: AIMarketModel, keys: tuple[str, ...] = ()) -> dict[str, Any]:
             "regime": model.regime if done else None,  # no label before a month
             "active_labs": len(model.active_labs()),
             "hhi": stats.get("hhi_revenue"),
-            "hhi_window": window_means(model)["hhi_revenue"] if model.regime_window else None,
-            "window": len(model.regime_window),
+            "hhi_window": label_window(model).get("hhi_revenue"),
+            "window": int(label_window(model).get("months", 0)),
             "origin": getattr(model, "origin", None),
             "finished": bool(done >= model.horizon and not error),
             "leader_run_rate": stats.get("leader_run_rate"),

@@ -1,10 +1,10 @@
 """The regime label as the page shows it: its tests with this month's values, its colours.
 
-The label (``model.regime``) is decided on figures averaged over the trailing window
-(``model.regime_window``, the last 12 months' statistics): :func:`regime_checks` lists each
-test of the label with that windowed value and its threshold, so the page shows *why* the
-market carries its label. It is the one place that knows the label's rules; the band along
-every time axis (:func:`regime_color`) works for whatever label strings the model gives.
+The label (``model.regime``) is decided on medians over the trailing window
+(``regime.window`` months): :func:`regime_checks` lists each test of the label with that
+windowed value and its threshold, so the page shows *why* the market carries its label.
+The band along every time axis (:func:`regime_color`) works for whatever label strings the
+model gives.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from __future__ import annotations
 import hashlib
 import math
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from marketsim import metrics
+from marketsim.reporters import regime_window
 
 if TYPE_CHECKING:
     from marketsim.model import AIMarketModel
@@ -27,8 +30,8 @@ REGIME_COLORS: dict[str, str] = {
 REGIME_MEANING: dict[str, str] = {
     "competitive": "many labs, revenue spread out",
     "concentrated": "revenue HHI above the 'highly concentrated' line",
-    "bifurcated": "a few giants owning compute, many small labs renting, few in between",
-    "consolidated": "a handful of survivors hold the market",
+    "bifurcated": "a few giants owning their compute, several small labs renting theirs",
+    "consolidated": "after a shakeout, a handful of survivors hold nearly all revenue",
 }
 _SPARE = ("#00838f", "#5d4037", "#ad1457", "#455a64", "#9e9d24")
 
@@ -44,15 +47,15 @@ def regime_color(label: str | None) -> str:
 
 
 class Check(NamedTuple):
-    """One test of the regime label.
+    """One test of the regime label, as the checklist shows it.
 
     Attributes:
-        name: what is tested, with its window ("revenue HHI, 12-month avg").
-        value: this month's value of the tested figure.
-        op: the comparison, ``">"``, ``">="``, ``"<="``.
+        name: what is tested, with its window ("HHI of revenue, 24-month median").
+        value: the window's value of the tested figure.
+        op: the comparison, ``">"`` or ``">="``.
         threshold: the scenario's ``[regime]`` threshold.
         passed: the comparison holds.
-        feeds: the labels this test decides.
+        feeds: the label this test decides.
     """
 
     name: str
@@ -63,58 +66,33 @@ class Check(NamedTuple):
     feeds: str
 
 
-_OPS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b}
 #: How the page writes each comparison.
-OP_TEXT = {">": ">", ">=": "\u2265", "<=": "\u2264"}
-
-#: Windowed figures of the label: (stats key, name on the page).
-WINDOWED: tuple[tuple[str, str], ...] = (
-    ("hhi_revenue", "revenue HHI"),
-    ("bimodality", "size bimodality"),
-    ("middle_share", "middle-band share"),
-    ("leader_owned_share", "leader's owned share"),
-    ("small_rented_share", "small labs' rented share"),
-)
+OP_TEXT = {">": ">", ">=": "\u2265"}
 
 
-def window_means(model: AIMarketModel) -> dict[str, float]:
-    """Mean of each :data:`WINDOWED` figure over ``model.regime_window`` (NaN when empty)."""
-    window = model.regime_window
-    return {k: (math.fsum(w[k] for w in window) / len(window) if window else math.nan)
-            for k, _ in WINDOWED}
+def label_window(model: AIMarketModel) -> dict[str, float]:
+    """The figures the last month's label read: medians over the trailing window ({} before)."""
+    return regime_window(model)
 
 
 def regime_checks(model: AIMarketModel) -> list[Check]:
-    """Each test of the regime label with this month's (windowed) value and its threshold.
+    """Each test of the regime label with the window's value and its threshold.
 
-    Active labs count now; the other figures are averaged over the trailing window, exactly as
-    the label reads them. Empty before the first month.
+    The tests and their values are :func:`marketsim.metrics.regime_checks` over the same
+    trailing-window medians the label reads (:func:`marketsim.reporters.regime_window`), so
+    the checklist cannot disagree with the label. Empty before the first month.
     """
-    if not model.regime_window:
+    window = label_window(model)
+    if not window:
         return []
-    t = model.scenario_config.regime
-    n = len(model.regime_window)
-    avg = window_means(model)
-    active = float(model.regime_window[-1]["active_labs"])
-    names = dict(WINDOWED)
-
-    def windowed(key: str) -> str:
-        return f"{names[key]}, {n}-month avg"
-
-    rows: list[tuple[str, float, str, float, str]] = [
-        ("active labs now", active, "<=", t.consolidated_labs, "consolidated"),
-        (windowed("hhi_revenue"), avg["hhi_revenue"], ">", t.hhi_concentrated,
-         "consolidated, concentrated"),
-        ("active labs now", active, ">=", t.min_labs_bifurcated, "bifurcated"),
-        (windowed("bimodality"), avg["bimodality"], ">", t.bimodality, "bifurcated"),
-        (windowed("middle_share"), avg["middle_share"], "<=", t.middle_share, "bifurcated"),
-        (windowed("leader_owned_share"), avg["leader_owned_share"], ">=",
-         t.giant_owned_share, "bifurcated"),
-        (windowed("small_rented_share"), avg["small_rented_share"], ">=",
-         t.small_rented_share, "bifurcated"),
-    ]
-    return [Check(name, float(v), op, float(th), bool(_OPS[op](v, th)), feeds)
-            for name, v, op, th, feeds in rows]
+    months = int(window["months"])
+    rows = []
+    for c in metrics.regime_checks(window, model.scenario_config.regime):
+        feeds, _, test = c.test.partition(": ")
+        op = ">" if "HHI" in test else ">="
+        rows.append(Check(f"{test}, {months}-month median", float(c.value), op,
+                          float(c.threshold), bool(c.passed), feeds))
+    return rows
 
 
 def check_text(value: float, name: str) -> str:
