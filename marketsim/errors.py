@@ -63,7 +63,9 @@ class DecisionError(_Picklable, ValueError):
 
     Raised as soon as the value comes back, so the error names the agent's class, the method,
     the value and what is allowed, rather than surfacing later as a bad ledger amount. It is
-    a bug in a user's subclass, so the command line shows it with its traceback.
+    a bug in a user's subclass. The command line prints it as one line on stderr and exits
+    with code 1; ``--debug`` (``marketsim run --debug``) shows its traceback instead, which
+    leads to the line of the subclass that returned the value.
     """
 
     def __init__(self, agent: object, method: str, given: object, allowed: str) -> None:
