@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from marketsim import metrics
+from marketsim.report_stats import mean_interval, share_interval
 from marketsim.scenario import RegimeConfig
 
 #: Thresholds applied to each lab: moving them recomputes the monthly figures from ``labs``.
@@ -166,30 +166,6 @@ def run_summary(ticks: pd.DataFrame, thresholds: Any = None,
     return {"regime": labels.iloc[-1], "persistence": persistence(labels),
             "flips": int(moves["flipped"].sum()), "moves": len(moves),
             "flipped_keys": sorted(set(moves.loc[moves["flipped"], "key"]))}
-
-
-def share_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a share ``k / n`` (e.g. seeds ending in a label)."""
-    if n == 0:
-        return (math.nan, math.nan)
-    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
-    return float(ci.low), float(ci.high)
-
-
-def mean_interval(values: Sequence[float], level: float = 0.95,
-                  bounds: tuple[float, float] = (-math.inf, math.inf)
-                  ) -> tuple[float, float, float]:
-    """Mean and Student-t interval of per-seed values, clipped to ``bounds``.
-
-    The interval is the mean itself if all values agree; a share's interval is clipped to
-    ``(0, 1)``, where it would otherwise run past 1 for values piled up at 1.
-    """
-    x = np.asarray(values, dtype=float)
-    m = float(x.mean()) if x.size else math.nan
-    if x.size < 2 or float(x.std()) == 0.0:
-        return m, m, m
-    lo, hi = stats.t.interval(level, x.size - 1, loc=m, scale=stats.sem(x))
-    return m, max(float(lo), bounds[0]), min(float(hi), bounds[1])
 
 
 def summarise(runs: Sequence[dict[str, Any]], level: float = 0.95) -> dict[str, Any]:

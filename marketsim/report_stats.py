@@ -9,6 +9,7 @@ order of :data:`marketsim.metrics.REGIMES` first.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,6 +29,10 @@ DRIVER_BINS = 5
 TIE = 1e-9
 
 
+#: Every key output is a count, a share, an HHI, a price or a run rate: never negative.
+OUTPUT_BOUNDS: tuple[float, float] = (0.0, math.inf)
+
+
 def regime_order(labels: Iterable[Any]) -> list[str]:
     """The labels present: those of REGIMES in their order, then any others sorted."""
     seen = {str(x) for x in labels}
@@ -43,8 +48,15 @@ def dominant(share: pd.DataFrame) -> pd.Series:
     return share.apply(pick, axis=1)
 
 
-def mean_interval(x: Any) -> tuple[float, float, float]:
-    """Mean and its 95 % interval (Student's t); NaN bounds with fewer than two values."""
+def mean_interval(x: Any, level: float = 0.95,
+                  bounds: tuple[float, float] = (-math.inf, math.inf)
+                  ) -> tuple[float, float, float]:
+    """Mean and its Student-t interval over seeds, clipped to the measure's ``bounds``.
+
+    NaN bounds with fewer than two values; the mean itself when all values agree. Clipping
+    keeps a few seeds' wide interval inside what the measure can be (an HHI or a count is
+    never negative, a share never above 1).
+    """
     from scipy import stats
 
     a = np.asarray(x, dtype=float)
@@ -57,17 +69,17 @@ def mean_interval(x: Any) -> tuple[float, float, float]:
     sem = float(stats.sem(a))
     if sem == 0:
         return m, m, m
-    lo, hi = stats.t.interval(0.95, a.size - 1, loc=m, scale=sem)
-    return m, float(lo), float(hi)
+    lo, hi = stats.t.interval(level, a.size - 1, loc=m, scale=sem)
+    return m, max(float(lo), bounds[0]), min(float(hi), bounds[1])
 
 
-def share_interval(k: int, n: int) -> tuple[float, float]:
-    """95 % Wilson score interval of a share of ``k`` in ``n`` runs."""
+def share_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a share of ``k`` in ``n`` runs."""
     from scipy.stats import binomtest
 
     if n <= 0:
         return np.nan, np.nan
-    ci = binomtest(int(k), int(n)).proportion_ci(0.95, method="wilson")
+    ci = binomtest(int(k), int(n)).proportion_ci(level, method="wilson")
     return float(ci.low), float(ci.high)
 
 
@@ -91,7 +103,7 @@ def outputs_by_point(res: SweepResults) -> pd.DataFrame:
     out = res.points.loc[sorted(res.runs["point"].unique())].copy()
     for c in res.outputs:
         stats = res.runs.groupby("point")[c].apply(lambda s: pd.Series(
-            mean_interval(s), index=["mean", "lo", "hi"])).unstack()
+            mean_interval(s, bounds=OUTPUT_BOUNDS), index=["mean", "lo", "hi"])).unstack()
         for k in ("mean", "lo", "hi"):
             out[f"{c}_{k}"] = stats[k]
     out.index.name = "point"
@@ -103,7 +115,7 @@ def summary(res: SweepResults) -> pd.DataFrame:
     df = res.runs[res.outputs].astype(float)
     rows = {}
     for c in df.columns:
-        m, lo, hi = mean_interval(df[c])
+        m, lo, hi = mean_interval(df[c], bounds=OUTPUT_BOUNDS)
         rows[c] = {"mean": m, "lo": lo, "hi": hi, "p10": df[c].quantile(0.1),
                    "median": df[c].median(), "p90": df[c].quantile(0.9)}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("output")
@@ -245,10 +257,18 @@ def driver_ranking(res: SweepResults, sobol: pd.DataFrame | None = None) -> pd.D
     return table.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def _as_numbers(values: pd.Series) -> np.ndarray:
+    """A parameter's values as floats: numbers as they are, text as sorted category codes."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(float).to_numpy()
+    return pd.factorize(values, sort=True)[0].astype(float)
+
+
 def _tree_importance(res: SweepResults) -> np.ndarray:
     from sklearn.ensemble import ExtraTreesClassifier
 
-    x = res.runs[res.names].astype(float).to_numpy()
+    # A text parameter (a scenario list's ``scenario``) enters the trees as category codes.
+    x = np.column_stack([_as_numbers(res.runs[k]) for k in res.names])
     y = res.runs["regime"].astype(str).to_numpy()
     if len(set(y)) < 2 or len(x) < 2:
         return np.zeros(len(res.names))
@@ -279,7 +299,7 @@ def compare_table(results: list[SweepResults]) -> pd.DataFrame:
             row[f"{reg}_lo"], row[f"{reg}_hi"] = share_interval(k, n)
         for c in outputs:
             vals = res.runs[c] if c in res.runs else pd.Series(dtype=float)
-            row[c], row[f"{c}_lo"], row[f"{c}_hi"] = mean_interval(vals)
+            row[c], row[f"{c}_lo"], row[f"{c}_hi"] = mean_interval(vals, bounds=OUTPUT_BOUNDS)
         rows[str(res.root)] = row
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("folder")
     table.attrs["regimes"] = regimes

@@ -243,8 +243,10 @@ def test_intervals_are_95_percent_over_seeds(grid_dir):
     out = pd.read_csv(rep / "outputs.csv", index_col="point")
     x = runs.loc[runs["point"] == 2, "hhi_revenue"].to_numpy(float)
     half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
-    assert out.loc[2, "hhi_revenue_lo"] == pytest.approx(x.mean() - half)
+    # the t interval, clipped to what an HHI can be (never negative)
+    assert out.loc[2, "hhi_revenue_lo"] == pytest.approx(max(x.mean() - half, 0.0))
     assert out.loc[2, "hhi_revenue_hi"] == pytest.approx(x.mean() + half)
+    assert (out.filter(like="_lo") >= 0).all().all()
     assert not any(c.endswith("_sd") for c in out.columns)
     tot = pd.read_csv(rep / "regimes.csv", index_col="regime")
     assert ((tot["lo"] <= tot["share"]) & (tot["share"] <= tot["hi"])).all()
@@ -321,3 +323,18 @@ def test_an_unreadable_file_is_named_in_one_line(grid_dir, tmp_path, capsys, wha
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err
     assert str(bad if what != "runs" else d / "runs") in err
+
+
+def test_report_of_a_sweep_over_scenarios_ranks_and_maps_the_scenario(tmp_path):
+    exp = tmp_path / "two.toml"
+    exp.write_text('name = "two"\nscenario = ["small", "null"]\nhorizon = 6\nreplications = 2\n'
+                   'seed = 3\n[design]\nmethod = "grid"\n[parameters]\n'
+                   '"buyers.count" = [200, 400]\n', encoding="utf-8")
+    run_sweep(exp, tmp_path / "out", workers=1, progress=False)
+    assert main(["report", str(tmp_path / "out")]) == 0
+    ranking = pd.read_csv(tmp_path / "out" / "report" / "drivers.csv")
+    assert set(ranking["parameter"]) == {"scenario", "buyers.count"}
+    assert (tmp_path / "out" / "report" / "regime_map.png").is_file()
+    by_driver = pd.read_csv(tmp_path / "out" / "report" / "regime_by_driver.csv",
+                            keep_default_na=False)  # a scenario named "null" stays a name
+    assert set(by_driver.loc[by_driver["parameter"] == "scenario", "bin"]) == {"small", "null"}
