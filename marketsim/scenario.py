@@ -108,7 +108,7 @@ class CapabilityConfig(_Section):
 
 
 class RegimeConfig(_Section):
-    """Thresholds of the regime label (docs/regimes.md; ``metrics.classify`` applies them).
+    """Thresholds of the regime label (docs/model.md §7.9; ``metrics.classify`` applies them).
 
     The label reads figures over the trailing ``window`` months: medians of the monthly
     giant and renter counts, the survivors' revenue share and HHI, and the active labs

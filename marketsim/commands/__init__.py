@@ -1,1 +1,1 @@
-"""One module per ``marketsim`` sub-command; each has ``<name>_command`` returning an exit code."""
+"""One module per ``marketsim`` sub-command, each with ``add_arguments`` and ``main``."""
