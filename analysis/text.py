@@ -192,14 +192,23 @@ def _fact_values(f: Mapping[str, Mapping[str, float]]) -> dict[str, str]:
 
 def render(*, meta: Mapping[str, Any], summ: pd.DataFrame, story: Mapping[str, Any],
            facts: Mapping[str, Mapping[str, float]], atlas: Mapping[str, Any] | None,
-           figures: Mapping[str, str], null_story: Mapping[str, Any]) -> str:
-    """The page: the template with every placeholder filled (a missing one raises)."""
+           figures: Mapping[str, str], null_story: Mapping[str, Any],
+           discovery: Mapping[str, Any]) -> str:
+    """The page: the template with every placeholder filled (a missing one raises).
+
+    ``discovery``: :func:`analysis.results.discovery`'s knock-outs, PRIM boxes, robustness.
+    """
+    from analysis import sections
+
     rg = meta["regime"]
     n = max(int(story["runs"]), 1)
     values: dict[str, str] = {
         **{k: str(v) for k, v in meta.items() if k != "regime"},
         **_variant_values(summ), **_story_values(story), **_fact_values(facts),
         **atlas_values(atlas, figures),
+        **sections.knockout_values(discovery["knockouts"]),
+        **sections.prim_values(discovery["boxes"], discovery["atlas_regimes"]),
+        **sections.robustness_values(discovery["robust_default"], discovery["robust_atlas"]),
         "variant_table": variant_table(summ),
         "nu_hhi_year": f"{summ.loc['null, unequal start', 'hhi_year']:,.0f}",
         "null_hhi_year": f"{summ.loc['null', 'hhi_year']:,.0f}",
@@ -207,6 +216,10 @@ def render(*, meta: Mapping[str, Any], summ: pd.DataFrame, story: Mapping[str, A
         "th_hhi": f"{rg['hhi_concentrated']:,.0f}", "th_bimodality": f"{rg['bimodality']:.3g}",
         "th_middle": f"{rg['middle_share']:.3g}", "th_owned": f"{rg['giant_owned_share']:.3g}",
         "th_consolidated_labs": str(rg["consolidated_labs"]),
+        "th_window": str(rg["window"]), "th_min_giants": str(rg["min_giants"]),
+        "th_min_renters": str(rg["min_renters"]),
+        "th_consolidated_share": pct(rg["consolidated_share"]),
+        "th_shakeout": pct(rg["shakeout"]), "th_giant_share": pct(rg["giant_share"]),
         "share_halfwidth": f"{100 * 1.96 * 0.5 / n ** 0.5:.0f}",
         **{f"fig_{k}": v for k, v in figures.items()},
     }
