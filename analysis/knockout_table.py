@@ -29,6 +29,8 @@ KO_MEASURES: dict[str, tuple[str, tuple[float, float]]] = {
     "giant_labs": ("giant labs", (0.0, math.inf)),
     "renter_labs": ("renter labs", (0.0, math.inf)),
 }
+#: A run's end label is settled when it holds over at least this share of the last 24 months.
+SETTLED = 0.75
 
 
 def run_robustness(ticks: pd.DataFrame, thresholds: Any = None) -> dict[str, Any]:
@@ -71,6 +73,7 @@ def robustness_summary(rob: pd.DataFrame) -> dict[str, Any]:
     moves = sum(m for _, m in per_key.values())
     return {"runs": len(rob), "per_key": per_key, "flips": flips, "moves": moves,
             "persistence": mean_interval(rob["persistence"], bounds=(0.0, 1.0)),
+            "settled": int((rob["persistence"] >= SETTLED).sum()),
             "agree": int((rob["relabel"] == rob["regime"]).sum())}
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.knockout_table import KO_MEASURES, finite, modal
+from analysis.knockout_table import KO_MEASURES, SETTLED, finite, modal
 from analysis.prim import MIN_COVERAGE, MIN_RUNS, limits_text
 from analysis.regimes import LAST_MONTHS, MOVE, WINDOW_KEYS
 from analysis.tables import interval_text
@@ -61,7 +61,8 @@ def robustness_line(s: Mapping[str, Any]) -> str:
     m, lo, hi = s["persistence"]
     return (f"end labels flipped — {keys}; {s['flips']} of {s['moves']} in all, over "
             f"{s['runs']} runs. Share of the last {LAST_MONTHS} months carrying the end label: "
-            f"mean {interval_text(m, lo, hi, '{:.0%}')}")
+            f"mean {interval_text(m, lo, hi, '{:.0%}')}; the end label holds over at least "
+            f"{SETTLED:.0%} of them in {s['settled']} of {s['runs']} runs")
 
 
 def knockout_values(ko: Mapping[str, Any] | None) -> dict[str, str]:

@@ -84,9 +84,24 @@ def sobol_section(atlas: Mapping[str, Any], fig: str) -> str:
     lines.append(f"![sobol]({fig})\n")
     if atlas["sobol_note"]:
         lines.append(f"*Note: {atlas['sobol_note']}.*\n")
-    lines.append("With this few runs the intervals are wide; read the ranking of total "
-                 "indices, not their values.")
+    lines.append(sobol_ranking(sob))
     return "\n".join(lines)
+
+
+def sobol_ranking(sob: pd.DataFrame) -> str:
+    """Per output: whether the top driver's total index is clear of the second's (95 %)."""
+    parts = []
+    for out, g in sob.groupby("output", sort=False):
+        g = g.sort_values("ST", ascending=False)
+        if len(g) < 2:
+            continue
+        a, b = g.iloc[0], g.iloc[1]
+        clear = a["ST"] - a["ST_conf"] > b["ST"] + b["ST_conf"]
+        parts.append(f"{out}: `{a['parameter']}` ranks first (ST {a['ST']:.2f} ± "
+                     f"{a['ST_conf']:.2f}), {'clear of' if clear else 'not clear of'} "
+                     f"`{b['parameter']}` ({b['ST']:.2f} ± {b['ST_conf']:.2f})")
+    return ("Ranking by total index, 95 % intervals: " + "; ".join(parts) + "."
+            if parts else "")
 
 
 def atlas_values(atlas: Mapping[str, Any] | None, figures: Mapping[str, str]) -> dict[str, str]:

@@ -214,6 +214,8 @@ def test_knockout_table_is_the_runs_tables_figures(knockout_sweep):
     assert (rob["relabel"] == rob["regime"]).all()  # relabelling reproduces the model's label
     s = kt.robustness_summary(rob)
     assert s["agree"] == s["runs"] == 6 and set(s["per_key"]) == set(WINDOW_KEYS)
+    assert s["settled"] == int((rob["persistence"] >= 0.75).sum())
+    assert s["flips"] == sum(table["flips"]) and s["moves"] == sum(table["moves"])
     assert kt.regime_shift(table)["default"] == 0
 
 
