@@ -220,3 +220,32 @@ def plot_atlas(atlas: Mapping[str, Any], out: Path, figures: Mapping[str, str]) 
         quantise(plot_regime_map(res, out / figures["map"], *axes))
     if atlas["sobol"] is not None:
         quantise(plot_sobol(atlas["sobol"], res.name, out / figures["sobol"]))
+
+
+def plot_knockouts(table: pd.DataFrame, regimes: Sequence[str], path: Path) -> Path:
+    """Regime shares per knock-out scenario (stacked bars) with 95 % Wilson whiskers.
+
+    Each regime's whisker sits at its segment's right end and spans its share's interval,
+    shifted by the segments to its left.
+    """
+    plt = _plt()
+    names = list(table.index)
+    fig, ax = plt.subplots(figsize=(8, 0.34 * len(names) + 1.4), layout="constrained")
+    y = np.arange(len(names))[::-1]
+    left = np.zeros(len(names))
+    offsets = np.linspace(-0.22, 0.22, max(len(regimes), 1))
+    for reg, dy in zip(regimes, offsets, strict=True):
+        share = table[reg].to_numpy(float)
+        lo, hi = table[f"{reg}_lo"].to_numpy(float), table[f"{reg}_hi"].to_numpy(float)
+        colour = regime_colour(reg)
+        ax.barh(y, share, left=left, color=colour, label=reg, height=0.7)
+        shown = share > 0
+        ax.errorbar((left + share)[shown], (y + dy)[shown],
+                    xerr=[(share - lo)[shown], (hi - share)[shown]], fmt="none",
+                    ecolor="black", elinewidth=0.8, capsize=2, alpha=0.7)
+        left += share
+    ax.set_yticks(y, names)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of seeds ending in the regime (whiskers: 95 % Wilson interval)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.3 / len(names)), ncol=4)
+    return save_png(fig, path)

@@ -1,7 +1,8 @@
 """``python -m analysis.results``: regenerate docs/results.md and docs/figures from sweeps.
 
-The four variants (``analysis/experiments/*.toml``) and a reduced regime atlas
-(``experiments/regimes.toml``, fewer Sobol' samples) are run with
+The four variants (``analysis/experiments/*.toml``), the knock-outs
+(``experiments/knockouts.toml``: each force off alone and in its group) and a reduced regime
+atlas (``experiments/regimes.toml``, fewer Sobol' samples) are run with
 :func:`marketsim.run_sweep` into ``RESULTS/findings[-quick]/`` (git-ignored). A sweep that
 is already there is resumed: finished runs are kept, so re-running after an interruption, or
 to rewrite the page only, costs nothing. ``--quick`` runs a tiny market (300 buyers, 24
@@ -29,9 +30,12 @@ FIGURES: dict[str, str] = {
     "regimes": "figures/regimes.png", "story": "figures/story.png",
     "facts": "figures/facts.png", "drivers": "figures/atlas_drivers.png",
     "map": "figures/atlas_map.png", "sobol": "figures/atlas_sobol.png",
+    "knockouts": "figures/knockouts.png",
 }
 #: Overrides of the tiny market of ``--quick``.
 QUICK: dict[str, Any] = {"horizon": 24, "fixed.buyers.count": 300}
+#: The knock-out sweep varies ``buyers.count`` (one value), so ``--quick`` sets it there.
+QUICK_KNOCKOUTS: dict[str, Any] = {"horizon": 24, "parameters.buyers.count": [300]}
 
 
 def sweep(file: Path, out: Path, overrides: dict[str, Any], *, workers: int | None,
@@ -49,8 +53,9 @@ def sweep(file: Path, out: Path, overrides: dict[str, Any], *, workers: int | No
 
 
 def run_all(results: Path, *, seeds: int, samples: int, quick: bool, workers: int | None,
-            no_atlas: bool, progress: bool) -> tuple[dict[str, Path], Path | None]:
-    """Every variant's sweep and the atlas sweep; returns their folders."""
+            no_atlas: bool, progress: bool, no_knockouts: bool = False,
+            ) -> tuple[dict[str, Path], Path | None, Path | None]:
+    """Every variant's sweep, the knock-outs and the atlas; returns their folders."""
     extra = dict(QUICK) if quick else {}
     base = results / ("findings-quick" if quick else "findings")
     dirs = {}
@@ -63,21 +68,53 @@ def run_all(results: Path, *, seeds: int, samples: int, quick: bool, workers: in
         atlas = sweep(REPO / "experiments" / "regimes.toml", base / f"regimes-N{samples}",
                       {**extra, "design.samples": samples, "replications": 1},
                       workers=workers, progress=progress)
-    return dirs, atlas
+    knockouts = None
+    if not no_knockouts:
+        knockouts = sweep(REPO / "experiments" / "knockouts.toml",
+                          base / f"knockouts-{seeds}seeds",
+                          {**(QUICK_KNOCKOUTS if quick else {}), "replications": seeds},
+                          workers=workers, progress=progress)
+    return dirs, atlas, knockouts
+
+
+def discovery(atlas_dir: Path | None, knockouts_dir: Path | None,
+              default: tuple[Any, Any], thresholds: Any) -> dict[str, Any]:
+    """Knock-out table, PRIM boxes over the atlas, and the labels' robustness."""
+    from analysis import knockout_table as kt
+    from analysis import tables
+    from analysis.prim import regime_boxes
+
+    out: dict[str, Any] = {
+        "knockouts": kt.knockout_numbers(knockouts_dir, thresholds) if knockouts_dir else None,
+        "robust_default": kt.robustness_summary(kt.robustness_runs(*default, thresholds)),
+        "boxes": None, "robust_atlas": None, "atlas_regimes": []}
+    if atlas_dir is not None:
+        runs, ticks = tables.load_sweep(atlas_dir)
+        from marketsim.report_data import SweepResults
+
+        names = list(SweepResults(atlas_dir).names)
+        out["boxes"] = regime_boxes(runs, names)
+        out["atlas_regimes"] = sorted(set(runs["regime"].astype(str)))
+        out["robust_atlas"] = kt.robustness_summary(kt.robustness_runs(runs, ticks,
+                                                                       thresholds))
+    return out
 
 
 def generate(out: Path, results: Path, *, seeds: int = 16, samples: int = 64,
              quick: bool = False, workers: int | None = None, no_atlas: bool = False,
-             progress: bool = True, command: str = "python -m analysis.results") -> Path:
+             progress: bool = True, command: str = "python -m analysis.results",
+             no_knockouts: bool = False) -> Path:
     """Run or resume the sweeps, then write ``out/results.md`` and ``out/figures/``."""
     from analysis import figures as figs
     from analysis import tables, text
     from marketsim import __version__
+    from marketsim.metrics import REGIMES
     from marketsim.scenario import load_scenario
 
     t0 = time.perf_counter()
-    dirs, atlas_dir = run_all(results, seeds=seeds, samples=samples, quick=quick,
-                              workers=workers, no_atlas=no_atlas, progress=progress)
+    dirs, atlas_dir, ko_dir = run_all(results, seeds=seeds, samples=samples, quick=quick,
+                                      workers=workers, no_atlas=no_atlas, progress=progress,
+                                      no_knockouts=no_knockouts)
     loaded = {v: tables.load_sweep(d) for v, d in dirs.items()}
     ticks = {v: t for v, (_, t) in loaded.items()}
     finals = {v: tables.run_finals(r, t) for v, (r, t) in loaded.items()}
@@ -94,6 +131,9 @@ def generate(out: Path, results: Path, *, seeds: int = 16, samples: int = 64,
     figs.plot_facts(ticks, out / FIGURES["facts"], float(rg["hhi_concentrated"]))
     if atlas is not None:
         figs.plot_atlas(atlas, out, FIGURES)
+    disc = discovery(atlas_dir, ko_dir, loaded["default"], sc.regime)
+    if disc["knockouts"] is not None:
+        figs.plot_knockouts(disc["knockouts"]["table"], REGIMES, out / FIGURES["knockouts"])
     first = loaded["default"][1]
     meta = {"command": command, "version": __version__, "seeds": seeds,
             "months": int(first["tick"].max()) + 1,
@@ -104,7 +144,7 @@ def generate(out: Path, results: Path, *, seeds: int = 16, samples: int = 64,
                                dirs["default"].parent),
             "mes": f"{sc.compute.min_efficient_scale:,.0f}", "regime": rg}
     page = text.render(meta=meta, summ=summ, story=story, facts=facts, atlas=atlas,
-                       figures=FIGURES, null_story=null_story)
+                       figures=FIGURES, null_story=null_story, discovery=disc)
     path = out / "results.md"
     tmp = path.with_name(".results.md.tmp")
     tmp.write_text(page, encoding="utf-8")
@@ -127,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="a tiny market: checks the pipeline")
     p.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     p.add_argument("--no-atlas", action="store_true", help="skip the regime sweep")
+    p.add_argument("--no-knockouts", action="store_true", help="skip the knock-out sweep")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     a = p.parse_args(argv)
     from marketsim.errors import ScenarioError
@@ -142,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         path = generate(a.out, a.results, seeds=seeds, samples=samples, quick=a.quick,
                         workers=a.workers, no_atlas=a.no_atlas, progress=not a.quiet,
-                        command=command)
+                        command=command, no_knockouts=a.no_knockouts)
     except ScenarioError as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -84,9 +84,24 @@ def sobol_section(atlas: Mapping[str, Any], fig: str) -> str:
     lines.append(f"![sobol]({fig})\n")
     if atlas["sobol_note"]:
         lines.append(f"*Note: {atlas['sobol_note']}.*\n")
-    lines.append("With this few runs the intervals are wide; read the ranking of total "
-                 "indices, not their values.")
+    lines.append(sobol_ranking(sob))
     return "\n".join(lines)
+
+
+def sobol_ranking(sob: pd.DataFrame) -> str:
+    """Per output: whether the top driver's total index is clear of the second's (95 %)."""
+    parts = []
+    for out, g in sob.groupby("output", sort=False):
+        g = g.sort_values("ST", ascending=False)
+        if len(g) < 2:
+            continue
+        a, b = g.iloc[0], g.iloc[1]
+        clear = a["ST"] - a["ST_conf"] > b["ST"] + b["ST_conf"]
+        parts.append(f"{out}: `{a['parameter']}` ranks first (ST {a['ST']:.2f} ± "
+                     f"{a['ST_conf']:.2f}), {'clear of' if clear else 'not clear of'} "
+                     f"`{b['parameter']}` ({b['ST']:.2f} ± {b['ST_conf']:.2f})")
+    return ("Ranking by total index, 95 % intervals: " + "; ".join(parts) + "."
+            if parts else "")
 
 
 def atlas_values(atlas: Mapping[str, Any] | None, figures: Mapping[str, str]) -> dict[str, str]:
@@ -192,14 +207,23 @@ def _fact_values(f: Mapping[str, Mapping[str, float]]) -> dict[str, str]:
 
 def render(*, meta: Mapping[str, Any], summ: pd.DataFrame, story: Mapping[str, Any],
            facts: Mapping[str, Mapping[str, float]], atlas: Mapping[str, Any] | None,
-           figures: Mapping[str, str], null_story: Mapping[str, Any]) -> str:
-    """The page: the template with every placeholder filled (a missing one raises)."""
+           figures: Mapping[str, str], null_story: Mapping[str, Any],
+           discovery: Mapping[str, Any]) -> str:
+    """The page: the template with every placeholder filled (a missing one raises).
+
+    ``discovery``: :func:`analysis.results.discovery`'s knock-outs, PRIM boxes, robustness.
+    """
+    from analysis import sections
+
     rg = meta["regime"]
     n = max(int(story["runs"]), 1)
     values: dict[str, str] = {
         **{k: str(v) for k, v in meta.items() if k != "regime"},
         **_variant_values(summ), **_story_values(story), **_fact_values(facts),
         **atlas_values(atlas, figures),
+        **sections.knockout_values(discovery["knockouts"]),
+        **sections.prim_values(discovery["boxes"], discovery["atlas_regimes"]),
+        **sections.robustness_values(discovery["robust_default"], discovery["robust_atlas"]),
         "variant_table": variant_table(summ),
         "nu_hhi_year": f"{summ.loc['null, unequal start', 'hhi_year']:,.0f}",
         "null_hhi_year": f"{summ.loc['null', 'hhi_year']:,.0f}",
@@ -207,6 +231,10 @@ def render(*, meta: Mapping[str, Any], summ: pd.DataFrame, story: Mapping[str, A
         "th_hhi": f"{rg['hhi_concentrated']:,.0f}", "th_bimodality": f"{rg['bimodality']:.3g}",
         "th_middle": f"{rg['middle_share']:.3g}", "th_owned": f"{rg['giant_owned_share']:.3g}",
         "th_consolidated_labs": str(rg["consolidated_labs"]),
+        "th_window": str(rg["window"]), "th_min_giants": str(rg["min_giants"]),
+        "th_min_renters": str(rg["min_renters"]),
+        "th_consolidated_share": pct(rg["consolidated_share"]),
+        "th_shakeout": pct(rg["shakeout"]), "th_giant_share": pct(rg["giant_share"]),
         "share_halfwidth": f"{100 * 1.96 * 0.5 / n ** 0.5:.0f}",
         **{f"fig_{k}": v for k, v in figures.items()},
     }

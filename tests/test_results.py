@@ -156,9 +156,13 @@ def test_findings_page_is_written_from_sweeps_and_resumed(tmp_path: Path):
                     progress=False)
     text = path.read_text()
     for heading in ("## 1. Default vs null", "## 2. The seed story", "## 3. Stylised facts",
-                    "## 4. The regime atlas", "## 5. What drives each regime",
-                    "## 6. Where the model is weak", "Not produced from sweep outputs"):
+                    "## 4. The regime atlas", "## 5. Each force's effect: knock-outs",
+                    "**Knock-out table**", "| `default` |",
+                    "## 6. Where each regime lives: scenario discovery",
+                    "**Scenario-discovery table**", "## 7. Robustness of the labels",
+                    "## 9. Where the model is weak", "Not produced from sweep outputs"):
         assert heading in text
+    assert "classify_regime" not in text
     for rel in FIGURES.values():
         png = tmp_path / "docs" / rel
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", rel
@@ -167,8 +171,72 @@ def test_findings_page_is_written_from_sweeps_and_resumed(tmp_path: Path):
     assert "nan" not in text.replace("n/a", "")
     assert re.search(r"\$[A-Za-z_]", text) is None  # every placeholder filled
     parts = sorted(p.name for p in results.rglob("*.parquet"))
-    assert len(list((results / "findings-quick").iterdir())) == 5  # 4 variants + atlas
+    assert len(list((results / "findings-quick").iterdir())) == 6  # 4 variants, atlas, k-o
     run_all(results, seeds=2, samples=2, quick=True, workers=1, no_atlas=False,
             progress=False)
     assert sorted(p.name for p in results.rglob("*.parquet")) == parts  # resumed: no new run
     assert main(["--seeds", "1", "--out", str(tmp_path)]) == 2
+
+
+@pytest.fixture(scope="module")
+def knockout_sweep(tmp_path_factory) -> Path:
+    """Two scenarios of a list (the default and the null knock-out), 3 seeds, 18 months."""
+    folder = tmp_path_factory.mktemp("ko")
+    repo = Path(__file__).resolve().parent.parent / "scenarios"
+    (folder / "ko.toml").write_text(
+        f'name = "ko"\nscenario = ["{repo / "default.toml"}", '
+        f'"{repo / "knockouts" / "null.toml"}"]\nhorizon = 18\nreplications = 3\n'
+        'seed = 7\n[design]\nmethod = "grid"\n[parameters]\n"buyers.count" = [300]\n')
+    from marketsim import load_experiment
+
+    run_sweep(load_experiment(folder / "ko.toml"), folder / "out", workers=1, progress=False)
+    return folder / "out"
+
+
+def test_knockout_table_is_the_runs_tables_figures(knockout_sweep):
+    from analysis import knockout_table as kt
+    from analysis.regimes import WINDOW_KEYS
+
+    runs, ticks = tables.load_sweep(knockout_sweep)
+    rob = kt.robustness_runs(runs, ticks)
+    table = kt.knockout_table(rob)
+    assert list(table.index) == ["default", "null"]  # the experiment's order
+    for name, row in table.iterrows():
+        r = runs[runs["scenario"] == name]
+        assert row["runs"] == len(r) == 3
+        for reg in REGIMES:
+            assert row[reg] == pytest.approx((r["regime"] == reg).mean())
+            assert 0 <= row[f"{reg}_lo"] <= row[reg] <= row[f"{reg}_hi"] <= 1
+        assert row["hhi_revenue"] == pytest.approx(r["hhi_revenue"].mean())
+        assert row["giant_labs"] == pytest.approx(r["giant_labs"].mean())
+        assert 0 <= row["persistence_lo"] <= row["persistence"] <= row["persistence_hi"] <= 1
+        assert 0 <= row["flips"] <= row["moves"] == 3 * 2 * len(WINDOW_KEYS)
+    assert (rob["relabel"] == rob["regime"]).all()  # relabelling reproduces the model's label
+    s = kt.robustness_summary(rob)
+    assert s["agree"] == s["runs"] == 6 and set(s["per_key"]) == set(WINDOW_KEYS)
+    assert s["settled"] == int((rob["persistence"] >= 0.75).sum())
+    assert s["flips"] == sum(table["flips"]) and s["moves"] == sum(table["moves"])
+    assert kt.regime_shift(table)["default"] == 0
+
+
+def test_prim_box_finds_where_a_regime_lives():
+    """A regime living exactly in x > 0.5: the box bounds x from below near 0.5, dense."""
+    from analysis.prim import regime_boxes
+
+    rng = np.random.default_rng(3)
+    runs = pd.DataFrame({"x": rng.random(400), "y": rng.random(400) * 10})
+    runs["regime"] = np.where(runs["x"] > 0.5, "bifurcated", "competitive")
+    boxes = regime_boxes(runs, ["x", "y"]).set_index("regime")
+    box = boxes.loc["bifurcated"]
+    assert set(box["limits"]) == {"x"}  # y does not matter: left unrestricted
+    assert box["limits"]["x"][0] == pytest.approx(0.5, abs=0.03)
+    assert box["density"] > 0.95 and box["coverage"] >= 0.5
+    assert boxes.loc["competitive", "limits"]["x"][1] == pytest.approx(0.5, abs=0.03)
+
+
+def test_prim_picks_the_densest_box_with_enough_coverage():
+    from analysis.prim import best_step
+
+    traj = pd.DataFrame({"coverage": [1.0, 0.8, 0.6, 0.4], "density": [0.2, 0.5, 0.7, 1.0]})
+    assert best_step(traj) == 2
+    assert best_step(traj, min_coverage=0.9) == 0

@@ -1,0 +1,133 @@
+"""The findings page's knock-out, scenario-discovery and robustness placeholders.
+
+Each value is a number or a Markdown table measured from the sweeps (see
+:mod:`analysis.knockout_table` and :mod:`analysis.prim`); the sentences around them live in
+``analysis/template.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from analysis.knockout_table import KO_MEASURES, SETTLED, finite, modal
+from analysis.prim import MIN_COVERAGE, MIN_RUNS, limits_text
+from analysis.regimes import LAST_MONTHS, MOVE, WINDOW_KEYS
+from analysis.tables import interval_text
+from marketsim import metrics
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}" if finite(x) else "n/a"
+
+
+def share_cell(row: Mapping[str, Any], reg: str) -> str:
+    """``"50% [15%, 85%]"``: a regime's share with its Wilson interval."""
+    return f"{_pct(row[reg])} [{_pct(row[f'{reg}_lo'])}, {_pct(row[f'{reg}_hi'])}]"
+
+
+def shares_line(row: Mapping[str, Any]) -> str:
+    """The regimes a row's runs end in, with their shares and intervals."""
+    parts = [f"{reg} {share_cell(row, reg)}" for reg in metrics.REGIMES if row[reg] > 0]
+    return ", ".join(parts) or "no runs"
+
+
+def _measure_cell(row: Mapping[str, Any], col: str) -> str:
+    fmt = "{:,.0f}" if col == "hhi_revenue" else (
+        "{:.2f}" if col == "owned_compute_share" else "{:.1f}")
+    return interval_text(row[col], row[f"{col}_lo"], row[f"{col}_hi"], fmt)
+
+
+def knockout_markdown(table: pd.DataFrame) -> str:
+    """The knock-out table: one row per scenario, the first (the default) on top."""
+    head = ["scenario", "runs", *metrics.REGIMES, *(v[0] for v in KO_MEASURES.values()),
+            f"persistence (last {LAST_MONTHS} months)", "flips / moves"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, r in table.iterrows():
+        cells = [f"`{name}`", str(int(r["runs"])), *(share_cell(r, g) for g in metrics.REGIMES)]
+        cells += [_measure_cell(r, c) for c in KO_MEASURES]
+        cells.append(interval_text(r["persistence"], r["persistence_lo"], r["persistence_hi"],
+                                   "{:.0%}"))
+        cells.append(f"{int(r['flips'])} / {int(r['moves'])}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def robustness_line(s: Mapping[str, Any]) -> str:
+    """``"window 1 of 64, hhi_concentrated 9 of 64, ...; 10 of 384 in all; persistence ..."``."""
+    keys = ", ".join(f"`{k}` {n} of {m}" for k, (n, m) in s["per_key"].items())
+    m, lo, hi = s["persistence"]
+    return (f"end labels flipped — {keys}; {s['flips']} of {s['moves']} in all, over "
+            f"{s['runs']} runs. Share of the last {LAST_MONTHS} months carrying the end label: "
+            f"mean {interval_text(m, lo, hi, '{:.0%}')}; the end label holds over at least "
+            f"{SETTLED:.0%} of them in {s['settled']} of {s['runs']} runs")
+
+
+def knockout_values(ko: Mapping[str, Any] | None) -> dict[str, str]:
+    """The knock-out placeholders (``n/a`` without the knock-out sweep)."""
+    keys = ("knockout_table", "ko_seeds", "ko_scenarios", "ko_base", "ko_base_shares",
+            "top_knockout", "top_knockout_shift", "top_knockout_shares", "ko_modal_changed",
+            "ko_lowest_hhi", "ko_robustness", "ko_agree")
+    if ko is None:
+        return dict.fromkeys(keys, "n/a (no knock-out sweep)")
+    table, base = ko["table"], ko["base"]
+    b = table.loc[base]
+    shift = ko["shift"]
+    top = str(shift.index[0]) if len(shift) else base
+    top_b = modal(b)
+    changed = [f"`{n}` ({modal(r)})" for n, r in table.iterrows()
+               if n != base and float(r[top_b]) < float(r[modal(r)])]
+    low = table["hhi_revenue"].astype(float).idxmin()
+    rob = ko["robustness"]
+    return {
+        "knockout_table": knockout_markdown(table), "ko_seeds": str(ko["seeds"]),
+        "ko_scenarios": str(len(table)), "ko_base": f"`{base}`",
+        "ko_base_shares": shares_line(b), "top_knockout": f"`{top}`",
+        "top_knockout_shift": _pct(float(shift.iloc[0])) if len(shift) else "n/a",
+        "top_knockout_shares": shares_line(table.loc[top]),
+        "ko_modal_changed": ", ".join(changed) or "none",
+        "ko_lowest_hhi": (f"`{low}` ({_measure_cell(table.loc[low], 'hhi_revenue')}; "
+                          f"`{base}`: {_measure_cell(b, 'hhi_revenue')})"),
+        "ko_robustness": robustness_line(rob),
+        "ko_agree": f"{rob['agree']} of {rob['runs']}",
+    }
+
+
+def prim_markdown(boxes: pd.DataFrame) -> str:
+    """The scenario-discovery table: per regime, its box's limits, coverage and density."""
+    lines = ["| regime | runs in it | share of all runs | box (restricted parameters) | "
+             "coverage | density | share of runs in box |", "|---|---|---|---|---|---|---|"]
+    for r in boxes.itertuples(index=False):
+        lines.append(f"| {r.regime} | {r.runs} | {_pct(r.base_density)} | "
+                     f"{limits_text(r.limits)} | {_pct(r.coverage)} | {_pct(r.density)} | "
+                     f"{_pct(r.mass)} |")
+    return "\n".join(lines)
+
+
+def prim_values(boxes: pd.DataFrame | None, atlas_regimes: list[str]) -> dict[str, str]:
+    """The scenario-discovery placeholders (``n/a`` without an atlas)."""
+    common = {"prim_min_coverage": _pct(MIN_COVERAGE), "prim_min_runs": str(MIN_RUNS)}
+    if boxes is None:
+        return common | {"prim_table": "n/a (no atlas sweep: `--no-atlas`)",
+                         "prim_missing": "n/a"}
+    missing = [r for r in metrics.REGIMES if r not in set(boxes["regime"])]
+    absent = [r for r in missing if r not in atlas_regimes]
+    few = [r for r in missing if r in atlas_regimes]
+    note = "; ".join(x for x in (
+        f"absent from the atlas: {', '.join(absent)}" if absent else "",
+        f"too few runs (or every run) for a box: {', '.join(few)}" if few else "") if x)
+    table = prim_markdown(boxes) if len(boxes) else "*No regime has enough runs for a box.*"
+    return common | {"prim_table": table, "prim_missing": note or "none"}
+
+
+def robustness_values(default: Mapping[str, Any], atlas: Mapping[str, Any] | None
+                      ) -> dict[str, str]:
+    """The robustness lines for the default variant and the atlas."""
+    return {"robust_keys": ", ".join(f"`{k}`" for k in WINDOW_KEYS),
+            "robust_move": f"{MOVE:.0%}",
+            "robust_persistence_months": str(LAST_MONTHS),
+            "robust_default": robustness_line(default),
+            "robust_atlas": robustness_line(atlas) if atlas is not None else
+            "n/a (no atlas sweep)"}
