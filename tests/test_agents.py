@@ -199,6 +199,23 @@ def test_growth_annualises_and_clips(m):
     assert lab.growth() == 3.0
 
 
+def test_an_owner_with_the_cost_edge_prices_just_under_a_renters_cost(m):
+    allow_building(m)  # owned $1,500 against the $2,000 rent: renter cost $2 per M tokens
+    m.scenario_config.labs.undercut = 0.05  # limit 2 × 0.95 = 1.9
+    owner = lab_with(m, owned=1000.0)  # c = 1.5; 1.5 × 1.1 = 1.65 ≤ 1.9: squeeze
+    owner.revenue_share = 0.5  # Lerner 1.5 × 3 = 4.5, capped at 1.9
+    assert owner.limit_price() == pytest.approx(1.9)
+    assert owner.set_price() == pytest.approx(1.9)
+    # no spare GPUs: demand above 1,000 × (1 − 0.1) × 1,000 M tokens, back to Lerner
+    owner.demand_tokens = 900_001.0
+    assert owner.limit_price() == math.inf
+    assert owner.set_price() == pytest.approx(4.5)
+    renter = lab_with(m, 1, rented=1000.0)  # c = 2: 2.2 > 1.9, never squeezes
+    renter.revenue_share = 0.5
+    assert renter.limit_price() == math.inf
+    assert renter.set_price() == pytest.approx(6.0)
+
+
 def test_internal_valuation_is_revenue_or_capability_plus_half_capex(m):
     # pre-revenue: 2 × (5 − 0) + 10,000 GPUs × $30,000 × 0.5 = 10 + 0.15
     assert lab_with(m, capability=5.0, owned=10_000.0).internal_valuation() == pytest.approx(10.15)
