@@ -70,7 +70,9 @@ def figures(ticks: pd.DataFrame, labs: pd.DataFrame) -> dict[str, float]:
 
     ``refused_2026`` ($bn): highest valuation the leader refused in 2026;
     ``refused_hundreds_2026`` (0/1): it refused ≥ $100bn in a 2026 month while owning and
-    building data centres; ``first_refusal_tick``; ``leader_run_rate_jan_2026`` ($bn/yr);
+    building data centres; ``leader_refusals_2026`` (months with a refusal);
+    ``first_refusal_tick``; ``leader_run_rate_jan_2026``, ``_2027``, ``_2028`` ($bn/yr);
+    ``rent_change_2026`` ($ per GPU-hour, Dec 2026 − Jan 2026);
     ``owners_below_share``: share of months from 2027 with both prices whose owners' price is
     below renters'; ``owners_price_gap``: mean (renters − owners) ÷ renters price then;
     ``exits_2027``, ``renter_exits_2027`` and ``renter_exit_share`` (NaN without exits).
@@ -84,12 +86,18 @@ def figures(ticks: pd.DataFrame, labs: pd.DataFrame) -> dict[str, float]:
                   & ticks["renters_price"].notna()]
     gap = (later["renters_price"] - later["owners_price"]) / later["renters_price"]
     out = exits(labs)
-    jan = ticks.loc[ticks["tick"] == YEAR_2026.start, "leader_run_rate"]
+    rr = ticks.set_index("tick")["leader_run_rate"]
+    rent = ticks.set_index("tick")["rent_per_gpu_hour"]
     return {
         "refused_2026": float(refused.max()) if len(refused) else 0.0,
         "refused_hundreds_2026": float(hit.any()),
         "first_refusal_tick": float(any_refusal.min()) if len(any_refusal) else math.nan,
-        "leader_run_rate_jan_2026": float(jan.iloc[0]) if len(jan) else math.nan,
+        "leader_run_rate_jan_2026": float(rr.get(YEAR_2026.start, math.nan)),
+        "leader_run_rate_jan_2027": float(rr.get(FROM_2027, math.nan)),
+        "leader_run_rate_jan_2028": float(rr.get(FROM_2027 + 12, math.nan)),
+        "rent_change_2026": float(rent.get(YEAR_2026.stop - 1, math.nan)
+                                  - rent.get(YEAR_2026.start, math.nan)),
+        "leader_refusals_2026": float((refused > 0).sum()),
         "owners_below_share": float((gap > 0).mean()) if len(gap) else math.nan,
         "owners_price_gap": float(gap.mean()) if len(gap) else math.nan,
         "exits_2027": float(len(out)),

@@ -114,3 +114,34 @@ def test_leader_refused_valuation_is_the_leaders_highest_refusal_or_zero():
         want = m.refused_offers.get(leader.unique_id, 0.0)
         assert m.stats["leader_refused_valuation"] == pytest.approx(want)
         assert m.stats["leader_refused_valuation"] >= 0.0
+
+
+def test_story_figures_read_refusals_prices_and_exits_from_the_tables():
+    import pandas as pd
+
+    from analysis import story
+
+    n = 30
+    ticks = pd.DataFrame({
+        "tick": range(n), "leader_run_rate": [float(t) for t in range(n)],
+        "rent_per_gpu_hour": [3.0 + 0.01 * t for t in range(n)],
+        "leader_refused_valuation": [0.0] * n, "leader_owned_gpus": [1e5] * n,
+        "leader_building_gpus": [5e4] * n, "owners_price": [1.0] * n,
+        "renters_price": [2.0] * 27 + [0.5] * 3,
+    })
+    ticks.loc[5, "leader_refused_valuation"] = 50.0  # 2025
+    ticks.loc[14, "leader_refused_valuation"] = 400.0  # 2026, owning and building
+    # lab 1 rents all and goes bankrupt at tick 25; lab 2 owns all and is acquired at 26
+    labs = pd.DataFrame(
+        [{"AgentID": 1, "tick": t, "owned_gpus": 0.0, "rented_gpus": 10.0,
+          "status": "active" if t < 25 else "bankrupt"} for t in range(20, 26)]
+        + [{"AgentID": 2, "tick": t, "owned_gpus": 10.0, "rented_gpus": 0.0,
+            "status": "active" if t < 26 else "acquired"} for t in range(20, 27)])
+    f = story.figures(ticks, labs)
+    assert f["refused_2026"] == 400.0 and f["refused_hundreds_2026"] == 1.0
+    assert f["first_refusal_tick"] == 5.0 and f["leader_refusals_2026"] == 1.0
+    assert f["owners_below_share"] == pytest.approx(3 / 6)  # ticks 24-29, 3 of 6 below
+    assert f["rent_change_2026"] == pytest.approx(0.11)
+    assert (f["exits_2027"], f["renter_exits_2027"], f["renter_exit_share"]) == (2.0, 1.0, 0.5)
+    ticks.loc[14, "leader_building_gpus"] = 0.0  # not building: not the story
+    assert story.figures(ticks, labs)["refused_hundreds_2026"] == 0.0
