@@ -32,8 +32,8 @@ class AILab(LabFinance, mesa.Agent):
 
     Its prices, valuation and answers to funding offers are in
     :class:`~marketsim.agents.lab_finance.LabFinance`. Every decision is a method a subclass
-    may override; each says when it is called, what it
-    must return and the equation of the default (docs/model.md, section 7). The model reads
+    may override; each says when it is called, what it must return and the equation of the
+    default (docs/model.md, section 7). The model reads
     ``self.model.market`` (a :class:`~marketsim.model.MarketView`) for this month's prices and
     costs.
     """
