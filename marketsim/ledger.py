@@ -26,6 +26,7 @@ OUTSIDE_ACCOUNTS: tuple[str, ...] = (
     "suppliers",  # hardware, construction, power and upkeep; buys fire-sold GPUs
     "parents",  # hyperscalers' parent companies, which fund their capex
     "creditors",  # absorb debts written off in bankruptcy
+    "crossover_funds",  # crossover and sovereign investors following VC-led rounds
 )
 
 #: Rounding of float sums may leave an account short by far less than a dollar: up to a

@@ -225,13 +225,18 @@ class AIMarketModel(mesa.Model):
 
     def capital_step(self, t: int) -> None:
         """Mechanism 5: LP inflow, venture and strategic offers, accept or refuse, dilution."""
-        capital.lp_inflow(self.vcs, self.ledger, self.scenario_config.vcs)
+        vcfg = self.scenario_config.vcs
+        capital.lp_inflow(self.vcs, self.ledger, vcfg)
+        self.counts.update(dict.fromkeys(capital.COUNTS, 0.0))
         labs = self.active_labs()
-        deals = capital.Deals(self.ledger, self.counts, self.recent_multiples, t, labs)
-        for i in self.rng.permutation(len(self.vcs)).tolist():
-            deals.venture(self.vcs[i])
+        order = [self.vcs[i] for i in self.rng.permutation(len(self.vcs)).tolist()]
+        deals = capital.Deals(self.ledger, self.counts, self.recent_multiples, t, labs,
+                              order, vcfg)
+        for vc in order:
+            deals.venture(vc)
         for hs in self.hyperscalers:
             deals.strategic(hs)
+        self.refused_offers = deals.refused  # lab unique_id → highest refused post-money, $bn
         growth = capital.market_growth(self.spend_history, self.counts["enterprise_spend"])
         self.market.market_growth = growth
         capital.update_sentiment(self.vcs, growth,

@@ -24,12 +24,15 @@ CONTRACT_REPORTERS: tuple[str, ...] = (
     "price_per_mtok", "rent_per_gpu_hour", "owned_compute_share", "vc_deployed",
     "offers_made", "offers_accepted", "offers_refused", "amount_refused", "top_valuation",
     "top_multiple", "leader_run_rate", "enterprise_spend", "unmet_share", "adoption",
+    "leader_refused_valuation",
 )
 EXTRA_REPORTERS: tuple[str, ...] = (
     "tick", "date", "regime", "frontier_capability", "open_weight_floor",
     "price_per_capability", "strategic_deployed", "leader_owned_share", "small_rented_share",
     "total_gpus",
     "cash_active_labs", "peak_active_labs", "giant_labs", "renter_labs", "survivors_share",
+    "crossover_deployed", "leader_owned_gpus", "leader_building_gpus", "owners_price",
+    "renters_price", "owners_margin", "renters_margin",
 )
 MODEL_REPORTERS: tuple[str, ...] = CONTRACT_REPORTERS + EXTRA_REPORTERS
 
@@ -92,6 +95,7 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
         leader_owned = owned[lead] / gpus[lead] if gpus[lead] > 0 else 0.0
     else:
         top_val, top_mult, leader_rr, leader_owned = 0.0, math.nan, 0.0, 0.0
+        lead = None
     hhi_rev, cr1, cr4 = metrics.revenue_structure(revenue)
     frontier = model.market.frontier
     n_buyers = len(model.buyers)
@@ -133,6 +137,7 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
         "total_gpus": total_gpus,
         "cash_active_labs": math.fsum(cash),
     }
+    stats.update(seed_story_stats(model, labs, lead))
     rg = model.scenario_config.regime
     giants, renters, survivors = metrics.tier_figures(revenue, owned, gpus, rg)
     past = model.regime_window
@@ -143,6 +148,47 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
     window = [*past[len(past) - min(rg.window - 1, len(past)):], stats]
     stats["regime"] = metrics.classify(metrics.window_stats(window), rg)
     return stats
+
+
+def seed_story_stats(model: AIMarketModel, labs: list[Any], lead: int | None
+                     ) -> dict[str, float]:
+    """The seed story's figures: the leader's refusals and build-out, owners' vs renters' prices.
+
+    ``lead``: position in ``labs`` of this month's revenue leader (None without labs). Owners
+    are labs owning or building at least this month's minimum efficient scale of data
+    centre (GPUs), renters the others;
+    prices are revenue-weighted ($/M tokens; plain mean without revenue), margins the plain
+    mean of ``price ÷ cost_per_mtok − 1`` (NaN for an empty group).
+    """
+    c = model.counts
+    out: dict[str, float] = {"crossover_deployed": float(c.get("crossover_deployed", 0.0))}
+    leader = labs[lead] if lead is not None else None
+    refused = getattr(model, "refused_offers", {})
+    out["leader_refused_valuation"] = (float(refused.get(leader.unique_id, 0.0))
+                                       if leader is not None else 0.0)
+    out["leader_owned_gpus"] = float(leader.owned_gpus) if leader is not None else 0.0
+    out["leader_building_gpus"] = (math.fsum([p[0] for p in leader.projects])
+                                   if leader is not None else 0.0)
+    scale = max(model.market.min_efficient_scale, 1.0)
+    groups: dict[str, list[Any]] = {"owners": [], "renters": []}
+    for lab in labs:
+        held = lab.owned_gpus + math.fsum([p[0] for p in lab.projects])
+        groups["owners" if held >= scale else "renters"].append(lab)
+    for name, group in groups.items():
+        out[f"{name}_price"] = _mean_price(group)
+        margins = [lab.price / cost - 1.0 for lab in group if (cost := lab.cost_per_mtok()) > 0]
+        out[f"{name}_margin"] = math.fsum(margins) / len(margins) if margins else math.nan
+    return out
+
+
+def _mean_price(labs: list[Any]) -> float:
+    """Revenue-weighted mean price of ``labs``, $/M tokens (plain mean without revenue; NaN)."""
+    if not labs:
+        return math.nan
+    revenue = [lab.revenue for lab in labs]
+    prices = [lab.price for lab in labs]
+    total = math.fsum(revenue)
+    return _dot(revenue, prices) / total if total > 0 else math.fsum(prices) / len(prices)
 
 
 def regime_window(model: AIMarketModel) -> dict[str, float]:

@@ -143,6 +143,11 @@ class LabsConfig(_AgentSection):
     internal_multiple: float = _f(
         25.0, "x run rate", "a lab's own valuation of itself per $ of annual revenue", gt=0, le=1000
     )
+    undercut: float = _f(
+        0.05, "share", "how far under a renter's compute cost per token an owner with the cost "
+        "edge and spare GPUs prices (limit pricing; 0.05: just under, by reasoning)",
+        ge=0, le=1,
+    )
 
 
 class VCsConfig(_AgentSection):
@@ -182,6 +187,19 @@ class VCsConfig(_AgentSection):
         3.0, "$bn per log10", "pre-revenue valuation per unit of capability above the floor",
         ge=0, le=1e4,
     )
+    crossover_pool: float = _f(
+        40.0, "$bn", "crossover and sovereign money ready at tick 0 for rounds VCs lead (x "
+        "capital_abundance; SoftBank's $30bn of OpenAI's $40bn round, Mar 2025, and sovereign "
+        "funds' tickets in Anthropic's and xAI's 2025 rounds)", ge=0, le=1e5,
+    )
+    crossover_inflow: float = _f(
+        4.0, "$bn/month", "crossover and sovereign money added each month (x capital_abundance; "
+        "~$50bn a year: SoftBank, MGX, QIA, GIC in 2025 frontier-lab rounds)", ge=0, le=1e4,
+    )
+    crossover_max_share: float = _f(
+        0.75, "share", "largest share of the crossover pool one round takes (SoftBank's $30bn "
+        "of the $40bn OpenAI round, 2025)", ge=0, le=1,
+    )
 
 
 class HyperscalersConfig(_AgentSection):
@@ -207,9 +225,16 @@ class HyperscalersConfig(_AgentSection):
     strategic_rate: float = _f(
         0.08, "deals/month", "chance per month of a strategic investment", ge=0, le=1
     )
-    strategic_size: float = _f(4.0, "$bn", "size of a strategic investment", ge=0, le=1e4)
+    strategic_size: float = _f(
+        4.0, "$bn", "smallest strategic investment (Amazon's $4bn in Anthropic, 2023-24)",
+        ge=0, le=1e4,
+    )
     credit_share: float = _f(
         0.5, "share", "share of a strategic investment paid as compute credits", ge=0, le=1
+    )
+    strategic_max: float = _f(
+        13.0, "$bn", "largest strategic investment, sized to the lab's build-out (Microsoft's "
+        "~$13bn in OpenAI, 2019-23)", ge=0, le=1e4,
     )
 
 

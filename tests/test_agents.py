@@ -199,6 +199,23 @@ def test_growth_annualises_and_clips(m):
     assert lab.growth() == 3.0
 
 
+def test_an_owner_with_the_cost_edge_prices_just_under_a_renters_cost(m):
+    allow_building(m)  # owned $1,500 against the $2,000 rent: renter cost $2 per M tokens
+    m.scenario_config.labs.undercut = 0.05  # limit 2 × 0.95 = 1.9
+    owner = lab_with(m, owned=1000.0)  # c = 1.5; 1.5 × 1.1 = 1.65 ≤ 1.9: squeeze
+    owner.revenue_share = 0.5  # Lerner 1.5 × 3 = 4.5, capped at 1.9
+    assert owner.limit_price() == pytest.approx(1.9)
+    assert owner.set_price() == pytest.approx(1.9)
+    # no spare GPUs: demand above 1,000 × (1 − 0.1) × 1,000 M tokens, back to Lerner
+    owner.demand_tokens = 900_001.0
+    assert owner.limit_price() == math.inf
+    assert owner.set_price() == pytest.approx(4.5)
+    renter = lab_with(m, 1, rented=1000.0)  # c = 2: 2.2 > 1.9, never squeezes
+    renter.revenue_share = 0.5
+    assert renter.limit_price() == math.inf
+    assert renter.set_price() == pytest.approx(6.0)
+
+
 def test_internal_valuation_is_revenue_or_capability_plus_half_capex(m):
     # pre-revenue: 2 × (5 − 0) + 10,000 GPUs × $30,000 × 0.5 = 10 + 0.15
     assert lab_with(m, capability=5.0, owned=10_000.0).internal_valuation() == pytest.approx(10.15)
@@ -225,14 +242,26 @@ def test_short_runway_makes_cash_worth_more(m):
 def test_build_value_raises_the_worth_of_cash(m):
     # V = run rate 6 × multiple 0.5 = 3; offer $1bn at pre-money 2.7: (3 + c) × 2.7/3.7 ≥ 3
     # ⇔ c ≥ 1.11; c = 1 (infinite runway), or 1 + (2,000 − 1,500) / 2,000 if it can build
+    # (300,000 rented GPUs: building them costs $9bn, more than the $6bn of cash by the $1bn)
     m.scenario_config.labs.internal_multiple = 0.5
     offer = offer_at(2.7)
-    lab = lab_with(m, cash=6.0, revenue=0.5)
+    lab = lab_with(m, cash=6.0, revenue=0.5, rented=300_000.0)
     assert lab.runway() == math.inf
     assert not lab.consider_offer(offer)
     allow_building(m)
     assert lab.can_build()
+    assert lab.funding_need() == pytest.approx(3.0)
     assert lab.consider_offer(offer)
+
+
+def test_a_round_larger_than_the_need_is_worth_its_face(m):
+    # V = 6 × 5 = 30; need $3bn (as above); c = 1 + 0.25 × min(amount, 3) / amount
+    m.scenario_config.labs.internal_multiple = 5.0
+    allow_building(m)
+    lab = lab_with(m, cash=6.0, revenue=0.5, rented=300_000.0)
+    assert lab.consider_offer(Offer(investor=None, lab=None, amount=3.0, pre_money=28.0))
+    # the same pre-money for $30bn: c = 1.025, 1.025 × 28 = 28.7 < 30, refused
+    assert not lab.consider_offer(Offer(investor=None, lab=None, amount=30.0, pre_money=28.0))
 
 
 def test_lab_bids_half_the_surplus_of_a_material_target(m):
@@ -289,17 +318,25 @@ def test_value_lab_is_the_larger_of_revenue_and_capability_value(m):
     assert vc.value_lab(lab_with(m, 1, capability=6.0)) == pytest.approx(2.0 * 6.3)
 
 
-def test_offer_buys_the_round_share_capped_by_dry_powder(m):
+def test_offer_buys_the_round_share_whatever_the_lead_can_pay(m):
     vc = m.vcs[0]
     vc.sentiment = 1.0
     lab = lab_with(m, revenue=0.1, capability=6.0)
     set_balance(m, vc.account, 100.0)  # 24 × 0.2 / 0.8 = 6
     offer = vc.make_offer(lab)
     assert (offer.amount, offer.pre_money) == pytest.approx((6.0, 24.0))
-    set_balance(m, vc.account, 10.0)  # capped at 0.4 × 10
-    assert vc.make_offer(lab).amount == pytest.approx(4.0)
-    set_balance(m, vc.account, 0.02)  # 0.008 < $0.01bn
+    set_balance(m, vc.account, 10.0)  # the round is not capped by the lead's 0.4 × 10
+    assert vc.make_offer(lab).amount == pytest.approx(6.0)
+    set_balance(m, vc.account, 0.02)  # the lead's own cheque 0.008 < $0.01bn
     assert vc.make_offer(lab) is None
+
+
+def test_join_round_follows_with_the_usual_cheque(m):
+    vc = m.vcs[1]
+    set_balance(m, vc.account, 10.0)
+    offer = Offer(investor=m.vcs[0], lab=m.labs[0], amount=20.0, pre_money=100.0)
+    assert vc.join_round(offer, 20.0) == pytest.approx(4.0)  # 0.4 × 10
+    assert vc.join_round(offer, 1.5) == pytest.approx(1.5)  # what is left
 
 
 def test_fund_entrant_only_with_the_seed_in_hand(m):

@@ -73,10 +73,13 @@ class Hyperscaler(mesa.Agent):
     def strategic_offer(self, labs: list[AILab]) -> Offer | None:
         """A strategic investment, part paid in compute credits, or None. Called monthly.
 
-        Default: with probability ``hyperscalers.strategic_rate``, offer
-        ``hyperscalers.strategic_size`` $bn to the most capable lab that is not yet a partner,
-        at a pre-money of ``max(lab.internal_valuation(), 0.1)`` $bn;
-        ``hyperscalers.credit_share`` of it is credits.
+        Default: with probability ``hyperscalers.strategic_rate``, an offer to the most capable
+        lab that is not yet a partner, at a pre-money of ``max(lab.internal_valuation(), 0.1)``
+        $bn, sized to the lab's build-out (:meth:`AILab.funding_need`) within the range of
+        public strategic deals; ``hyperscalers.credit_share`` of it is credits::
+
+            amount = clip(lab.funding_need(), hyperscalers.strategic_size,
+                          hyperscalers.strategic_max)                              [$bn]
         """
         cfg = self.model.scenario_config.hyperscalers
         if cfg.strategic_size <= 0 or self.model.rng.random() >= cfg.strategic_rate:
@@ -86,7 +89,9 @@ class Hyperscaler(mesa.Agent):
             return None
         lab = max(candidates, key=lambda x: x.capability)
         pre = max(lab.internal_valuation(), 0.1)
-        return Offer(investor=self, lab=lab, amount=cfg.strategic_size, pre_money=pre,
+        top = max(cfg.strategic_max, cfg.strategic_size)
+        amount = min(max(lab.funding_need(), cfg.strategic_size), top)
+        return Offer(investor=self, lab=lab, amount=float(amount), pre_money=pre,
                      credit_share=cfg.credit_share, kind="strategic")
 
     def bid_for(self, target: AILab) -> float:

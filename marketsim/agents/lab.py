@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from marketsim.mechanisms.capital import Offer, dilution_worth_it
+from marketsim.agents.lab_finance import LabFinance
 from marketsim.units import BN_PER_USD
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 ACTIVE, ACQUIRED, BANKRUPT = "active", "acquired", "bankrupt"
 
 
-class AILab(mesa.Agent):
+class AILab(LabFinance, mesa.Agent):
     """A frontier AI lab.
 
     State (units in brackets): ``cash`` [$bn, read from the ledger], ``cap_table`` (ledger
@@ -30,8 +30,10 @@ class AILab(mesa.Agent):
     ("active", "acquired", "bankrupt"), ``credits`` [$bn of compute credits by hyperscaler],
     ``debt`` [$bn of bridge loans owed to creditors].
 
-    Every decision is a method a subclass may override; each says when it is called, what it
-    must return and the equation of the default (docs/model.md, section 7). The model reads
+    Its prices, valuation and answers to funding offers are in
+    :class:`~marketsim.agents.lab_finance.LabFinance`. Every decision is a method a subclass
+    may override; each says when it is called, what it must return and the equation of the
+    default (docs/model.md, section 7). The model reads
     ``self.model.market`` (a :class:`~marketsim.model.MarketView`) for this month's prices and
     costs.
     """
@@ -202,46 +204,7 @@ class AILab(mesa.Agent):
             return math.inf
         return max(self.cash, 0.0) / burn
 
-    def internal_valuation(self) -> float:
-        """What the lab's owners think it is worth, $bn.
-
-        ``max(run_rate × labs.internal_multiple × (1 + 0.1 growth),
-        vcs.pre_revenue_value × max(capability − open_weight_floor, 0)) + owned_gpu_value``:
-        revenue at the owners' multiple raised by their growth, or, before revenue, capability
-        as VCs value it; plus the owned GPUs at half capex.
-        """
-        cfg = self.model.scenario_config
-        rev_value = self.run_rate * cfg.labs.internal_multiple * (1.0 + 0.1 * self.growth())
-        lead = self.capability - self.model.market.open_weight_floor
-        cap_value = cfg.vcs.pre_revenue_value * max(lead, 0.0)
-        return max(rev_value, cap_value) + self.owned_gpu_value()
-
     # ------------------------------------------------------------------ decisions
-    def set_price(self) -> float:
-        """This month's price, $/M tokens (positive, finite). Called once a tick, before demand.
-
-        Default: move ``labs.price_adjust`` (k) of the way, geometrically, toward the Lerner
-        price for the cost per token ``c`` (:meth:`cost_per_mtok`) and the demand elasticity
-        ``e`` (logit share elasticity plus token elasticity)::
-
-            e      = max(buyers.price_weight × (1 − revenue_share) + buyers.price_elasticity, 1.05)
-            target = c × e / (e − 1) × min(demand / capacity, 1.5)   (× 1 if demand ≤ capacity)
-            price  = max(price_last^(1 − k) × target^k,  c × (1 + labs.min_margin),  10⁻⁶)
-
-        Bigger labs mark up more; owners have the lower ``c`` and so undercut renters.
-        """
-        cfg = self.model.scenario_config
-        cost = self.cost_per_mtok()
-        share_elasticity = cfg.buyers.price_weight * (1.0 - self.revenue_share)
-        elasticity = max(share_elasticity + cfg.buyers.price_elasticity, 1.05)
-        target = cost * elasticity / (elasticity - 1.0)
-        capacity = self.inference_gpus * self.model.market.tokens_per_gpu_month  # M tokens
-        if capacity > 0 and self.demand_tokens > capacity:
-            target *= min(self.demand_tokens / capacity, 1.5)
-        k = cfg.labs.price_adjust
-        price = self.price ** (1.0 - k) * target**k
-        return float(max(price, cost * (1.0 + cfg.labs.min_margin), 1e-6))
-
     def cost_per_mtok(self) -> float:
         """Average compute cost of serving one M tokens on the lab's fleet, $/M tokens.
 
@@ -346,31 +309,6 @@ class AILab(mesa.Agent):
         if size < max(self.model.market.min_efficient_scale, 1.0):
             return 0.0
         return float(size)
-
-    def consider_offer(self, offer: Offer) -> bool:
-        """Accept (True) or refuse an offer ($bn amount, pre-money)? Called in the capital market.
-
-        Default: the owners weigh the cash against dilution at their :meth:`internal_valuation`
-        ``V`` (:func:`~marketsim.mechanisms.capital.dilution_worth_it`)::
-
-            accept     ⇔  (V + c × amount) × pre_money / post_money ≥ V
-            c          = 1 + 3 × urgency + build_value
-            urgency    = max(labs.runway_comfort − runway, 0) / max(labs.runway_comfort, 1)
-                         (0 for an infinite runway)
-            build_value = (cheapest rent − owned cost) / cheapest rent   (0 unless can_build)
-
-        A lab near the end of its runway accepts offers a comfortable lab refuses, and cash
-        that can become owned compute is worth the saving of owning over renting.
-        """
-        m = self.model.market
-        runway = self.runway()
-        comfort = self.model.scenario_config.labs.runway_comfort
-        urgency = max(comfort - runway, 0.0) / max(comfort, 1) if math.isfinite(runway) else 0.0
-        rent = m.cheapest_rent
-        build_value = (rent - m.owned_cost_per_gpu_month) / rent if self.can_build() else 0.0
-        cash_value = 1.0 + 3.0 * urgency + build_value
-        return dilution_worth_it(self.internal_valuation(), offer.pre_money, offer.amount,
-                                 cash_value)
 
     def bid_for(self, target: AILab) -> float:
         """Price in $bn this lab offers for a distressed lab's equity (0: no bid).

@@ -74,30 +74,41 @@ class VentureCapitalist(mesa.Agent):
         return float(max(rev_value, cap_value))
 
     def make_offer(self, lab: AILab) -> Offer | None:
-        """An offer to ``lab`` or None. Called for each screened lab.
+        """An offer to lead a round in ``lab``, or None. Called for each screened lab.
 
-        Default: buy ``vcs.round_share`` of the lab at :meth:`value_lab`, capped at
-        ``vcs.max_check_share`` of dry powder::
+        Default: a round buying ``vcs.round_share`` of the lab at :meth:`value_lab`, sized by
+        the lab's valuation rather than this VC's wallet (the capital market fills what the
+        lead does not pay from followers and crossover funds, :meth:`join_round`)::
 
-            amount = min(pre_money × vcs.round_share / (1 − vcs.round_share),
-                         dry_powder × vcs.max_check_share)                        [$bn]
+            amount = pre_money × vcs.round_share / (1 − vcs.round_share)        [$bn]
 
         No offer under $0.01bn, nor to labs valued at nothing, nor to labs losing ground:
         growing at less than half the market's rate while more than 0.3 log10 behind the
-        frontier.
+        frontier, nor when this VC's own cheque (``vcs.max_check_share × dry_powder``) is
+        under $0.01bn.
         """
         cfg = self.model.scenario_config.vcs
         m = self.model.market
         if lab.growth() < 0.5 * m.market_growth and lab.capability < m.frontier - 0.3:
             return None
         pre = self.value_lab(lab)
-        if pre <= 0:
+        if pre <= 0 or self.dry_powder * cfg.max_check_share < 0.01:
             return None
-        for_round_share = pre * cfg.round_share / (1.0 - cfg.round_share)
-        amount = min(for_round_share, self.dry_powder * cfg.max_check_share)
+        amount = pre * cfg.round_share / (1.0 - cfg.round_share)
         if amount < 0.01:
             return None
         return Offer(investor=self, lab=lab, amount=float(amount), pre_money=float(pre))
+
+    def join_round(self, offer: Offer, left: float) -> float:
+        """$bn this VC puts into a round another investor leads, ``left`` $bn still unraised.
+
+        Called in the capital market for each other VC, in random order, while money is
+        missing. Default: follow the lead (herding) with at most its usual cheque::
+
+            part = min(left, vcs.max_check_share × dry_powder)
+        """
+        return float(min(left, self.model.scenario_config.vcs.max_check_share
+                         * max(self.dry_powder, 0.0)))
 
     def fund_entrant(self) -> float:
         """Seed money in $bn for a new lab the model asks this VC to found (0 to decline).

@@ -23,6 +23,13 @@ if TYPE_CHECKING:
 #: Round multiples kept for the peer multiple (the most recent ones).
 KEPT_MULTIPLES = 50
 
+#: The participant standing for crossover and sovereign funds in an offer's ``participants``
+#: (they pay from the ``crossover_funds`` outside account).
+CROSSOVER = "crossover_funds"
+
+#: The capital market's counters, reset each month with the model's own.
+COUNTS: tuple[str, ...] = ("crossover_deployed",)
+
 
 @dataclass
 class Offer:
@@ -36,6 +43,9 @@ class Offer:
         credit_share: share of ``amount`` paid as compute credits on the investor's cloud
             (strategic offers by hyperscalers; 0 for venture offers).
         kind: "venture" or "strategic".
+        participants: (investor, $bn) pairs who pay the round, lead first; empty: the
+            ``investor`` pays all of ``amount``. Set by the capital market when a lead's round
+            is larger than its own cheque (a syndicate of VCs, then crossover funds).
     """
 
     investor: Any
@@ -45,6 +55,7 @@ class Offer:
     credit_share: float = 0.0
     kind: str = "venture"
     meta: dict = field(default_factory=dict)
+    participants: list[tuple[Any, float]] = field(default_factory=list)
 
     @property
     def post_money(self) -> float:
@@ -55,6 +66,10 @@ class Offer:
     def stake(self) -> float:
         """Share of the lab the investor gets."""
         return self.amount / self.post_money if self.post_money > 0 else 0.0
+
+    def payers(self) -> list[tuple[Any, float]]:
+        """(investor, $bn) pairs paying the round: the participants, or the investor alone."""
+        return self.participants or [(self.investor, self.amount)]
 
 
 def revenue_multiple(
@@ -109,11 +124,25 @@ def dilute(cap_table: dict[int, float], investor: int, stake: float) -> dict[int
         ValueError: ``stake`` is not in [0, 1] (e.g. an offer with a pre-money valuation that
             is not positive), which would give holders negative or NaN shares.
     """
-    if not 0.0 <= stake <= 1.0:
-        raise ValueError(f"stake must be a share in [0, 1], got {stake!r} (an offer needs a "
+    return dilute_round(cap_table, {investor: stake})
+
+
+def dilute_round(cap_table: dict[int, float], stakes: dict[int, float]) -> dict[int, float]:
+    """Cap table after one round selling ``stakes`` (account → share) to its participants.
+
+    Every holder before the round keeps ``1 − Σ stakes`` of its share; each participant then
+    adds its stake.
+
+    Raises:
+        ValueError: a stake or their sum is not in [0, 1].
+    """
+    total = sum(stakes.values())
+    if not (0.0 <= total <= 1.0 and all(0.0 <= v for v in stakes.values())):
+        raise ValueError(f"stake must be a share in [0, 1], got {total!r} (an offer needs a "
                          "positive amount and pre-money valuation)")
-    out = {k: v * (1.0 - stake) for k, v in cap_table.items()}
-    out[investor] = out.get(investor, 0.0) + stake
+    out = {k: v * (1.0 - total) for k, v in cap_table.items()}
+    for investor, stake in stakes.items():
+        out[investor] = out.get(investor, 0.0) + stake
     return out
 
 
@@ -160,6 +189,19 @@ def lp_inflow(vcs: list[VentureCapitalist], ledger: Ledger, vcfg: Any) -> None:
                   "lp_commitment") for vc in vcs])
 
 
+def crossover_available(ledger: Ledger, vcfg: Any, tick: int) -> float:
+    """Crossover and sovereign money that can still join rounds this month, $bn.
+
+    The pool starts at ``vcs.crossover_pool`` and refills by ``vcs.crossover_inflow`` a month
+    (both × ``vcs.capital_abundance``); what it has paid is the outside account's deficit::
+
+        available = max(abundance × (crossover_pool + crossover_inflow × (tick + 1))
+                        + balance(crossover_funds), 0)
+    """
+    supplied = vcfg.capital_abundance * (vcfg.crossover_pool + vcfg.crossover_inflow * (tick + 1))
+    return max(supplied + ledger.balance(ledger["crossover_funds"]), 0.0)
+
+
 @dataclass
 class Deals:
     """The month's negotiations: offers decided by the labs and settled on the ledger.
@@ -171,6 +213,9 @@ class Deals:
             :data:`KEPT_MULTIPLES` kept.
         tick: this month.
         labs: the labs trading at the start of the capital market (offers go to them).
+        vcs: every VC (followers of a round another VC leads), in the order they follow.
+        vcfg: the ``[vcs]`` section (the crossover pool's keys).
+        refused: lab unique_id → highest post-money ($bn) of an offer it refused this month.
     """
 
     ledger: Ledger
@@ -178,19 +223,60 @@ class Deals:
     multiples: list[tuple[int, float]]
     tick: int
     labs: list[AILab]
+    vcs: list[VentureCapitalist] = field(default_factory=list)
+    vcfg: Any = None
+    refused: dict[int, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._known = {id(lab) for lab in self.labs}
 
     def venture(self, vc: VentureCapitalist) -> None:
-        """``vc`` screens the labs and offers to each it likes (within its dry powder)."""
+        """``vc`` screens the labs and leads a round in each it likes (syndicated if large)."""
         labs = self.labs
         screened = check.among(vc.screen(labs), vc, "screen", choices=labs, known=self._known,
                                allowed="a list of labs from the ones given (the active labs)")
         for lab in screened:
             offer = check.offer(vc.make_offer(lab), vc, "make_offer", credits=False)
-            if offer is not None and 0 < offer.amount <= vc.dry_powder:
+            if offer is not None and offer.amount > 0 and self.syndicate(offer):
                 self.negotiate(offer, strategic=False)
+
+    def syndicate(self, offer: Offer) -> bool:
+        """Fill ``offer`` from its lead, then other VCs, then crossover funds; False if empty.
+
+        The lead pays up to ``vcs.max_check_share`` of its dry powder; each other VC adds its
+        :meth:`~marketsim.agents.VentureCapitalist.join_round`; crossover funds add up to
+        ``vcs.crossover_max_share`` of :func:`crossover_available`. A round the market cannot
+        fill shrinks to what was raised (same pre-money). An offer already naming its
+        participants, or one the lead pays alone, is left as it is.
+        """
+        lead = offer.investor
+        if offer.participants:
+            return True
+        share = self.vcfg.max_check_share if self.vcfg is not None else 1.0
+        own = min(offer.amount, share * max(lead.dry_powder, 0.0))
+        if own >= offer.amount:
+            return True
+        parts: list[tuple[Any, float]] = [(lead, own)] if own > 0 else []
+        left = offer.amount - own
+        for vc in self.vcs:
+            if left <= 0:
+                break
+            if vc is not lead:
+                part = min(check.non_negative(vc.join_round(offer, left), vc, "join_round"),
+                           left, max(vc.dry_powder, 0.0))
+                if part > 0:
+                    parts.append((vc, part))
+                    left -= part
+        if left > 0 and self.vcfg is not None:
+            pool = self.vcfg.crossover_max_share * crossover_available(self.ledger, self.vcfg,
+                                                                        self.tick)
+            part = min(left, pool)
+            if part > 0:
+                parts.append((CROSSOVER, part))
+                left -= part
+        offer.amount -= max(left, 0.0)
+        offer.participants = parts
+        return offer.amount >= 0.01
 
     def strategic(self, hs: Hyperscaler) -> None:
         """``hs`` may offer a strategic investment (part in compute credits) to one lab."""
@@ -207,13 +293,16 @@ class Deals:
             c["offers_refused"] += 1
             c["amount_refused"] += offer.amount
             lab.refused += offer.amount
+            self.refused[lab.unique_id] = max(self.refused.get(lab.unique_id, 0.0),
+                                              offer.post_money)
             return
         c["offers_accepted"] += 1
         if strategic:
             self._pay_strategic(offer)
+            stakes = {offer.investor.account: offer.stake}
         else:
-            self._pay_venture(offer)
-        lab.cap_table = dilute(lab.cap_table, offer.investor.account, offer.stake)
+            stakes = self._pay_venture(offer)
+        lab.cap_table = dilute_round(lab.cap_table, stakes)
         lab.valuation = offer.post_money
         lab.raised += offer.amount
         run_rate = lab.run_rate
@@ -232,14 +321,29 @@ class Deals:
         hs.stakes[lab.unique_id] = hs.stakes.get(lab.unique_id, 0.0) + offer.stake
         self.counts["strategic_deployed"] += offer.amount
 
-    def _pay_venture(self, offer: Offer) -> None:
-        """The VC pays in cash and records the investment in its portfolio."""
-        vc, lab = offer.investor, offer.lab
-        cash_part = offer.amount * (1.0 - offer.credit_share)
-        self.ledger.transfer(vc.account, lab.account, cash_part, "venture")
-        vc.portfolio[lab.unique_id] = vc.portfolio.get(lab.unique_id, 0.0) + offer.amount
-        vc.deployed += offer.amount
+    def _pay_venture(self, offer: Offer) -> dict[int, float]:
+        """Each participant pays its part in cash; returns account → stake for the cap table.
+
+        VCs record the investment in their portfolio; crossover money comes from the
+        ``crossover_funds`` outside account. All of it counts in ``vc_deployed``, the
+        crossover part also in ``crossover_deployed``.
+        """
+        lab, post = offer.lab, offer.post_money
+        crossover = self.ledger["crossover_funds"]
+        stakes: dict[int, float] = {}
+        for investor, part in offer.payers():
+            if investor is CROSSOVER:
+                account = crossover
+                self.counts["crossover_deployed"] += part
+            else:
+                account = investor.account
+                investor.portfolio[lab.unique_id] = investor.portfolio.get(lab.unique_id,
+                                                                           0.0) + part
+                investor.deployed += part
+            self.ledger.transfer(account, lab.account, part, "venture")
+            stakes[account] = stakes.get(account, 0.0) + part / post
         self.counts["vc_deployed"] += offer.amount
+        return stakes
 
 
 def market_growth(spend_history: list[float], now: float) -> float:

@@ -1,0 +1,143 @@
+"""The seed story of early 2026, measured over seeds: the leader's refusals, owners' prices, exits.
+
+From each run's model reporters (``leader_refused_valuation``, ``leader_owned_gpus``,
+``leader_building_gpus``, ``owners_price``, ``renters_price``, ``leader_run_rate``) and its
+labs table (:func:`marketsim.reporters.lab_table`)::
+
+    from analysis import story
+    runs = story.measure(seeds=16, buyers=2000)
+    story.summarise(runs)
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import pandas as pd
+
+from analysis.regimes import mean_interval, share_interval
+from marketsim.sweep import run_seed
+
+#: Ticks of 2026 (the default scenario starts in January 2025).
+YEAR_2026 = range(12, 24)
+#: First tick of 2027.
+FROM_2027 = 24
+#: A refused valuation "in the hundreds of $bn".
+HUNDREDS_BN = 100.0
+#: A lab renting at least this share of its GPUs at its last active month is a renter.
+RENTER_SHARE = 0.5
+
+
+def run(seed: int, buyers: int = 2000, horizon: int = 48,
+        overrides: dict[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One run of the default scenario: (model reporters by tick, labs table)."""
+    from marketsim.model import AIMarketModel
+    from marketsim.reporters import lab_table
+
+    model = AIMarketModel("default", rng=seed, horizon=horizon,
+                          **{"buyers.count": buyers, **(overrides or {})}).run()
+    ticks = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    return ticks, lab_table(model)
+
+
+def exits(labs: pd.DataFrame, since: int = FROM_2027) -> pd.DataFrame:
+    """Labs that exited at tick ≥ ``since``: tick, status and rented share at the month before.
+
+    One row per exit: ``AgentID``, ``exit_tick``, ``status`` ("acquired" or "bankrupt"),
+    ``rented_share`` (rented ÷ total GPUs in its last active month), ``renter``
+    (``rented_share ≥ RENTER_SHARE``).
+    """
+    labs = labs.sort_values(["AgentID", "tick"])
+    gone = labs[labs["status"] != "active"].groupby("AgentID", as_index=False).first()
+    gone = gone[gone["tick"] >= since]
+    active = labs[labs["status"] == "active"].groupby("AgentID").last()
+    rows = []
+    for _, row in gone.iterrows():
+        last = active.loc[row["AgentID"]] if row["AgentID"] in active.index else row
+        total = last["owned_gpus"] + last["rented_gpus"]
+        share = last["rented_gpus"] / total if total > 0 else 1.0
+        rows.append({"AgentID": row["AgentID"], "exit_tick": int(row["tick"]),
+                     "status": row["status"], "rented_share": float(share),
+                     "renter": bool(share >= RENTER_SHARE)})
+    return pd.DataFrame(rows, columns=["AgentID", "exit_tick", "status", "rented_share",
+                                       "renter"])
+
+
+def figures(ticks: pd.DataFrame, labs: pd.DataFrame) -> dict[str, float]:
+    """The seed story's figures of one run.
+
+    ``refused_2026`` ($bn): highest valuation the leader refused in 2026;
+    ``refused_hundreds_2026`` (0/1): it refused ≥ $100bn in a 2026 month while owning and
+    building data centres; ``leader_refusals_2026`` (months with a refusal);
+    ``first_refusal_tick``; ``leader_run_rate_jan_2026``, ``_2027``, ``_2028`` ($bn/yr);
+    ``rent_change_2026`` ($ per GPU-hour, Dec 2026 − Jan 2026);
+    ``owners_below_share``: share of months from 2027 with both prices whose owners' price is
+    below renters'; ``owners_price_gap``: mean (renters − owners) ÷ renters price then;
+    ``exits_2027``, ``renter_exits_2027`` and ``renter_exit_share`` (NaN without exits).
+    """
+    y26 = ticks[ticks["tick"].isin(YEAR_2026)]
+    refused = y26["leader_refused_valuation"]
+    owning = (y26["leader_owned_gpus"] > 0) & (y26["leader_building_gpus"] > 0)
+    hit = (refused >= HUNDREDS_BN) & owning
+    any_refusal = ticks.loc[ticks["leader_refused_valuation"] > 0, "tick"]
+    later = ticks[(ticks["tick"] >= FROM_2027) & ticks["owners_price"].notna()
+                  & ticks["renters_price"].notna()]
+    gap = (later["renters_price"] - later["owners_price"]) / later["renters_price"]
+    out = exits(labs)
+    rr = ticks.set_index("tick")["leader_run_rate"]
+    rent = ticks.set_index("tick")["rent_per_gpu_hour"]
+    return {
+        "refused_2026": float(refused.max()) if len(refused) else 0.0,
+        "refused_hundreds_2026": float(hit.any()),
+        "first_refusal_tick": float(any_refusal.min()) if len(any_refusal) else math.nan,
+        "leader_run_rate_jan_2026": float(rr.get(YEAR_2026.start, math.nan)),
+        "leader_run_rate_jan_2027": float(rr.get(FROM_2027, math.nan)),
+        "leader_run_rate_jan_2028": float(rr.get(FROM_2027 + 12, math.nan)),
+        "rent_change_2026": float(rent.get(YEAR_2026.stop - 1, math.nan)
+                                  - rent.get(YEAR_2026.start, math.nan)),
+        "leader_refusals_2026": float((refused > 0).sum()),
+        "owners_below_share": float((gap > 0).mean()) if len(gap) else math.nan,
+        "owners_price_gap": float(gap.mean()) if len(gap) else math.nan,
+        "exits_2027": float(len(out)),
+        "renter_exits_2027": float(out["renter"].sum()) if len(out) else 0.0,
+        "renter_exit_share": float(out["renter"].mean()) if len(out) else math.nan,
+    }
+
+
+def _one(seed: int, buyers: int, horizon: int, overrides: dict[str, Any]) -> dict[str, float]:
+    ticks, labs = run(seed, buyers, horizon, overrides)
+    return {"seed": seed, **figures(ticks, labs)}
+
+
+def measure(seeds: int = 16, buyers: int = 2000, horizon: int = 48, base_seed: int = 2025,
+            overrides: dict[str, Any] | None = None, workers: int = 1) -> pd.DataFrame:
+    """:func:`figures` of the default scenario over ``seeds`` seeds, one row per run."""
+    jobs = [(run_seed(base_seed, 0, k), buyers, horizon, dict(overrides or {}))
+            for k in range(seeds)]
+    if workers <= 1:
+        return pd.DataFrame([_one(*job) for job in jobs])
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return pd.DataFrame(list(pool.map(_one, *zip(*jobs, strict=True))))
+
+
+def summarise(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Mean and interval of each figure over the runs (Wilson for 0/1 figures, else t).
+
+    Columns ``figure``, ``n`` (runs with a value), ``mean``, ``low``, ``high``.
+    """
+    rows = []
+    for name in [c for c in runs.columns if c != "seed"]:
+        x = runs[name].dropna().to_numpy(dtype=float)
+        if name == "refused_hundreds_2026":
+            lo, hi = share_interval(int(x.sum()), x.size, level)
+            m = float(x.mean()) if x.size else math.nan
+        else:
+            m, lo, hi = mean_interval(x, level) if x.size else (math.nan,) * 3
+        rows.append({"figure": name, "n": int(x.size), "mean": m, "low": lo, "high": hi})
+    k, n = int(runs["renter_exits_2027"].sum()), int(runs["exits_2027"].sum())
+    lo, hi = share_interval(k, n, level)
+    rows.append({"figure": "renter_exit_share_pooled", "n": n,
+                 "mean": k / n if n else math.nan, "low": lo, "high": hi})
+    return pd.DataFrame(rows)
