@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from marketsim.errors import ScenarioError
+from marketsim.manifest import make_folder
 
 #: Manifest fields that identify a fit's set-up: a folder whose manifest differs in any of
 #: them holds another fit, which is never continued with this one's draws.
@@ -62,13 +63,7 @@ def check_out(out: str | Path) -> Path:
 
 def open_folder(out: str | Path) -> FitFolder:
     """The fit folder at ``out``, made if missing (a file there is bad input)."""
-    root = check_out(out)
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ScenarioError(f"cannot make the folder ({exc.strerror or exc})", key="--out",
-                            given=str(out), allowed="a folder you can write") from None
-    return FitFolder(root)
+    return FitFolder(make_folder(check_out(out)))
 
 
 def read_manifest(folder: FitFolder) -> dict[str, Any] | None:

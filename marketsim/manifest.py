@@ -92,3 +92,21 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)  # only left if something failed
+
+
+def make_folder(path: str | Path, key: str = "--out") -> Path:
+    """Make the output folder ``path`` (and its parents) if missing; return it.
+
+    Raises:
+        ScenarioError: it cannot be made or written (``key`` names the option that gave it).
+    """
+    from marketsim.errors import ScenarioError
+
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ScenarioError(f"cannot make or write the folder ({exc.strerror or exc})",
+                            key=key, given=str(path), allowed="a folder you can write to"
+                            ) from None
+    return folder

@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from marketsim.errors import ScenarioError
+from marketsim.manifest import make_folder
 from marketsim.report_data import KEY_OUTPUTS, MONTHLY_COUNTS, SweepResults, read_failures
 from marketsim.report_plots import (
     FORMATS,
@@ -134,16 +135,6 @@ class _Writer:
             self.files.append(made)
 
 
-def _out_dir(out: str | Path) -> Path:
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ScenarioError(f"cannot write there ({exc.strerror or exc})", key="--out",
-                            given=str(out), allowed="a folder you can write to") from None
-    return out
-
-
 def make_report(root: str | Path, *, echo: Callable[[str], Any] = print, fmt: str = "png",
                 x: str | None = None, y: str | None = None,
                 out: str | Path | None = None) -> list[Path]:
@@ -170,7 +161,7 @@ def make_report(root: str | Path, *, echo: Callable[[str], Any] = print, fmt: st
     sob, note = sobol_indices(res)
     ranking = driver_ranking(res, sob)
     axes = map_axes(res, ranking, x, y)
-    w = _Writer(_out_dir(out or res.root / "report"), echo)
+    w = _Writer(make_folder(out or res.root / "report"), echo)
     stored, planned = len(res.runs), res.n_runs_planned
     echo(f"{res.name}: {stored} of {planned} runs ({res.method} design, {len(res.points)} "
          f"points x {res.design.get('replications')} replications, {res.horizons} months)"
@@ -256,7 +247,7 @@ def compare_report(roots: Sequence[str | Path], *, echo: Callable[[str], Any] = 
     results = [SweepResults(r) for r in roots]
     failures = [read_failures(res.root) for res in results]
     table = compare_table(results)
-    w = _Writer(_out_dir(out or results[0].root / "report" / "compare"), echo)
+    w = _Writer(make_folder(out or results[0].root / "report" / "compare"), echo)
     echo(f"Comparing {len(results)} results folders")
     shown = [*table.attrs["regimes"], *[c for c in ("hhi_revenue", "active_labs")
                                         if c in table.attrs["outputs"]]]
