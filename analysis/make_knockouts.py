@@ -36,6 +36,9 @@ FORCES: dict[str, tuple[str, float, str]] = {
                            "tokens demanded do not rise with capability"),
     "size_exponent": ("labs.size_exponent", 0.0, "equal labs at tick 0"),
     "owned_share_top": ("labs.owned_share_top", 0.0, "no lab owns compute at tick 0"),
+    "project_finance": ("credit.project_ltv", 0.0,
+                        "no loans for data centres: labs build from their own cash"),
+    "bridge_loans": ("labs.credit_months", 0.0, "no bridge loans against revenue"),
 }
 
 #: Groups of forces switched off together, with what the group stands for.
@@ -52,6 +55,8 @@ GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "all_returns": (("margin", "utilisation_premium", "min_efficient_scale", "fixed_cost",
                      "switching_cost", "quality_weight", "quality_elasticity"),
                     "every increasing-returns force: the null and the capability premium"),
+    "credit": (("project_finance", "bridge_loans"),
+               "credit to labs (project finance and bridge loans)"),
     "equal_start": (("size_exponent", "owned_share_top"),
                     "the initial asymmetry (not a force: equal labs, none owning, at tick 0)"),
 }

@@ -252,6 +252,37 @@ class BuyersConfig(_AgentSection):
     )
 
 
+class CreditConfig(_Section):
+    """Credit to labs (marketsim/mechanisms/credit.py): project finance, bridge loans, the cycle.
+
+    The bridge limit is ``labs.credit_months`` (months of revenue).
+    """
+
+    project_ltv: float = _f(
+        0.6, "share", "most of a data centre's capex lenders finance, secured on its GPUs "
+        "(0: no project finance)", ge=0, le=1,
+    )
+    project_rate: float = _f(
+        0.10, "share/year", "interest on project loans", ge=0, le=1
+    )
+    project_term: int = _f(
+        60, "months", "project loans repay 1/term of the balance a month (term = GPU life: "
+        "the loan wears down with its collateral)", ge=1, le=600,
+    )
+    bridge_rate: float = _f(0.15, "share/year", "interest on bridge loans", ge=0, le=1)
+    interest_cover: float = _f(
+        1.0, "x", "monthly revenue must be this multiple of the interest on all debt for a "
+        "new loan", ge=0, le=100,
+    )
+    cycle_sensitivity: float = _f(
+        5.0, "-", "fall of lenders' appetite per unit of the borrowers' default rate",
+        ge=0, le=100,
+    )
+    cycle_months: int = _f(
+        12, "months", "window over which the borrowers' default rate is counted", ge=1, le=240
+    )
+
+
 def _attr(name: str) -> str:
     """The attribute that holds TOML key ``name`` (``class`` is a Python keyword: ``class_``)."""
     return "class_" if name == "class" else name
