@@ -228,7 +228,8 @@ class BuyersConfig(_AgentSection):
         1.0, "utils", "logit bonus for staying with the current supplier", ge=0, le=50
     )
     price_elasticity: float = _f(
-        1.0, "-", "constant elasticity of tokens demanded to price", ge=0, le=10
+        1.3, "-", "constant elasticity of tokens demanded to price (above 1: spend rises as "
+        "prices fall; estimated in docs/model.md 7.2)", ge=0, le=10,
     )
     price_weight: float = _f(
         1.5, "utils per log $", "logit weight on log price in supplier choice", ge=0, le=50
