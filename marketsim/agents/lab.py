@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from marketsim.agents.borrowing import Borrower
 from marketsim.mechanisms.capital import Offer, dilution_worth_it
 from marketsim.units import BN_PER_USD
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 ACTIVE, ACQUIRED, BANKRUPT = "active", "acquired", "bankrupt"
 
 
-class AILab(mesa.Agent):
+class AILab(Borrower, mesa.Agent):
     """A frontier AI lab.
 
     State (units in brackets): ``cash`` [$bn, read from the ledger], ``cap_table`` (ledger
@@ -306,37 +307,6 @@ class AILab(mesa.Agent):
         cfg = self.model.scenario_config.labs
         return cfg.reinvest_share * self.revenue + max(self.cash, 0.0) / cfg.burn_months
 
-    def capital_room(self) -> float:
-        """$bn a month the budget has left for the capital costs of new data centres.
-
-        ``max(labs.capex_share × compute_budget − instalments − debt service, 0)``: owned
-        compute's capital costs (own instalments and the service of project loans) stay
-        within ``labs.capex_share`` of the budget.
-        """
-        share = self.model.scenario_config.labs.capex_share
-        used = self._instalments + self.model.credit.service_due(self)
-        return max(share * self.compute_budget() - used, 0.0)
-
-    def build_cost_per_gpu_month(self) -> float:
-        """What one more GPU of a new data centre costs the lab a month while it is built, $bn.
-
-        With the financing offered, ``ltv`` = :meth:`CreditBook.project_ltv
-        <marketsim.mechanisms.credit.CreditBook.project_ltv>` (0 without credit)::
-
-            own instalment = (1 − ltv) × capex_per_gpu × 10⁻⁹ / max(compute.lead_time, 1)
-            debt service   = ltv × capex_per_gpu × 10⁻⁹ × (credit.project_rate / 12
-                                                         + 1 / credit.project_term)
-
-        Borrowing turns a large instalment into a smaller service spread over the loan's term,
-        so the same budget starts a bigger data centre.
-        """
-        cfg = self.model.scenario_config
-        capex = cfg.compute.capex_per_gpu * BN_PER_USD  # $bn per GPU
-        ltv = self.model.credit.project_ltv(self)
-        own = (1.0 - ltv) * capex / max(cfg.compute.lead_time, 1)
-        service = ltv * capex * (cfg.credit.project_rate / 12.0 + 1.0 / cfg.credit.project_term)
-        return own + service
-
     def can_build(self) -> bool:
         """Can the lab build: is owning cheaper than renting, and is it big enough?
 
@@ -372,23 +342,6 @@ class AILab(mesa.Agent):
         if size < max(self.model.market.min_efficient_scale, 1.0):
             return 0.0
         return float(size)
-
-    def borrow_for_build(self, gpus: float, capex: float) -> float:
-        """$bn of project finance the lab asks for a new data centre (≥ 0). Called at its start.
-
-        ``gpus``: the project's size; ``capex``: its cost, $bn. Default: all that lenders
-        offer, ``project_ltv × appetite × capex`` (lenders never give more).
-        """
-        return self.model.credit.project_ltv(self) * capex
-
-    def borrow_bridge(self, shortfall: float) -> float:
-        """$bn of bridge loan the lab asks for when its cash is ``−shortfall`` (≥ 0).
-
-        Called in consolidation, only when revenue covers the lab's commitments. Default:
-        the shortfall (lenders cap it at ``labs.credit_months × revenue × appetite`` of
-        bridge debt).
-        """
-        return shortfall
 
     def consider_offer(self, offer: Offer) -> bool:
         """Accept (True) or refuse an offer ($bn amount, pre-money)? Called in the capital market.

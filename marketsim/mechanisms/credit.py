@@ -118,8 +118,9 @@ def lend_for_project(lab: AILab, gpus: float, capex: float, ledger: Ledger, book
 
     The lab asks for ``borrow_for_build(gpus, capex)`` $bn; lenders give at most
     ``project_ltv × appetite × capex``, nothing if revenue would not cover the interest. The
-    loan goes straight to the builders as the project's down payment (creditors → lab →
-    suppliers); the rest of the capex is the lab's own instalments.
+    lenders pay the loan straight to the builders (creditors → suppliers, on the lab's
+    behalf, so a lab short of cash this month is not overdrawn by it); the rest of the capex
+    is the lab's own instalments.
 
     Returns:
         $bn lent (0 for none).
@@ -131,9 +132,7 @@ def lend_for_project(lab: AILab, gpus: float, capex: float, ledger: Ledger, book
     loan = min(max(ask, 0.0), most)
     if loan <= 0 or not book.covers(lab, loan, book.cfg.project_rate):
         return 0.0
-    suppliers = ledger["suppliers"]
-    ledger.post([(ledger["creditors"], lab.account, loan, "project_loan"),
-                 (lab.account, suppliers, loan, "capex")])
+    ledger.transfer(ledger["creditors"], ledger["suppliers"], loan, "project_loan")
     book.of(lab).project += loan
     book.sync(lab, t)
     return loan
