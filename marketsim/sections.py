@@ -263,9 +263,7 @@ class CreditConfig(_Section):
         0.6, "share", "most of a data centre's capex lenders finance, secured on its GPUs "
         "(0: no project finance)", ge=0, le=1,
     )
-    project_rate: float = _f(
-        0.10, "share/year", "interest on project loans", ge=0, le=1
-    )
+    project_rate: float = _f(0.10, "share/year", "interest on project loans", ge=0, le=1)
     project_term: int = _f(
         60, "months", "project loans repay 1/term of the balance a month (term = GPU life: "
         "the loan wears down with its collateral)", ge=1, le=600,
@@ -279,9 +277,7 @@ class CreditConfig(_Section):
         5.0, "-", "fall of lenders' appetite per unit of the borrowers' default rate",
         ge=0, le=100,
     )
-    cycle_months: int = _f(
-        12, "months", "window over which the borrowers' default rate is counted", ge=1, le=240
-    )
+    cycle_months: int = _f(12, "months", "window of the borrowers' default rate", ge=1, le=240)
 
 
 def _attr(name: str) -> str:
