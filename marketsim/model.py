@@ -59,6 +59,8 @@ class AIMarketModel(mesa.Model):
     Attributes:
         scenario_config: the validated scenario in force.
         ledger: every account and transfer (:class:`~marketsim.ledger.Ledger`).
+        credit: the creditors' book of labs' loans and defaults
+            (:class:`~marketsim.mechanisms.credit.CreditBook`).
         labs: every lab ever created, in creation order (index = buyers' supplier index).
         buyers: the buyer arrays (:class:`~marketsim.agents.BuyerArrays`).
         buyer_groups: the buyer populations, one per class, each a slice of ``buyers``.
