@@ -65,16 +65,24 @@ def test_project_finance_lends_at_most_the_loan_to_value_and_lets_a_lab_build_bi
     assert without == pytest.approx(0.475 / (3e-5 / 18))
     assert with_credit > without
     m.credit.appetite = 1.0
+    # The lab borrows just enough that instalments plus service fit its room of 0.475:
+    # (C / 18 − 0.475) / (1/18 − (0.01 + 1/60)), at most 0.6 × C.
+    assert lab.borrow_for_build(200_000.0, 6.0) == 0.0  # 6 / 18 = 0.33 fits: no loan
+    need = (12.0 / 18 - 0.475) / (1 / 18 - (0.01 + 1 / 60))
+    assert lab.borrow_for_build(400_000.0, 12.0) == pytest.approx(need)
+    assert need < 0.6 * 12.0
+    assert lab.borrow_for_build(1_000_000.0, 30.0) == pytest.approx(0.6 * 30.0)  # capped
     before = m.ledger.balance(m.ledger["creditors"])
-    lent = credit.lend_for_project(lab, 100_000.0, 3.0, m.ledger, m.credit, 0)
-    assert lent == pytest.approx(0.6 * 3.0)  # all that is offered, never more
+    lent = credit.lend_for_project(lab, 1_000_000.0, 30.0, m.ledger, m.credit, 0)
+    assert lent == pytest.approx(0.6 * 30.0)  # never more than offered
     assert lab.debt == pytest.approx(lent)
     assert m.ledger.balance(m.ledger["creditors"]) == pytest.approx(before - lent)
 
 
 def test_no_loan_to_a_lab_whose_revenue_cannot_cover_the_interest(m):
-    lab = lab_with(m, cash=6.0, revenue=0.01)  # 1.8 $bn at 12 %: 0.018 a month > 0.01
-    assert credit.lend_for_project(lab, 100_000.0, 3.0, m.ledger, m.credit, 0) == 0.0
+    lab = lab_with(m, cash=6.0, revenue=0.01)  # asks 0.6 × 30 = 18 $bn: 0.18 a month > 0.01
+    assert lab.borrow_for_build(1_000_000.0, 30.0) == pytest.approx(18.0)
+    assert credit.lend_for_project(lab, 1_000_000.0, 30.0, m.ledger, m.credit, 0) == 0.0
     assert lab.debt == 0.0
 
 

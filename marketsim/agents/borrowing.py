@@ -61,10 +61,25 @@ class Borrower:
     def borrow_for_build(self, gpus: float, capex: float) -> float:
         """$bn of project finance the lab asks for a new data centre (≥ 0). Called at its start.
 
-        ``gpus``: the project's size; ``capex``: its cost, $bn. Default: all that lenders
-        offer, ``project_ltv × appetite × capex`` (lenders never give more).
+        ``gpus``: the project's size; ``capex``: its cost, $bn. Default: just enough that the
+        project's own instalments plus the loan's service fit the :meth:`capital_room`, at
+        most what lenders offer (a loan costs interest: a lab that can pay its instalments
+        borrows nothing)::
+
+            lead    = max(compute.lead_time, 1)                              [months]
+            service = credit.project_rate / 12 + 1 / credit.project_term     [per $ borrowed]
+            loan    = clip((capex / lead − capital_room) / (1 / lead − service),
+                           0, project_ltv × appetite × capex)                 [$bn]
+
+        (0 if ``1 / lead ≤ service``: borrowing would not lower the monthly cost).
         """
-        return self.model.credit.project_ltv(self) * capex
+        cfg = self.model.scenario_config
+        lead = max(cfg.compute.lead_time, 1)
+        service = cfg.credit.project_rate / 12.0 + 1.0 / cfg.credit.project_term
+        if 1.0 / lead <= service:
+            return 0.0
+        need = (capex / lead - self.capital_room()) / (1.0 / lead - service)
+        return float(min(max(need, 0.0), self.model.credit.project_ltv(self) * capex))
 
     def borrow_bridge(self, shortfall: float) -> float:
         """$bn of bridge loan the lab asks for when its cash is ``−shortfall`` (≥ 0).
