@@ -36,6 +36,9 @@ FORCES: dict[str, tuple[str, float, str]] = {
                            "tokens demanded do not rise with capability"),
     "size_exponent": ("labs.size_exponent", 0.0, "equal labs at tick 0"),
     "owned_share_top": ("labs.owned_share_top", 0.0, "no lab owns compute at tick 0"),
+    "project_finance": ("credit.project_ltv", 0.0,
+                        "no loans for data centres: labs build from their own cash"),
+    "bridge_loans": ("labs.credit_months", 0.0, "no bridge loans against revenue"),
 }
 
 #: Groups of forces switched off together, with what the group stands for.
@@ -43,15 +46,19 @@ GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "cost_gap": (("margin", "utilisation_premium"), "the owned-vs-rented cost gap"),
     "supply_returns": (("margin", "utilisation_premium", "min_efficient_scale", "fixed_cost"),
                        "the supply-side increasing returns"),
-    "null": (("margin", "utilisation_premium", "min_efficient_scale", "fixed_cost",
-              "switching_cost"),
-             "the null regime: supply-side increasing returns and switching costs (buyers' "
-             "premium for capability stays on: scenarios/no_capability_premium.toml)"),
+    "supply_and_switching": (("margin", "utilisation_premium", "min_efficient_scale",
+                              "fixed_cost", "switching_cost"),
+                             "the supply-side increasing returns and switching costs (the "
+                             "null with buyers' premium for capability left on)"),
     "capability_premium": (("quality_weight", "quality_elasticity"),
                            "buyers' premium for capability (returns to training compute)"),
-    "all_returns": (("margin", "utilisation_premium", "min_efficient_scale", "fixed_cost",
-                     "switching_cost", "quality_weight", "quality_elasticity"),
-                    "every increasing-returns force: the null and the capability premium"),
+    "null": (("margin", "utilisation_premium", "min_efficient_scale", "fixed_cost",
+              "switching_cost", "quality_weight", "quality_elasticity"),
+             "the null regime: every increasing-returns force (the supply-side returns, "
+             "switching costs, and the returns to training compute: buyers' premium for "
+             "capability)"),
+    "credit": (("project_finance", "bridge_loans"),
+               "credit to labs (project finance and bridge loans)"),
     "equal_start": (("size_exponent", "owned_share_top"),
                     "the initial asymmetry (not a force: equal labs, none owning, at tick 0)"),
 }

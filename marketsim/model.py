@@ -28,6 +28,7 @@ from marketsim.mechanisms import (
     capital,
     compute,
     consolidation,
+    credit,
     datacentres,
     demand,
     inference,
@@ -58,6 +59,8 @@ class AIMarketModel(mesa.Model):
     Attributes:
         scenario_config: the validated scenario in force.
         ledger: every account and transfer (:class:`~marketsim.ledger.Ledger`).
+        credit: the creditors' book of labs' loans and defaults
+            (:class:`~marketsim.mechanisms.credit.CreditBook`).
         labs: every lab ever created, in creation order (index = buyers' supplier index).
         buyers: the buyer arrays (:class:`~marketsim.agents.BuyerArrays`).
         buyer_groups: the buyer populations, one per class, each a slice of ``buyers``.
@@ -97,6 +100,7 @@ class AIMarketModel(mesa.Model):
         self.horizon = cfg.horizon
         self.n_hyperscalers = cfg.hyperscalers.count
         self.ledger = Ledger()
+        self.credit = credit.CreditBook(cfg.credit, cfg.labs.credit_months)
         self.market = MarketView()
         self.labs: list[AILab] = []
         self._trading: list[AILab] = []  # labs not yet closed, in creation order
@@ -212,7 +216,9 @@ class AIMarketModel(mesa.Model):
                                             dues.tolist(), strict=True):
             lab.set_rentals(row, total)
             compute.bill(lab, due_row, landlords, led, m.opex_per_gpu_month, cfg.labs.fixed_cost)
-            datacentres.build_month(lab, led, m.min_efficient_scale, retire, cfg.compute)
+            credit.service(lab, led, self.credit, led.tick)
+            datacentres.build_month(lab, led, m.min_efficient_scale, retire, cfg.compute,
+                                    self.credit, led.tick)
             compute.split_gpus(lab)
         capacity.order_capacity(hyperscalers, compute.rented_by_hyperscaler(
             alloc, len(hyperscalers)), led, m.opex_per_gpu_month, cfg)
@@ -245,24 +251,25 @@ class AIMarketModel(mesa.Model):
     def consolidation_step(self, t: int) -> None:
         """Mechanism 6: debts resolved; distressed labs acquired or bankrupt; entrants funded.
 
-        A lab with negative cash whose revenue covers its commitments gets a bridge loan from
-        creditors (repaid from later cash) up to ``labs.credit_months`` of revenue; any other
-        is acquired by the richest willing bidder or goes bankrupt.
+        Lenders set their appetite from borrowers' recent defaults; a lab with negative cash
+        may get a bridge loan (:mod:`~marketsim.mechanisms.credit`); any other is acquired by
+        the richest willing bidder or goes bankrupt.
         """
-        cfg, led, supplier = self.scenario_config, self.ledger, self.buyers.supplier
-        consolidation.repay_from_spare_cash(self.active_labs(), led)
+        cfg, led, book = self.scenario_config, self.ledger, self.credit
+        supplier = self.buyers.supplier
+        book.update_appetite(t)
+        credit.repay_bridge_from_spare_cash(self.active_labs(), led, book, t)
         for target in consolidation.distressed(self.active_labs()):
-            if (not target.active or target.cash >= 0
-                    or consolidation.bridge(target, led, cfg.labs.credit_months)):
+            if not target.active or target.cash >= 0 or credit.bridge(target, led, book, t):
                 continue
             bidders: list[Any] = [lab for lab in self.active_labs()
                                   if lab is not target and lab.cash > 0]
             winner, price = consolidation.highest_bid(target, bidders + self.hyperscalers)
             if winner is not None:
-                consolidation.acquire(winner, target, price, led, self.vcs, supplier, t)
+                consolidation.acquire(winner, target, price, led, self.vcs, supplier, t, book)
                 self.close_lab(target, ACQUIRED, t)
             else:
-                consolidation.bankrupt(target, led, self.vcs, supplier, t, cfg.compute)
+                consolidation.bankrupt(target, led, self.vcs, supplier, t, cfg.compute, book)
                 self.close_lab(target, BANKRUPT, t)
         self._entry()
 

@@ -36,6 +36,7 @@ from marketsim.explain import (
 from marketsim.sections import (
     BuyersConfig,
     ClassMix,
+    CreditConfig,
     HyperscalersConfig,
     LabsConfig,
     VCsConfig,
@@ -46,7 +47,7 @@ from marketsim.sections import (
 
 __all__ = [
     "AGENT_SECTIONS", "MAX_GROWTH_DIGITS", "MAX_USAGE_DIGITS", "SCENARIO_DIR", "BuyersConfig",
-    "CapabilityConfig", "ClassMix", "ComputeConfig", "HyperscalersConfig", "Kind",
+    "CapabilityConfig", "ClassMix", "ComputeConfig", "CreditConfig", "HyperscalersConfig", "Kind",
     "LabsConfig", "MarketScenario", "RegimeConfig", "VCsConfig", "apply_overrides",
     "field_spec", "load_class", "load_scenario", "parameter_table", "parse_value",
     "read_toml", "resolve_scenario_path", "short_message", "validate_scenario", "value_at",
@@ -191,6 +192,7 @@ class MarketScenario(_Section):
     buyers: BuyersConfig = Field(default_factory=BuyersConfig)
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
     capability: CapabilityConfig = Field(default_factory=CapabilityConfig)
+    credit: CreditConfig = Field(default_factory=CreditConfig)
     regime: RegimeConfig = Field(default_factory=RegimeConfig)
     source: str | None = Field(None, exclude=True, description="file it was read from")
 

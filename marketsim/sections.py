@@ -253,7 +253,8 @@ class BuyersConfig(_AgentSection):
         1.0, "utils", "logit bonus for staying with the current supplier", ge=0, le=50
     )
     price_elasticity: float = _f(
-        1.0, "-", "constant elasticity of tokens demanded to price", ge=0, le=10
+        1.3, "-", "constant elasticity of tokens demanded to price (above 1: spend rises as "
+        "prices fall; estimated in docs/model.md 7.2)", ge=0, le=10,
     )
     price_weight: float = _f(
         1.5, "utils per log $", "logit weight on log price in supplier choice", ge=0, le=50
@@ -275,6 +276,33 @@ class BuyersConfig(_AgentSection):
     usage_growth_halflife: float = _f(
         24.0, "months", "half-life of that growth rate", gt=0, le=1200
     )
+
+
+class CreditConfig(_Section):
+    """Credit to labs (marketsim/mechanisms/credit.py): project finance, bridge loans, the cycle.
+
+    The bridge limit is ``labs.credit_months`` (months of revenue).
+    """
+
+    project_ltv: float = _f(
+        0.6, "share", "most of a data centre's capex lenders finance, secured on its GPUs "
+        "(0: no project finance)", ge=0, le=1,
+    )
+    project_rate: float = _f(0.10, "share/year", "interest on project loans", ge=0, le=1)
+    project_term: int = _f(
+        60, "months", "project loans repay 1/term of the balance a month (term = GPU life: "
+        "the loan wears down with its collateral)", ge=1, le=600,
+    )
+    bridge_rate: float = _f(0.15, "share/year", "interest on bridge loans", ge=0, le=1)
+    interest_cover: float = _f(
+        1.0, "x", "monthly revenue must be this multiple of the interest on all debt for a "
+        "new loan", ge=0, le=100,
+    )
+    cycle_sensitivity: float = _f(
+        5.0, "-", "fall of lenders' appetite per unit of the borrowers' default rate",
+        ge=0, le=100,
+    )
+    cycle_months: int = _f(12, "months", "window of the borrowers' default rate", ge=1, le=240)
 
 
 def _attr(name: str) -> str:

@@ -18,7 +18,7 @@ from marketsim.agents import AILab
 from marketsim.mechanisms.capital import Offer
 
 CONFIG = {
-    "buyers.count": 100, "horizon": 12,
+    "buyers.count": 100, "horizon": 12, "credit.project_ltv": 0.0,
     "buyers.price_weight": 2.0, "buyers.price_elasticity": 0.5,
     "labs.price_adjust": 1.0, "labs.min_margin": 0.1, "labs.inference_headroom": 1.2,
     "labs.min_train_share": 0.1, "labs.reinvest_share": 0.9, "labs.burn_months": 12.0,

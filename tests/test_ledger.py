@@ -118,9 +118,10 @@ def test_huge_spend_with_tiny_payments_among_them_conserves_money():
 
     m = AIMarketModel("small", rng=0, **{
         "horizon": 300, "buyers.usage_growth": 100, "buyers.usage_growth_halflife": 33,
-        "labs.count": 3, "vcs.count": 2, "hyperscalers.count": 1, "buyers.count": 50})
+        "labs.count": 3, "vcs.count": 2, "hyperscalers.count": 1, "buyers.count": 50,
+        "buyers.price_elasticity": 1.0})  # spend blind to price: it grows with usage alone
     m.run()
-    assert max(m.spend_history) > 1e7
+    assert max(m.spend_history) > 5e6  # millions of $bn a month beside payments of $0.005bn
     _buyers_pay_labs_directly(m)
     assert abs(m.ledger.total()) <= 1e-9 * float(np.abs(m.ledger.balances).sum())
 

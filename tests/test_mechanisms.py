@@ -198,6 +198,29 @@ def test_demand_per_size_constant_elasticity():
     np.testing.assert_allclose(d, [1.0, 2.0**-1.5, 2.0**-1.5 * 10**0.5])
 
 
+@pytest.mark.parametrize(("elasticity", "direction"), [(1.3, -1), (1.0, 0), (0.5, 1)])
+def test_spend_rises_as_prices_fall_only_when_demand_is_elastic(elasticity, direction):
+    """Spend per unit of size, price × tokens, against price: falls above elasticity 1."""
+    price = np.array([1.0, 2.0, 4.0])
+    spend = price * demand.demand_per_size(price, np.zeros(3), 2.0, elasticity, 0.5)
+    steps = np.sign(np.round(np.diff(spend), 12))
+    assert (steps == direction).all()
+
+
+def test_a_market_with_elastic_demand_buys_more_tokens_when_prices_are_lower():
+    """Whole model: halving every lab's price raises tokens demanded by 2^elasticity."""
+    from marketsim import AIMarketModel
+
+    m = AIMarketModel("small", rng=2, **{"buyers.count": 300, "buyers.price_elasticity": 1.3})
+    m.run(ticks=3)
+    price, quality = demand.lab_prices(m.labs), demand.lab_quality(m.labs)
+    floor = m.market.open_weight_floor
+    full, _ = demand.lab_demand(m.buyer_groups, m.buyers, price, quality, floor)
+    half, _ = demand.lab_demand(m.buyer_groups, m.buyers, price / 2, quality, floor)
+    assert half.sum() == pytest.approx(full.sum() * 2**1.3)
+    assert (half * price / 2).sum() > (full * price).sum()  # and spend more
+
+
 # ----------------------------------------------------------------------------- inference
 def test_tokens_per_gpu_month():
     assert inference.tokens_per_gpu_month(1.0, 2.0, 0) == pytest.approx(HOURS_PER_MONTH)

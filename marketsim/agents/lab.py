@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from marketsim.agents.borrowing import Borrower
 from marketsim.agents.lab_finance import LabFinance
 from marketsim.units import BN_PER_USD
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 ACTIVE, ACQUIRED, BANKRUPT = "active", "acquired", "bankrupt"
 
 
-class AILab(LabFinance, mesa.Agent):
+class AILab(LabFinance, Borrower, mesa.Agent):
     """A frontier AI lab.
 
     State (units in brackets): ``cash`` [$bn, read from the ledger], ``cap_table`` (ledger
@@ -194,12 +195,14 @@ class AILab(LabFinance, mesa.Agent):
         """Months until cash runs out if the lab spent only what it is committed to, net of revenue.
 
         ``max(cash, 0) / (committed − revenue)`` [months; ∞ when revenue covers commitments],
-        ``committed = keep × rent + upkeep + instalments + labs.fixed_cost`` [$bn a month],
+        ``committed = keep × rent + upkeep + instalments + debt service + labs.fixed_cost``
+        [$bn a month],
         ``keep = 1 − 1/compute.rental_term`` (the share of rentals still under contract). New
         rentals paid from cash are left out: revenue covering commitments needs no outside money.
         """
         keep = 1.0 - 1.0 / self.model.scenario_config.compute.rental_term
-        burn = self._spend(keep, self._instalments) - self.revenue
+        committed = self._spend(keep, self._instalments) + self.model.credit.service_due(self)
+        burn = committed - self.revenue
         if burn <= 0:
             return math.inf
         return max(self.cash, 0.0) / burn
@@ -241,22 +244,22 @@ class AILab(LabFinance, mesa.Agent):
         """GPUs to rent this month (≥ 0, all hyperscalers). Called in the compute market.
 
         Default: spend the :meth:`compute_budget` on the owned GPUs' upkeep, staff, data-centre
-        instalments and, if the lab :meth:`can_build`, a reserve for new data centres; rent
-        with the rest at the cheapest posted rent (all $bn except the rent)::
+        instalments, debt service and, if the lab :meth:`can_build`, a reserve for new data
+        centres; rent with the rest at the cheapest posted rent (all $bn except the rent)::
 
-            reserve = max(labs.capex_share × budget − instalments, 0)   (0 unless can_build)
-            rent    = max(budget − (upkeep + instalments + labs.fixed_cost) − reserve, 0)
+            reserve = capital_room()                                (0 unless can_build)
+            rent    = max(budget − (upkeep + instalments + debt service + labs.fixed_cost)
+                          − reserve, 0)
             GPUs    = rent / (cheapest rent [$ per GPU-month] × 10⁻⁹)
 
         (The model keeps at least the share of last month's rentals still under contract,
         ``1 − 1/compute.rental_term``.)
         """
         cfg = self.model.scenario_config.labs
-        budget = self.compute_budget()
-        instalments = self._instalments
-        reserve = max(cfg.capex_share * budget - instalments, 0.0) if self.can_build() else 0.0
-        committed = self._upkeep() + instalments + cfg.fixed_cost
-        rent_budget = max(budget - committed - reserve, 0.0)
+        reserve = self.capital_room() if self.can_build() else 0.0
+        committed = (self._upkeep() + self._instalments + self.model.credit.service_due(self)
+                     + cfg.fixed_cost)
+        rent_budget = max(self.compute_budget() - committed - reserve, 0.0)
         return float(rent_budget / (self.model.market.cheapest_rent * BN_PER_USD))
 
     def compute_budget(self) -> float:
@@ -271,41 +274,34 @@ class AILab(LabFinance, mesa.Agent):
         """Can the lab build: is owning cheaper than renting, and is it big enough?
 
         ``owned_cost_per_gpu_month < cheapest rent`` and ``labs.capex_share × compute_budget
-        × max(compute.lead_time, 1) / (compute.capex_per_gpu × 10⁻⁹) ≥ max(min_efficient_scale,
-        1)`` GPUs: the budget's capex share over the lead time pays for a data centre of at
-        least the minimum efficient scale.
+        / build_cost_per_gpu_month ≥ max(min_efficient_scale, 1)`` GPUs: the budget's capex
+        share, with the financing offered (:meth:`build_cost_per_gpu_month`), pays for a data
+        centre of at least the minimum efficient scale.
         """
         m = self.model.market
         if m.owned_cost_per_gpu_month >= m.cheapest_rent:
             return False
-        cfg = self.model.scenario_config
-        capex = cfg.compute.capex_per_gpu * BN_PER_USD  # $bn per GPU
-        months = max(cfg.compute.lead_time, 1)
-        affordable = cfg.labs.capex_share * self.compute_budget() * months / capex  # GPUs
+        share = self.model.scenario_config.labs.capex_share
+        affordable = share * self.compute_budget() / self.build_cost_per_gpu_month()  # GPUs
         return affordable >= max(m.min_efficient_scale, 1.0)
 
     def plan_data_centre(self) -> float:
         """GPUs of a new data-centre project to start now (0 for none). Called monthly.
 
         Default: 0 unless :meth:`can_build`; projects together replace ``labs.build_share``
-        of the rented GPUs, and all instalments (capex paid over ``compute.lead_time``) stay
-        within ``labs.capex_share`` of the compute budget (:meth:`request_compute` holds that
-        back from renting)::
+        of the rented GPUs, and their capital costs stay within :meth:`capital_room`::
 
-            room = max(labs.capex_share × budget − instalments, 0)                [$bn a month]
             size = min(labs.build_share × rented GPUs − GPUs under construction,
-                       room / (compute.capex_per_gpu × 10⁻⁹ / max(compute.lead_time, 1)))
+                       capital_room() / build_cost_per_gpu_month())
 
-        and 0 if ``size < max(market.min_efficient_scale, 1)``: only big budgets can build.
+        and 0 if ``size < max(market.min_efficient_scale, 1)``: only big budgets (or big
+        budgets with credit) can build.
         """
         if not self.can_build():
             return 0.0
-        cfg = self.model.scenario_config
-        capex_per_month = cfg.compute.capex_per_gpu * BN_PER_USD / max(cfg.compute.lead_time, 1)
-        room = max(cfg.labs.capex_share * self.compute_budget() - self._instalments, 0.0)
         building = sum((p[0] for p in self.projects), 0.0)
-        wanted = cfg.labs.build_share * self.rented_total - building
-        size = min(wanted, room / capex_per_month)
+        wanted = self.model.scenario_config.labs.build_share * self.rented_total - building
+        size = min(wanted, self.capital_room() / self.build_cost_per_gpu_month())
         if size < max(self.model.market.min_efficient_scale, 1.0):
             return 0.0
         return float(size)

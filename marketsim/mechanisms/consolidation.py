@@ -1,8 +1,7 @@
 """Mechanism 6, consolidation: debts resolved, distressed labs acquired or bankrupt, entry.
 
-A lab with spare cash repays part of its bridge loans. A lab whose cash is negative after the
-capital market gets a bridge loan from creditors if its revenue covers its commitments and
-its debt stays within ``labs.credit_months`` of revenue; otherwise it is acquired by the
+A lab whose cash is negative after the capital market may get a bridge loan from creditors
+(:mod:`~marketsim.mechanisms.credit`); otherwise it is acquired by the
 richest bidder willing to pay more than its debts, or else goes bankrupt: its owned GPUs are
 sold at a discount and its customers choose again. VCs found new labs at a rate that rises
 with dry powder and sentiment.
@@ -12,7 +11,6 @@ Every exit is settled here; the model keeps its roster (:meth:`AIMarketModel.clo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,12 +18,14 @@ import numpy as np
 
 from marketsim import decisions as check
 from marketsim.agents import AILab
+from marketsim.mechanisms import credit
 from marketsim.mechanisms.capital import entry_rate
 from marketsim.units import BN_PER_USD
 
 if TYPE_CHECKING:
     from marketsim.agents import Hyperscaler, VentureCapitalist
     from marketsim.ledger import Ledger
+    from marketsim.mechanisms.credit import CreditBook
 
 
 def pick_acquirer(bids: np.ndarray, cash: np.ndarray, debt: float) -> int:
@@ -52,36 +52,9 @@ def pro_rata(amount: float, cap_table: dict[int, float]) -> dict[int, float]:
 
 
 # ------------------------------------------------------------------ debts
-def repay_from_spare_cash(labs: list[AILab], ledger: Ledger) -> None:
-    """Each lab with bridge loans and positive cash repays ``min(debt, cash / 2)``."""
-    for lab in labs:
-        if lab.debt > 0 and lab.cash > 0:
-            lab.debt -= ledger.transfer(lab.account, ledger["creditors"],
-                                        min(lab.debt, 0.5 * lab.cash), "loan_repayment")
-
-
 def distressed(labs: list[AILab]) -> list[AILab]:
     """Labs with negative cash, most indebted first."""
     return sorted((lab for lab in labs if lab.cash < 0), key=lambda lab: lab.cash)
-
-
-def bridge(lab: AILab, ledger: Ledger, credit_months: float) -> bool:
-    """Lend a lab its shortfall if its revenue covers its commitments; True if lent.
-
-    The loan is a recorded debt (``lab.debt``) repaid from later cash; the debt may not pass
-    ``credit_months`` of revenue.
-    """
-    if math.isfinite(lab.runway()) or not lab.debt - lab.cash <= credit_months * lab.revenue:
-        return False
-    lab.debt += ledger.transfer(ledger["creditors"], lab.account, -lab.cash, "bridge_loan")
-    return True
-
-
-def repay(lab: AILab, ledger: Ledger) -> None:
-    """Repay a lab's bridge loans to creditors from its cash, as far as it goes."""
-    if lab.debt > 0 and lab.cash > 0:
-        lab.debt -= ledger.transfer(lab.account, ledger["creditors"], min(lab.debt, lab.cash),
-                                    "loan_repayment")
 
 
 # ------------------------------------------------------------------ exits
@@ -99,24 +72,28 @@ def highest_bid(target: AILab, bidders: list[Any]) -> tuple[Any, float]:
 
 def pay_out(lab: AILab, ledger: Ledger, vcs: list[VentureCapitalist], tick: int, kind: str,
             ) -> None:
-    """Distribute a closing lab's cash to its shareholders; VCs record the return."""
+    """Distribute a closing lab's cash to its shareholders; VCs record the return.
+
+    Each payment is at most the cash left: float rounding of large sums must not overdraw.
+    """
     by_account = {vc.account: vc for vc in vcs}
-    for holder, amount in pro_rata(lab.cash, lab.cap_table).items():
-        ledger.transfer(lab.account, holder, amount, kind)
+    for holder, share in pro_rata(lab.cash, lab.cap_table).items():
+        amount = ledger.transfer(lab.account, holder, max(min(share, lab.cash), 0.0), kind)
         if holder in by_account:
             by_account[holder].returns.append((tick, lab.unique_id, amount))
 
 
 def acquire(buyer: AILab | Hyperscaler, target: AILab, price: float, ledger: Ledger,
-            vcs: list[VentureCapitalist], supplier: np.ndarray, tick: int) -> None:
-    """``buyer`` pays ``target``'s liabilities plus ``price``; the target's owners are paid out.
+            vcs: list[VentureCapitalist], supplier: np.ndarray, tick: int, book: CreditBook,
+            ) -> None:
+    """``buyer`` pays ``target``'s liabilities plus ``price``; loans repaid, owners paid out.
 
     A lab that buys takes the target's GPUs, projects, customers (``supplier``: the buyers'
     supplier indices) and the better of the two models; a hyperscaler takes the GPUs into
     its capacity and the customers choose again.
     """
     ledger.transfer(buyer.account, target.account, target.liabilities + price, "acquisition")
-    repay(target, ledger)
+    credit.settle(target, ledger, book, tick)
     pay_out(target, ledger, vcs, tick, "exit_proceeds")
     if isinstance(buyer, AILab):
         buyer.owned_gpus += target.owned_gpus
@@ -129,19 +106,19 @@ def acquire(buyer: AILab | Hyperscaler, target: AILab, price: float, ledger: Led
 
 
 def bankrupt(lab: AILab, ledger: Ledger, vcs: list[VentureCapitalist], supplier: np.ndarray,
-             tick: int, cc: Any) -> None:
+             tick: int, cc: Any, book: CreditBook) -> None:
     """Fire sale of the GPUs (built and half-built), creditors, then shareholders paid.
 
-    What the creditors cannot recover is written off; the customers choose again.
-    ``cc``: the scenario's ``[compute]`` section.
+    Unpaid bills (negative cash) are written off by the creditors' account; loans the fire
+    sale does not repay are written off in the creditors' ``book`` (a default). The customers
+    choose again. ``cc``: the scenario's ``[compute]`` section.
     """
     owned = lab.owned_gpus + sum(p[0] * (1 - p[1] / max(cc.lead_time, 1)) for p in lab.projects)
     ledger.transfer(ledger["suppliers"], lab.account,
                     fire_sale_value(owned, cc.capex_per_gpu, cc.fire_sale_discount), "fire_sale")
     if lab.cash < 0:
         ledger.transfer(ledger["creditors"], lab.account, -lab.cash, "write_off")
-    repay(lab, ledger)  # creditors before shareholders
-    lab.debt = 0.0  # what was not repaid is written off
+    credit.settle(lab, ledger, book, tick)  # creditors before shareholders
     pay_out(lab, ledger, vcs, tick, "liquidation")
     supplier[supplier == lab.index] = -1
 
