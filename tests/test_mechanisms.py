@@ -234,18 +234,24 @@ def test_tokens_per_gpu_month():
     price=hnp.arrays(float, 4, elements=st.floats(0.01, 100, **finite)),
 )
 def test_clear_inference_invariants(demand_, capacity, price):
-    served, unmet, revenue = inference.clear_inference(demand_, capacity, price)
+    served, unmet = inference.clear_inference(demand_, capacity)
     assert np.all(served >= 0) and np.all(unmet >= 0)
     assert np.all(served <= np.maximum(capacity, 0.0))
     np.testing.assert_allclose(served + unmet, demand_, rtol=1e-12)
     np.testing.assert_allclose(served, np.minimum(demand_, np.maximum(capacity, 0)))
-    assert np.all(revenue >= 0)
+    # two populations, rationed in proportion: together they pay for what was served
+    paid = inference.bills([demand_ * 0.25, demand_ * 0.75], demand_, served, price)
+    assert all(np.all(p >= 0) for p in paid)
+    np.testing.assert_allclose(paid[0] + paid[1], served * price * BN_PER_USD, rtol=1e-12,
+                               atol=1e-300)  # subnormal amounts round apart
 
 
-def test_clear_inference_revenue_is_in_billions_of_dollars():
+def test_bills_are_in_billions_of_dollars():
     # 1e6 M tokens (a trillion tokens) at $2 per M tokens is $2M = 0.002 $bn.
-    _, _, revenue = inference.clear_inference(np.array([1e6]), np.array([1e7]), np.array([2.0]))
-    assert revenue[0] == pytest.approx(2e6 * BN_PER_USD)
+    demand = np.array([1e6])
+    served, _ = inference.clear_inference(demand, np.array([1e7]))
+    (paid,) = inference.bills([demand], demand, served, np.array([2.0]))
+    assert paid[0] == pytest.approx(2e6 * BN_PER_USD)
 
 
 # ----------------------------------------------------------------------------- compute

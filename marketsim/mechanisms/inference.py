@@ -22,23 +22,18 @@ def tokens_per_gpu_month(tokens_per_gpu_hour: float, growth_per_year: float, tic
     return tokens_per_gpu_hour * HOURS_PER_MONTH * growth_per_year ** (tick / 12.0)
 
 
-def clear_inference(
-    demand: np.ndarray, capacity: np.ndarray, price: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def clear_inference(demand: np.ndarray, capacity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Serve each lab's demand up to its capacity, rationing the excess.
 
     Args:
         demand: M tokens demanded from each lab this month.
         capacity: M tokens each lab can serve (inference GPUs × tokens per GPU-month).
-        price: $/M tokens at each lab.
 
     Returns:
-        ``(served, unmet, revenue)``: M tokens served, M tokens not served, revenue in $bn.
+        ``(served, unmet)``: M tokens served and M tokens not served, per lab.
     """
     served = np.minimum(demand, np.maximum(capacity, 0.0))
-    unmet = demand - served
-    revenue = served * price * BN_PER_USD  # M tokens × $/M tokens = $; → $bn
-    return served, unmet, revenue
+    return served, demand - served
 
 
 def bills(parts: list[np.ndarray], demand: np.ndarray, served: np.ndarray, price: np.ndarray,
@@ -65,7 +60,8 @@ def inference_month(labs: list[AILab], pops: list[EnterpriseBuyer], demand: np.n
 
     Each active lab serves up to its inference GPUs × ``tokens_per_gpu`` M tokens; each
     population pays each lab for its tokens served in one ledger post; each active lab
-    appends its revenue ($bn) to its history and every lab's revenue share is set.
+    appends its revenue ($bn, the sum of what its buyers paid it) to its history and every
+    lab's revenue share is set.
 
     Args:
         labs: every lab ever (index = supplier index).
@@ -80,9 +76,12 @@ def inference_month(labs: list[AILab], pops: list[EnterpriseBuyer], demand: np.n
     """
     cap = np.array([lab.inference_gpus if lab.active else 0.0 for lab in labs])
     price = np.array([lab.price for lab in labs])
-    served, unmet, revenue = clear_inference(demand, cap * tokens_per_gpu, price)
+    served, unmet = clear_inference(demand, cap * tokens_per_gpu)
+    paid = bills(parts, demand, served, price)
+    # A lab's revenue is what its buyers paid it: computed once, booked and reported alike.
+    revenue = np.sum(paid, axis=0) if paid else np.zeros(len(labs))
     ledger.post([(pop.account, lab.account, amount, "inference")
-                 for pop, pay in zip(pops, bills(parts, demand, served, price), strict=True)
+                 for pop, pay in zip(pops, paid, strict=True)
                  for lab, amount in zip(labs, pay.tolist(), strict=True) if amount > 0])
     total = float(revenue.sum())
     for lab, rev, tokens in zip(labs, revenue.tolist(), served.tolist(), strict=True):
