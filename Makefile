@@ -45,7 +45,7 @@ results: $(STAMP)  ## regenerate docs/results.md and docs/figures (regimes, seed
 	$(PY) -m analysis.results
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check marketsim tests examples bench
+	$(VENV)/bin/ruff check marketsim tests examples bench analysis
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
