@@ -201,9 +201,17 @@ def test_each_knockout_differs_from_the_default_by_its_forces_only():
         assert load_scenario(make_knockouts.KNOCKOUT_DIR / f"{name}.toml").name == name
 
 
-def test_the_null_switches_off_the_supply_returns_but_not_the_capability_premium():
+def test_the_null_switches_off_every_increasing_return_and_the_knockouts_show_them_apart():
     null, default = load_scenario("null"), load_scenario("default")
-    assert null.buyers.quality_weight == default.buyers.quality_weight
-    assert null.buyers.quality_elasticity == default.buyers.quality_elasticity
+    off = {"hyperscalers.margin", "hyperscalers.utilisation_premium",
+           "compute.min_efficient_scale", "labs.fixed_cost", "buyers.switching_cost",
+           "buyers.quality_weight", "buyers.quality_elasticity"}
+    for key in off:
+        section, field = key.split(".")
+        assert getattr(getattr(null, section), field) == 0, key
+        assert getattr(getattr(default, section), field) > 0, key
+    supply = load_scenario(make_knockouts.KNOCKOUT_DIR / "supply_returns.toml")
+    assert supply.hyperscalers.margin == 0 and supply.compute.min_efficient_scale == 0
+    assert supply.buyers.quality_weight == default.buyers.quality_weight  # premium left on
     no_premium = load_scenario("no_capability_premium")
     assert no_premium.buyers.quality_weight == 0 and no_premium.hyperscalers.margin > 0

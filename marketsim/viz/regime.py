@@ -86,13 +86,26 @@ def regime_checks(model: AIMarketModel) -> list[Check]:
     if not window:
         return []
     months = int(window["months"])
+    t = model.scenario_config.regime
     rows = []
-    for c in metrics.regime_checks(window, model.scenario_config.regime):
+    for c in metrics.regime_checks(window, t):
         feeds, _, test = c.test.partition(": ")
         op = ">" if "HHI" in test else ">="
-        rows.append(Check(f"{test}, {months}-month median", float(c.value), op,
+        rows.append(Check(f"{_short(test, t)}, {months}-month median", float(c.value), op,
                           float(c.threshold), bool(c.passed), feeds))
     return rows
+
+
+def _short(test: str, thresholds: Any) -> str:
+    """The page's shorter name of one of :func:`marketsim.metrics.regime_checks`' tests."""
+    short = {
+        "fall of active labs from their peak": "fall of active labs from peak",
+        "revenue share of the largest consolidated_labs":
+            f"revenue share of the largest {thresholds.consolidated_labs} labs",
+        "giants (revenue share and owned compute)": "giant labs that own",
+        "small labs renting most of their compute": "small labs that rent",
+    }
+    return short.get(test, test)
 
 
 def check_text(value: float, name: str) -> str:
@@ -101,9 +114,9 @@ def check_text(value: float, name: str) -> str:
         return "n/a"
     if "HHI" in name:
         return f"{value:,.0f}"
-    if "labs now" in name:
-        return f"{value:.0f}"
-    if "share" in name:
+    if name.startswith(("giant labs", "small labs")):
+        return f"{value:g}"  # a median of monthly counts (may end in .5)
+    if "share" in name or "fall" in name:
         return f"{value:.1%}"
     return f"{value:.3g}"
 
