@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from analysis.text import num
 
 #: A box must hold at least this share of the regime's runs to be reported.
 MIN_COVERAGE = 0.5
@@ -115,11 +116,6 @@ def limits_text(limits: dict[str, tuple[float, float]]) -> str:
         return "no restriction"
     parts = []
     for key, (lo, hi) in limits.items():
-        parts.append(f"`{key}` {_num(lo)}–{_num(hi)}")
+        parts.append(f"`{key}` {num(lo)}–{num(hi)}")
     return "; ".join(parts)
 
-
-def _num(x: float) -> str:
-    if not math.isfinite(x):
-        return "n/a"
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"

@@ -12,26 +12,22 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.knockout_table import KO_MEASURES, SETTLED, finite, modal
+from analysis.knockout_table import KO_MEASURES, SETTLED, modal
 from analysis.prim import MIN_COVERAGE, MIN_RUNS, limits_text
 from analysis.regimes import LAST_MONTHS, MOVE, WINDOW_KEYS
 from analysis.tables import interval_text
+from analysis.text import pct, shares_text
 from marketsim import metrics
-
-
-def _pct(x: float) -> str:
-    return f"{x:.0%}" if finite(x) else "n/a"
 
 
 def share_cell(row: Mapping[str, Any], reg: str) -> str:
     """``"50% [15%, 85%]"``: a regime's share with its Wilson interval."""
-    return f"{_pct(row[reg])} [{_pct(row[f'{reg}_lo'])}, {_pct(row[f'{reg}_hi'])}]"
+    return f"{pct(row[reg])} [{pct(row[f'{reg}_lo'])}, {pct(row[f'{reg}_hi'])}]"
 
 
 def shares_line(row: Mapping[str, Any]) -> str:
     """The regimes a row's runs end in, with their shares and intervals."""
-    parts = [f"{reg} {share_cell(row, reg)}" for reg in metrics.REGIMES if row[reg] > 0]
-    return ", ".join(parts) or "no runs"
+    return shares_text(row, list(metrics.REGIMES))
 
 
 def _measure_cell(row: Mapping[str, Any], col: str) -> str:
@@ -85,7 +81,7 @@ def knockout_values(ko: Mapping[str, Any] | None) -> dict[str, str]:
         "knockout_table": knockout_markdown(table), "ko_seeds": str(ko["seeds"]),
         "ko_scenarios": str(len(table)), "ko_base": f"`{base}`",
         "ko_base_shares": shares_line(b), "top_knockout": f"`{top}`",
-        "top_knockout_shift": _pct(float(shift.iloc[0])) if len(shift) else "n/a",
+        "top_knockout_shift": pct(float(shift.iloc[0])) if len(shift) else "n/a",
         "top_knockout_shares": shares_line(table.loc[top]),
         "ko_modal_changed": ", ".join(changed) or "none",
         "ko_lowest_hhi": (f"`{low}` ({_measure_cell(table.loc[low], 'hhi_revenue')}; "
@@ -100,15 +96,15 @@ def prim_markdown(boxes: pd.DataFrame) -> str:
     lines = ["| regime | runs in it | share of all runs | box (restricted parameters) | "
              "coverage | density | share of runs in box |", "|---|---|---|---|---|---|---|"]
     for r in boxes.itertuples(index=False):
-        lines.append(f"| {r.regime} | {r.runs} | {_pct(r.base_density)} | "
-                     f"{limits_text(r.limits)} | {_pct(r.coverage)} | {_pct(r.density)} | "
-                     f"{_pct(r.mass)} |")
+        lines.append(f"| {r.regime} | {r.runs} | {pct(r.base_density)} | "
+                     f"{limits_text(r.limits)} | {pct(r.coverage)} | {pct(r.density)} | "
+                     f"{pct(r.mass)} |")
     return "\n".join(lines)
 
 
 def prim_values(boxes: pd.DataFrame | None, atlas_regimes: list[str]) -> dict[str, str]:
     """The scenario-discovery placeholders (``n/a`` without an atlas)."""
-    common = {"prim_min_coverage": _pct(MIN_COVERAGE), "prim_min_runs": str(MIN_RUNS)}
+    common = {"prim_min_coverage": pct(MIN_COVERAGE), "prim_min_runs": str(MIN_RUNS)}
     if boxes is None:
         return common | {"prim_table": "n/a (no atlas sweep: `--no-atlas`)",
                          "prim_missing": "n/a"}
