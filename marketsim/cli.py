@@ -3,7 +3,7 @@
 Exit codes: 0 success, 2 bad input (one line on stderr naming file, key, value and what is
 allowed; never a traceback), 1 anything else. An agent's decision that returns a bad value
 (:class:`~marketsim.errors.DecisionError`, a bug in a user's class) is one line with exit 1,
-its traceback with ``--debug``.
+its traceback with ``marketsim run --debug``.
 """
 
 from __future__ import annotations
@@ -88,8 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DecisionError as exc:  # a user's agent class returned a bad value
         if getattr(args, "debug", False):
             raise
-        print(f"marketsim {args.command}: {exc} (--debug shows the traceback)",
-              file=sys.stderr)
+        hint = " (--debug shows the traceback)" if hasattr(args, "debug") else ""
+        print(f"marketsim {args.command}: {exc}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:
         if whole_process:  # the command is over: a second Ctrl-C must not break the exit

@@ -131,19 +131,6 @@ def make_sampler(workers: int | None, client: Any = None, budget: float = math.i
         n_procs=workers, check_max_eval=math.isfinite(budget))
 
 
-def connect(address: str) -> Any:
-    """A Dask client of the scheduler at ``address`` (one clear line if unreachable)."""
-    try:
-        from dask.distributed import Client
-
-        return Client(address, timeout="20s")
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
-        raise ScenarioError(f"cannot reach the Dask scheduler ({type(exc).__name__}: {exc})",
-                            key="--scheduler", given=address,
-                            allowed="the address 'dask scheduler' printed, tcp://HOST:PORT"
-                            ) from None
-
-
 @dataclass
 class FitSetup:
     """Everything that defines a fit (what its manifest records and a resume compares)."""

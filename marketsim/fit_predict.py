@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from marketsim.report_plots import save
+
 #: Reporters shown with predictive bands (the market's size, prices, structure, funding).
 MAIN_REPORTERS: tuple[str, ...] = (
     "leader_run_rate", "enterprise_spend", "price_per_mtok", "rent_per_gpu_hour",
@@ -113,12 +115,6 @@ def predictive_bands(post: pd.DataFrame, scenario: Any = None, *, draws: int = 5
     return pd.DataFrame(rows)
 
 
-def band_table(bands: pd.DataFrame, dates: Sequence[str]) -> pd.DataFrame:
-    """The bands at chosen months (e.g. ``["2030-01", "2034-12"]``): reporter x date."""
-    sel = bands[bands["date"].isin(dates)]
-    return sel.set_index(["reporter", "date"]).drop(columns="tick")
-
-
 def plot_bands(bands: pd.DataFrame, path: str | Path, start: str = "2025-01") -> Path:
     """A panel per reporter: median, 50 % and 90 % bands; the fit's data ends at tick 12."""
     import matplotlib
@@ -149,7 +145,7 @@ def plot_bands(bands: pd.DataFrame, path: str | Path, start: str = "2025-01") ->
     axes.flat[0].legend(fontsize=7, loc="upper left")
     fig.suptitle("Posterior-predictive bands (grey: 2025, the fitted year)", fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, Path(path))
 
 
 def plot_pairs(post: pd.DataFrame, path: str | Path, log_keys: Sequence[str] = ()) -> Path:
@@ -178,7 +174,7 @@ def plot_pairs(post: pd.DataFrame, path: str | Path, log_keys: Sequence[str] = (
                 ax.set_ylabel(a.split(".")[-1], fontsize=7)
     fig.suptitle("Posterior of the 2025 fit (last generation, weighted)", fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, Path(path))
 
 
 def _pair_cell(ax: Any, x: np.ndarray, y: np.ndarray, w: np.ndarray, diagonal: bool,
@@ -194,17 +190,3 @@ def _pair_cell(ax: Any, x: np.ndarray, y: np.ndarray, w: np.ndarray, diagonal: b
         ax.set_yscale("log")
     ax.scatter(x, y, s=4 + 200 * w / w.max() / np.sqrt(len(w)), alpha=0.5, color="C0",
                linewidths=0)
-
-
-def _save(fig: Any, path: str | Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    p = Path(path)
-    tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
-    try:
-        fig.savefig(tmp, dpi=110)
-        tmp.replace(p)
-    finally:
-        plt.close(fig)
-        tmp.unlink(missing_ok=True)
-    return p

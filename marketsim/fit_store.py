@@ -9,7 +9,6 @@ generation, so an interrupted fit leaves the last finished generation whole.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pandas as pd
 
 from marketsim.errors import ScenarioError
 from marketsim.manifest import make_folder
+from marketsim.store import write_parquet_atomic
 
 #: Manifest fields that identify a fit's set-up: a folder whose manifest differs in any of
 #: them holds another fit, which is never continued with this one's draws.
@@ -116,20 +116,5 @@ def write_posterior(folder: FitFolder, draws: pd.DataFrame, weights: np.ndarray,
     """Write the last generation: one row per draw, one column per key, plus ``weight``."""
     table = draws[keys].astype(float).reset_index(drop=True)
     table["weight"] = np.asarray(weights, dtype=float)
-    tmp = folder.posterior.with_name(f".{folder.posterior.name}.{os.getpid()}.tmp")
-    try:
-        table.to_parquet(tmp, index=False)
-        os.replace(tmp, folder.posterior)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_parquet_atomic(table, folder.posterior)
     return table
-
-
-def read_posterior(path: str | Path) -> pd.DataFrame:
-    """A posterior table (``DIR/posterior.parquet`` or its folder)."""
-    p = Path(path)
-    p = p / "posterior.parquet" if p.is_dir() else p
-    if not p.is_file():
-        raise ScenarioError("no posterior there", given=str(path),
-                            allowed="a fit's folder or its posterior.parquet")
-    return pd.read_parquet(p)

@@ -126,6 +126,7 @@ class AIMarketModel(mesa.Model):
         self.stats: dict[str, Any] = {}
         self.regime_window: list[dict[str, Any]] = []
         self.spend_history: list[float] = []
+        self.refused_offers: dict[int, float] = {}  # lab id → highest refused post-money, $bn
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _reporter(name) for name in MODEL_REPORTERS},
             agenttype_reporters={cls: _lab_reporters() for cls in dict.fromkeys(
@@ -242,7 +243,7 @@ class AIMarketModel(mesa.Model):
             deals.venture(vc)
         for hs in self.hyperscalers:
             deals.strategic(hs)
-        self.refused_offers = deals.refused  # lab unique_id → highest refused post-money, $bn
+        self.refused_offers = deals.refused
         growth = capital.market_growth(self.spend_history, self.counts["enterprise_spend"])
         self.market.market_growth = growth
         capital.update_sentiment(self.vcs, growth,

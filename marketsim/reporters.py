@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from marketsim import metrics
+from marketsim.units import HOURS_PER_MONTH
 
 if TYPE_CHECKING:
     from marketsim.model import AIMarketModel
@@ -74,7 +75,7 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
     est_gpus = [gpus[i] for i in est]
     est_owned = [owned[i] for i in est]
     log_size = [math.log10(g) for g in est_gpus if g > 0]
-    rents = (model.market.rent_per_gpu_month / 730.0).tolist()
+    rents = (model.market.rent_per_gpu_month / HOURS_PER_MONTH).tolist()
     hs_rented = [hs.utilisation * hs.capacity for hs in model.hyperscalers]
     rented_total = math.fsum(hs_rented)
     rent = (_dot(hs_rented, rents) / rented_total if rented_total > 0
@@ -163,7 +164,7 @@ def seed_story_stats(model: AIMarketModel, labs: list[Any], lead: int | None
     c = model.counts
     out: dict[str, float] = {"crossover_deployed": float(c.get("crossover_deployed", 0.0))}
     leader = labs[lead] if lead is not None else None
-    refused = getattr(model, "refused_offers", {})
+    refused = model.refused_offers
     out["leader_refused_valuation"] = (float(refused.get(leader.unique_id, 0.0))
                                        if leader is not None else 0.0)
     out["leader_owned_gpus"] = float(leader.owned_gpus) if leader is not None else 0.0

@@ -83,15 +83,9 @@ class AILab(LabFinance, Borrower, mesa.Agent):
 
     @effective_compute.setter
     def effective_compute(self, value: float) -> None:
-        self._set_effective_compute(value, float(np.log10(max(value, 1.0))))
-
-    def _set_effective_compute(self, value: float, log10: float) -> None:
-        """Set effective compute [H100-months] and its ``log10(max(value, 1))``, given at once.
-
-        The capability step computes every lab's log10 in one NumPy call.
-        """
+        # The lab's own capability, log10(max(value, 1)), is kept beside it: read every month.
         self._effective_compute = value
-        self._own_capability = log10
+        self._own_capability = float(np.log10(max(value, 1.0)))
 
     @property
     def capability(self) -> float:

@@ -127,7 +127,8 @@ class LabFinance:
 
             build   = max(labs.build_share × rented GPUs − GPUs under construction, 0)
                       × compute.capex_per_gpu × 10⁻⁹                  (0 unless can_build)
-            reserve = labs.runway_comfort × max(committed − revenue, 0)   (as in runway)
+            reserve = labs.runway_comfort × max(committed − revenue, 0)
+                      (committed: rent kept, upkeep, instalments, fixed cost; not debt service)
             need    = max(build + reserve − max(cash, 0), 0)
         """
         cfg = self.model.scenario_config

@@ -94,7 +94,8 @@ def _check_fit_args(args: argparse.Namespace) -> None:
 
 def fit_command(args: argparse.Namespace) -> int:
     """``marketsim calibrate --fit``: run or continue a fit, print its posterior summary."""
-    from marketsim.fit import FIT_BUYERS, FitSetup, connect, fit, population_size
+    from marketsim.dask_executor import connect
+    from marketsim.fit import FIT_BUYERS, FitSetup, fit, population_size
     from marketsim.fit_spec import DEFAULT_PRIORS, DEFAULT_TARGETS, load_priors, load_targets
     from marketsim.fit_store import check_out
     from marketsim.scenario import load_scenario
@@ -143,7 +144,7 @@ def _predictive(post: Any, setup: Any, draws: int, out: Path) -> None:
     bands.to_parquet(Path(out) / "predictive.parquet", index=False)
     plot_bands(bands, Path(out) / "calibration_bands.png", start=sc.start)
     plot_pairs(post, Path(out) / "calibration_pairs.png",
-               log_keys=[p.key for p in setup.priors if p.scale == "log"])
+               log_keys=setup.log_keys())
     print(f"wrote {Path(out) / 'predictive.parquet'} and the figures calibration_bands.png, "
           "calibration_pairs.png")
 

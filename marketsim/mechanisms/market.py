@@ -60,7 +60,7 @@ class MarketView:
             raise AttributeError("cheapest_rent follows rent_per_gpu_month: assign that instead")
         if name == "rent_per_gpu_month":
             # Posted rents are read-only for the month (assign a new array to change them), so
-            # the cheapest rent and the labs' rent bills computed from them stay true.
+            # the cheapest rent computed from them stays true.
             value = np.array(value, dtype=float)
             value.flags.writeable = False
             object.__setattr__(self, "cheapest_rent", float(value.min()) if value.size

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from marketsim.reporters import calendar_month, lab_table
-from marketsim.viz.regime import label_window
+from marketsim.reporters import calendar_month, lab_table, regime_window
 
 if TYPE_CHECKING:
     from marketsim.model import AIMarketModel
@@ -330,6 +329,7 @@ def status(model: AIMarketModel, keys: tuple[str, ...] = ()) -> dict[str, Any]:
         error = getattr(model, "error", None)
         done = max(model.steps - 1, 0) if error else model.steps  # Mesa counted the failure
         date = calendar_month(model.scenario_config.start, max(done - 1, 0))
+        window = regime_window(model)  # the figures the label read
         return {
             "params": params,
             # the file shown (its name survives the slider overrides of each Reset)
@@ -342,8 +342,8 @@ def status(model: AIMarketModel, keys: tuple[str, ...] = ()) -> dict[str, Any]:
             "regime": model.regime if done else None,  # no label before a month
             "active_labs": len(model.active_labs()),
             "hhi": stats.get("hhi_revenue"),
-            "hhi_window": label_window(model).get("hhi_revenue"),
-            "window": int(label_window(model).get("months", 0)),
+            "hhi_window": window.get("hhi_revenue"),
+            "window": int(window.get("months", 0)),
             "origin": getattr(model, "origin", None),
             "finished": bool(done >= model.horizon and not error),
             "leader_run_rate": stats.get("leader_run_rate"),

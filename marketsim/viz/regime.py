@@ -70,11 +70,6 @@ class Check(NamedTuple):
 OP_TEXT = {">": ">", ">=": "\u2265"}
 
 
-def label_window(model: AIMarketModel) -> dict[str, float]:
-    """The figures the last month's label read: medians over the trailing window ({} before)."""
-    return regime_window(model)
-
-
 def regime_checks(model: AIMarketModel) -> list[Check]:
     """Each test of the regime label with the window's value and its threshold.
 
@@ -82,7 +77,7 @@ def regime_checks(model: AIMarketModel) -> list[Check]:
     trailing-window medians the label reads (:func:`marketsim.reporters.regime_window`), so
     the checklist cannot disagree with the label. Empty before the first month.
     """
-    window = label_window(model)
+    window = regime_window(model)
     if not window:
         return []
     months = int(window["months"])
