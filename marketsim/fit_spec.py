@@ -90,6 +90,12 @@ DEFAULT_PRIORS: tuple[Prior, ...] = (
     Prior("labs.size_exponent", 0.3, 2.0, "linear",
           "sets the leader's share of spend (Zipf exponent of lab size); 0.3 is nearly "
           "equal labs, 2 a dominant leader"),
+    Prior("buyers.quality_weight", 0.5, 4.0, "linear",
+          "sets the leader's share of spend and its growth (the premium buyers pay for "
+          "capability); no published estimate, so wide"),
+    Prior("labs.internal_multiple", 10.0, 100.0, "log",
+          "sets venture money raised and the multiples of the rounds labs accept; owners "
+          "accepted rounds at 25-45x run rate in 2025"),
 )
 
 DEFAULT_TARGETS: tuple[FitTarget, ...] = (

@@ -90,8 +90,10 @@ class LabsConfig(_AgentSection):
     leader_gpus: float = _f(
         400_000, "GPUs", "compute of the largest lab at tick 0", gt=0, le=1e8
     )
+    # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     size_exponent: float = _f(
-        1.0, "-", "Zipf exponent of initial compute by rank (0: equal sizes)", ge=0, le=4
+        1.14, "-", "Zipf exponent of initial compute by rank (0: equal sizes)",
+        ge=0, le=4,
     )
     owned_share_top: float = _f(
         0.5, "share", "share of the largest lab's initial compute it owns", ge=0, le=1
@@ -99,7 +101,10 @@ class LabsConfig(_AgentSection):
     owned_share_decay: float = _f(
         0.5, "-", "owned share falls by this factor per rank", ge=0, le=1
     )
-    initial_price: float = _f(4.0, "$/M tokens", "list price at tick 0", gt=0, le=1000)
+    # fitted: the posterior median of the 2025 fit (docs/calibration.md)
+    initial_price: float = _f(
+        5.7, "$/M tokens", "list price at tick 0", gt=0, le=1000
+    )
     cash_months: float = _f(
         15.0, "months", "initial cash as months of initial compute spend (median)", ge=0, le=240
     )
@@ -132,16 +137,20 @@ class LabsConfig(_AgentSection):
         24.0, "months", "runway above which a lab needs no outside money", ge=0, le=240
     )
     build_share: float = _f(
-        1.0, "share", "share of rented compute a data-centre project replaces", gt=0, le=5
+        1.0, "share", "share of its expected compute (at its growth, over the lead time) a lab "
+        "means to own", gt=0, le=5,
     )
     credit_months: float = _f(
         3.0, "months of revenue", "most a lab may owe creditors in bridge loans", ge=0, le=120
     )
     capex_share: float = _f(
-        0.5, "share", "most of the compute budget data-centre instalments may take", ge=0, le=1
+        0.6, "share", "most of the compute budget data-centre instalments may take (the seed "
+        "story's leader: ~$50bn of own data centres beside ~$30bn of cloud)", ge=0, le=1
     )
+    # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     internal_multiple: float = _f(
-        25.0, "x run rate", "a lab's own valuation of itself per $ of annual revenue", gt=0, le=1000
+        18.9, "x run rate", "a lab's own valuation of itself per $ of annual revenue",
+        gt=0, le=1000,
     )
     undercut: float = _f(
         0.05, "share", "how far under a renter's compute cost per token an owner with the cost "
@@ -154,13 +163,17 @@ class VCsConfig(_AgentSection):
     """Venture capitalists: money in, valuations, offers and entrants."""
 
     count: int = _f(8, "VCs", "venture investors", ge=1, le=500)
+    # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     capital_abundance: float = _f(
-        1.0, "x", "scales limited partners' inflow and dry powder", ge=0, le=20
+        0.56, "x", "scales limited partners' inflow and dry powder", ge=0,
+        le=20,
     )
     initial_dry_powder: float = _f(60.0, "$bn", "VC money ready at tick 0 (all VCs)", ge=0, le=1e5)
     lp_inflow: float = _f(6.0, "$bn/month", "limited partners' new money (all VCs)", ge=0, le=1e4)
+    # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     base_multiple: float = _f(
-        20.0, "x run rate", "valuation multiple of a lab with no growth", gt=0, le=1000
+        13.5, "x run rate", "valuation multiple of a lab with no growth", gt=0,
+        le=1000,
     )
     growth_weight: float = _f(
         0.25, "x per 100% growth", "multiple added per unit of yearly growth", ge=0, le=100
@@ -209,8 +222,10 @@ class HyperscalersConfig(_AgentSection):
     initial_gpus: float = _f(
         1_500_000, "GPUs", "rentable capacity at tick 0 (all hyperscalers)", ge=0, le=1e9
     )
+    # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     margin: float = _f(
-        0.8, "share", "markup of rent over owned cost: the owned-vs-rented cost gap", ge=0, le=10
+        0.83, "share", "markup of rent over owned cost: the owned-vs-rented cost gap",
+        ge=0, le=10,
     )
     utilisation_premium: float = _f(
         0.6, "share", "extra markup as utilisation goes from 70% to 100%", ge=0, le=10
@@ -259,19 +274,25 @@ class BuyersConfig(_AgentSection):
     price_weight: float = _f(
         1.5, "utils per log $", "logit weight on log price in supplier choice", ge=0, le=50
     )
+    # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     quality_weight: float = _f(
-        2.5, "utils per log10", "logit weight on capability in supplier choice", ge=0, le=100
+        1.72, "utils per log10", "logit weight on capability in supplier choice",
+        ge=0, le=100,
     )
     quality_elasticity: float = _f(
         0.5, "-", "tokens demanded per log10 of capability above the open-weight floor",
         ge=0, le=10,
     )
+    # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     initial_spend: float = _f(
-        0.3, "$bn/month", "all buyers' spend at tick 0 at the initial price (if none has "
-        "adopted: the expected adopters', at least one buyer's worth)", gt=0, le=1e4
+        0.37, "$bn/month", "all buyers' spend at tick 0 at the initial price (if none has "
+        "adopted: the expected adopters', at least one buyer's worth)", gt=0,
+        le=1e4,
     )
+    # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     usage_growth: float = _f(
-        3.0, "x per year", "growth of tokens per adopted buyer at tick 0", ge=0.1, le=100
+        2.7, "x per year", "growth of tokens per adopted buyer at tick 0",
+        ge=0.1, le=100,
     )
     usage_growth_halflife: float = _f(
         24.0, "months", "half-life of that growth rate", gt=0, le=1200

@@ -242,7 +242,7 @@ def test_short_runway_makes_cash_worth_more(m):
 def test_build_value_raises_the_worth_of_cash(m):
     # V = run rate 6 × multiple 0.5 = 3; offer $1bn at pre-money 2.7: (3 + c) × 2.7/3.7 ≥ 3
     # ⇔ c ≥ 1.11; c = 1 (infinite runway), or 1 + (2,000 − 1,500) / 2,000 if it can build
-    # (300,000 rented GPUs: building them costs $9bn, more than the $6bn of cash by the $1bn)
+    # and the data centre it would start needs more equity than its $6bn of cash
     m.scenario_config.labs.internal_multiple = 0.5
     offer = offer_at(2.7)
     lab = lab_with(m, cash=6.0, revenue=0.5, rented=300_000.0)
@@ -250,7 +250,10 @@ def test_build_value_raises_the_worth_of_cash(m):
     assert not lab.consider_offer(offer)
     allow_building(m)
     assert lab.can_build()
-    assert lab.funding_need() == pytest.approx(3.0)
+    ltv = m.credit.project_ltv(lab)
+    equity = lab.plan_data_centre() * m.scenario_config.compute.capex_per_gpu * 1e-9 * (1 - ltv)
+    assert lab.funding_need() == pytest.approx(equity - 6.0)
+    assert lab.funding_need() >= 1.0
     assert lab.consider_offer(offer)
 
 

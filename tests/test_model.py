@@ -612,7 +612,8 @@ def test_mesa_batch_run_gives_the_model_reporters_of_a_direct_run():
     assert got["regime"].tolist() == want["regime"].tolist()
 
 
-@pytest.mark.parametrize("overrides", [{"buyers.initial_adoption": 0.0}, {"buyers.count": 3}])
+@pytest.mark.parametrize("overrides", [{"buyers.initial_adoption": 0.0},
+                                       {"buyers.count": 3, "buyers.bass_p": 1.0}])
 def test_a_market_with_no_adopter_at_tick_0_still_buys_once_buyers_adopt(overrides):
     """Tokens per unit of size are then scaled on the expected spend, not set to 0."""
     m = AIMarketModel("small", rng=1, **{"buyers.count": 400, **overrides})

@@ -279,23 +279,36 @@ class AILab(LabFinance, Borrower, mesa.Agent):
         affordable = share * self.compute_budget() / self.build_cost_per_gpu_month()  # GPUs
         return affordable >= max(m.min_efficient_scale, 1.0)
 
+    def gpus_wanted(self) -> float:
+        """GPUs of new data centres the lab would start now if money were no object (≥ 0).
+
+        It builds for the compute it expects to need when a project is online: its GPUs grown
+        at its revenue growth over the lead time, of which it means to own
+        ``labs.build_share``, less what it owns and is building::
+
+            needed = total GPUs × (1 + max(growth(), 0))^(compute.lead_time / 12)     [GPUs]
+            wanted = max(labs.build_share × needed − owned GPUs − GPUs under construction, 0)
+        """
+        cfg = self.model.scenario_config
+        building = sum((p[0] for p in self.projects), 0.0)
+        needed = self.total_gpus * (1.0 + max(self.growth(), 0.0)) ** (cfg.compute.lead_time / 12)
+        return max(cfg.labs.build_share * needed - self.owned_gpus - building, 0.0)
+
     def plan_data_centre(self) -> float:
         """GPUs of a new data-centre project to start now (0 for none). Called monthly.
 
-        Default: 0 unless :meth:`can_build`; projects together replace ``labs.build_share``
-        of the rented GPUs, and their capital costs stay within :meth:`capital_room`::
+        Default: 0 unless :meth:`can_build`; the GPUs it wants (:meth:`gpus_wanted`, sized
+        for its expected compute when the project is online) as far as the capital costs fit
+        :meth:`capital_room`::
 
-            size = min(labs.build_share × rented GPUs − GPUs under construction,
-                       capital_room() / build_cost_per_gpu_month())
+            size = min(gpus_wanted(), capital_room() / build_cost_per_gpu_month())
 
         and 0 if ``size < max(market.min_efficient_scale, 1)``: only big budgets (or big
         budgets with credit) can build.
         """
         if not self.can_build():
             return 0.0
-        building = sum((p[0] for p in self.projects), 0.0)
-        wanted = self.model.scenario_config.labs.build_share * self.rented_total - building
-        size = min(wanted, self.capital_room() / self.build_cost_per_gpu_month())
+        size = min(self.gpus_wanted(), self.capital_room() / self.build_cost_per_gpu_month())
         if size < max(self.model.market.min_efficient_scale, 1.0):
             return 0.0
         return float(size)

@@ -125,18 +125,16 @@ class LabFinance:
 
         ::
 
-            build   = max(labs.build_share × rented GPUs − GPUs under construction, 0)
-                      × compute.capex_per_gpu × 10⁻⁹                  (0 unless can_build)
+            build   = plan_data_centre() × compute.capex_per_gpu × 10⁻⁹ × (1 − ltv)
+                      (the equity part of the project it would start now: lenders
+                      finance ltv of it; 0 when it would start none)
             reserve = labs.runway_comfort × max(committed − revenue, 0)
                       (committed: rent kept, upkeep, instalments, fixed cost; not debt service)
             need    = max(build + reserve − max(cash, 0), 0)
         """
         cfg = self.model.scenario_config
-        build = 0.0
-        if self.can_build():
-            building = sum((p[0] for p in self.projects), 0.0)
-            gpus = max(cfg.labs.build_share * self.rented_total - building, 0.0)
-            build = gpus * cfg.compute.capex_per_gpu * BN_PER_USD
+        equity = 1.0 - self.model.credit.project_ltv(self)  # lenders finance the rest
+        build = self.plan_data_centre() * cfg.compute.capex_per_gpu * BN_PER_USD * equity
         keep = 1.0 - 1.0 / cfg.compute.rental_term
         burn = max(self._spend(keep, self._instalments) - self.revenue, 0.0)
         return max(build + cfg.labs.runway_comfort * burn - max(self.cash, 0.0), 0.0)

@@ -237,7 +237,7 @@ class Deals:
                                allowed="a list of labs from the ones given (the active labs)")
         for lab in screened:
             offer = check.offer(vc.make_offer(lab), vc, "make_offer", credits=False)
-            if offer is not None and offer.amount > 0 and self.syndicate(offer):
+            if offer is not None and offer.amount > 0:
                 self.negotiate(offer, strategic=False)
 
     def syndicate(self, offer: Offer) -> bool:
@@ -285,7 +285,14 @@ class Deals:
             self.negotiate(offer, strategic=True)
 
     def negotiate(self, offer: Offer, *, strategic: bool) -> None:
-        """The lab accepts or refuses; an accepted offer is paid, diluted and recorded."""
+        """The lab accepts or refuses the term sheet; an accepted round is filled, paid,
+        diluted and recorded.
+
+        The lab weighs the round as offered (its full amount at its pre-money); a venture
+        round it accepts is then filled (:meth:`syndicate`) and may shrink to what the
+        market raises, at the same pre-money. A round that raises under $0.01bn lapses
+        (counted as made, neither accepted nor refused).
+        """
         lab = offer.lab
         c = self.counts
         c["offers_made"] += 1
@@ -295,6 +302,8 @@ class Deals:
             lab.refused += offer.amount
             self.refused[lab.unique_id] = max(self.refused.get(lab.unique_id, 0.0),
                                               offer.post_money)
+            return
+        if not strategic and not self.syndicate(offer):
             return
         c["offers_accepted"] += 1
         if strategic:
