@@ -62,6 +62,22 @@ def test_a_round_the_market_cannot_fill_shrinks_to_what_was_raised(m):
     assert offer.pre_money == 5000.0
 
 
+def test_the_lab_weighs_a_term_sheet_no_larger_than_the_market_could_raise(m):
+    for vc in m.vcs:
+        fund(m, vc.account, 2.0)  # each VC's largest cheque: 0.5 × 2 = 1
+    lab = m.labs[0]
+    seen: list[float] = []
+    lab.consider_offer = lambda offer: seen.append(offer.amount) or False
+    d = deals(m)
+    d.negotiate(Offer(investor=m.vcs[0], lab=lab, amount=1000.0, pre_money=5000.0),
+                strategic=False)
+    capacity = 1.0 * len(m.vcs) + 5.5  # the cheques and half the crossover pool of 11
+    assert seen == [pytest.approx(capacity)]
+    assert d.counts["offers_refused"] == 1
+    assert d.counts["amount_refused"] == pytest.approx(capacity)
+    assert d.refused[lab.unique_id] == pytest.approx(5000.0 + capacity)
+
+
 def test_an_accepted_syndicate_pays_through_the_ledger_and_shares_the_cap_table(m):
     for vc in m.vcs:
         fund(m, vc.account, 4.0)

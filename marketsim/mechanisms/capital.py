@@ -278,6 +278,20 @@ class Deals:
         offer.participants = parts
         return offer.amount >= 0.01
 
+    def market_capacity(self, lead: Any) -> float:
+        """Most a venture round led by ``lead`` could raise this month, $bn.
+
+        Every VC's largest cheque (``vcs.max_check_share`` of its dry powder) plus the
+        crossover funds' largest part (``vcs.crossover_max_share`` of what they have left):
+        a lead does not offer a round the market could not fill.
+        """
+        if self.vcfg is None:
+            return max(lead.dry_powder, 0.0)
+        vcs = self.vcs if lead in self.vcs else [lead, *self.vcs]
+        cheques = math.fsum(self.vcfg.max_check_share * max(vc.dry_powder, 0.0) for vc in vcs)
+        pool = crossover_available(self.ledger, self.vcfg, self.tick)
+        return cheques + self.vcfg.crossover_max_share * pool
+
     def strategic(self, hs: Hyperscaler) -> None:
         """``hs`` may offer a strategic investment (part in compute credits) to one lab."""
         offer = check.offer(hs.strategic_offer(self.labs), hs, "strategic_offer", credits=True)
@@ -288,14 +302,17 @@ class Deals:
         """The lab accepts or refuses the term sheet; an accepted round is filled, paid,
         diluted and recorded.
 
-        The lab weighs the round as offered (its full amount at its pre-money); a venture
-        round it accepts is then filled (:meth:`syndicate`) and may shrink to what the
-        market raises, at the same pre-money. A round that raises under $0.01bn lapses
+        The lab weighs the round as offered (its amount, at most what the market could
+        raise, :meth:`market_capacity`, at its pre-money); a venture round it accepts is then
+        filled (:meth:`syndicate`) and may shrink to what the VCs choose to join with, at the
+        same pre-money. A round that raises under $0.01bn lapses
         (counted as made, neither accepted nor refused).
         """
         lab = offer.lab
         c = self.counts
         c["offers_made"] += 1
+        if not strategic and not offer.participants:
+            offer.amount = min(offer.amount, self.market_capacity(offer.investor))
         if not check.boolean(lab.consider_offer(offer), lab, "consider_offer"):
             c["offers_refused"] += 1
             c["amount_refused"] += offer.amount
