@@ -331,6 +331,7 @@ class Deals:
         lab, post = offer.lab, offer.post_money
         crossover = self.ledger["crossover_funds"]
         stakes: dict[int, float] = {}
+        payments: list[tuple[int, int, float, str]] = []
         for investor, part in offer.payers():
             if investor is CROSSOVER:
                 account = crossover
@@ -340,8 +341,9 @@ class Deals:
                 investor.portfolio[lab.unique_id] = investor.portfolio.get(lab.unique_id,
                                                                            0.0) + part
                 investor.deployed += part
-            self.ledger.transfer(account, lab.account, part, "venture")
+            payments.append((account, lab.account, part, "venture"))
             stakes[account] = stakes.get(account, 0.0) + part / post
+        self.ledger.post(payments)  # the participants' transfers, in order
         self.counts["vc_deployed"] += offer.amount
         return stakes
 
