@@ -124,7 +124,7 @@ class AILab(LabFinance, Borrower, mesa.Agent):
     @property
     def _instalments(self) -> float:
         """Capex instalments of data centres under construction due this month, $bn."""
-        return sum((p[2] for p in self.projects), 0.0)
+        return sum([p[2] for p in self.projects], 0.0)
 
     def rent_bill(self) -> float:
         """This month's rent, $: ``Σ_h rented_gpus_h × rent_per_gpu_month_h``."""
@@ -293,7 +293,7 @@ class AILab(LabFinance, Borrower, mesa.Agent):
         """
         if not self.can_build():
             return 0.0
-        building = sum((p[0] for p in self.projects), 0.0)
+        building = sum([p[0] for p in self.projects], 0.0)
         wanted = self.model.scenario_config.labs.build_share * self.rented_total - building
         size = min(wanted, self.capital_room() / self.build_cost_per_gpu_month())
         if size < max(self.model.market.min_efficient_scale, 1.0):

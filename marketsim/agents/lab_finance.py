@@ -134,7 +134,7 @@ class LabFinance:
         cfg = self.model.scenario_config
         build = 0.0
         if self.can_build():
-            building = sum((p[0] for p in self.projects), 0.0)
+            building = sum([p[0] for p in self.projects], 0.0)
             gpus = max(cfg.labs.build_share * self.rented_total - building, 0.0)
             build = gpus * cfg.compute.capex_per_gpu * BN_PER_USD
         keep = 1.0 - 1.0 / cfg.compute.rental_term
