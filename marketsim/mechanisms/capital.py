@@ -137,7 +137,7 @@ def dilute_round(cap_table: dict[int, float], stakes: dict[int, float]) -> dict[
         ValueError: a stake or their sum is not in [0, 1].
     """
     total = sum(stakes.values())
-    if not (0.0 <= total <= 1.0 and all(0.0 <= v for v in stakes.values())):
+    if not (0.0 <= total <= 1.0 and all([0.0 <= v for v in stakes.values()])):
         raise ValueError(f"stake must be a share in [0, 1], got {total!r} (an offer needs a "
                          "positive amount and pre-money valuation)")
     out = {k: v * (1.0 - total) for k, v in cap_table.items()}
