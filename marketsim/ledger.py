@@ -34,8 +34,6 @@ OUTSIDE_ACCOUNTS: tuple[str, ...] = (
 #: can miss by more than $1 in the last digits).
 OVERDRAFT_TOLERANCE = BN_PER_USD
 
-_INF = math.inf
-
 
 class LedgerError(RuntimeError):
     """A transfer that the rules forbid (negative amount, overdraft without debt)."""
@@ -121,11 +119,11 @@ class Ledger:
             LedgerError: as :meth:`transfer`; the entries before the bad one stay posted.
         """
         bal, outside, flows, tick = self._bal, self.outside, self.flows, self.tick
-        record = self.log.append if self.keep_log else None
+        log = self.log if self.keep_log else None
         moved = 0.0
         for src, dst, amount, kind in entries:
             amount = float(amount)
-            if not 0.0 <= amount < _INF:  # also rejects NaN
+            if not 0.0 <= amount < math.inf:  # also rejects NaN
                 raise LedgerError(f"bad amount {amount!r} for {kind}")
             if amount == 0.0 or src == dst:
                 continue
@@ -139,8 +137,8 @@ class Ledger:
             bal[src] = left
             bal[dst] += amount
             flows[(tick, kind)] += amount
-            if record is not None:
-                record((tick, src, dst, amount, kind))
+            if log is not None:
+                log.append((tick, src, dst, amount, kind))
             moved += amount
         return moved
 
