@@ -1,15 +1,14 @@
 """Mechanism 7, record: the contract's model reporters and lab agent reporters.
 
-``tick_stats`` computes every model-level figure once a tick from lists gathered once from
-the labs (:func:`lab_columns`) and hyperscalers; the DataCollector's reporters read them by
-name.
+``tick_stats`` computes every model-level figure once a tick from arrays gathered from the
+labs and hyperscalers; the DataCollector's reporters read them by name.
 """
 
 from __future__ import annotations
 
 import math
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -56,57 +55,23 @@ LAB_REPORTERS: dict[str, Any] = {
 }
 
 
-class LabColumns(NamedTuple):
-    """One value per active lab, in roster order: gathered once a month, read by every figure.
-
-    Attributes:
-        revenue: last month's revenue, $bn.
-        gpus: GPUs at the lab's disposal (owned online + rented).
-        owned: owned GPUs online.
-        price: $/M tokens.
-        valuation: last post-money, $bn.
-        cash: $bn.
-        founded: the tick the lab was founded.
-        building: GPUs of its data centres under construction.
-    """
-
-    revenue: list[float]
-    gpus: list[float]
-    owned: list[float]
-    price: list[float]
-    valuation: list[float]
-    cash: list[float]
-    founded: list[int]
-    building: list[float]
-
-
-def lab_columns(labs: list[Any]) -> LabColumns:
-    """:class:`LabColumns` of ``labs``: one pass over the labs, plain Python lists.
-
-    A month has a few dozen labs, where Python arithmetic costs less than setting up NumPy
-    calls.
-    """
-    rows = [(lab.revenue, lab.total_gpus, lab.owned_gpus, lab.price, lab.valuation, lab.cash,
-             lab.founded, math.fsum([p[0] for p in lab.projects])) for lab in labs]
-    if not rows:
-        return LabColumns([], [], [], [], [], [], [], [])
-    return LabColumns(*(list(col) for col in zip(*rows, strict=True)))
-
-
 def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
     """Every model-level figure for tick ``t`` (units in docs/model.md).
 
-    The active labs' figures are gathered once (:func:`lab_columns`) and shared by every
-    measure.
+    One pass over the active labs gathers plain Python lists: a month has a few dozen labs,
+    where Python arithmetic costs less than setting up NumPy calls.
     """
     c = model.counts
     labs = model.active_labs()
-    cols = lab_columns(labs)
-    revenue, gpus, owned, vals = cols.revenue, cols.gpus, cols.owned, cols.valuation
+    revenue, gpus, owned, prices, vals, cash, founded = (
+        [list(col) for col in zip(*[(lab.revenue, lab.total_gpus, lab.owned_gpus, lab.price,
+                                     lab.valuation, lab.cash, lab.founded) for lab in labs],
+                                  strict=True)]
+        if labs else [[] for _ in range(7)])
     # Size structure of established labs: those of tick 0 and entrants at least
     # ``regime.min_age`` months old (a start-up has not yet reached its scale).
     born = t - model.scenario_config.regime.min_age
-    est = [i for i, f in enumerate(cols.founded) if f == 0 or f <= born]
+    est = [i for i, f in enumerate(founded) if f == 0 or f <= born]
     est_gpus = [gpus[i] for i in est]
     est_owned = [owned[i] for i in est]
     log_size = [math.log10(g) for g in est_gpus if g > 0]
@@ -115,7 +80,11 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
     rented_total = math.fsum(hs_rented)
     rent = (_dot(hs_rented, rents) / rented_total if rented_total > 0
             else math.fsum(rents) / len(rents))
-    ppm = _mean_price(revenue, cols.price)
+    total_revenue = math.fsum(revenue)
+    if total_revenue > 0:
+        ppm = _dot(revenue, prices) / total_revenue
+    else:
+        ppm = math.fsum(prices) / len(labs) if labs else math.nan
     total_gpus = math.fsum(gpus)
     if labs:
         top = vals.index(max(vals))  # the first of equals, as argmax
@@ -167,9 +136,9 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
         "leader_owned_share": leader_owned,
         "small_rented_share": _small_rented_share(est_gpus, est_owned) if labs else 1.0,
         "total_gpus": total_gpus,
-        "cash_active_labs": math.fsum(cols.cash),
+        "cash_active_labs": math.fsum(cash),
     }
-    stats.update(seed_story_stats(model, labs, lead, cols))
+    stats.update(seed_story_stats(model, labs, lead))
     rg = model.scenario_config.regime
     giants, renters, survivors = metrics.tier_figures(revenue, owned, gpus, rg)
     past = model.regime_window
@@ -182,42 +151,43 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
     return stats
 
 
-def seed_story_stats(model: AIMarketModel, labs: list[Any], lead: int | None,
-                     cols: LabColumns | None = None) -> dict[str, float]:
+def seed_story_stats(model: AIMarketModel, labs: list[Any], lead: int | None
+                     ) -> dict[str, float]:
     """The seed story's figures: the leader's refusals and build-out, owners' vs renters' prices.
 
-    ``lead``: position in ``labs`` of this month's revenue leader (None without labs);
-    ``cols``: the labs' :func:`lab_columns` (gathered here when not given). Owners
+    ``lead``: position in ``labs`` of this month's revenue leader (None without labs). Owners
     are labs owning or building at least this month's minimum efficient scale of data
     centre (GPUs), renters the others;
     prices are revenue-weighted ($/M tokens; plain mean without revenue), margins the plain
     mean of ``price ÷ cost_per_mtok − 1`` (NaN for an empty group).
     """
-    cols = lab_columns(labs) if cols is None else cols
     c = model.counts
     out: dict[str, float] = {"crossover_deployed": float(c.get("crossover_deployed", 0.0))}
+    leader = labs[lead] if lead is not None else None
     refused = model.refused_offers
-    out["leader_refused_valuation"] = (float(refused.get(labs[lead].unique_id, 0.0))
-                                       if lead is not None else 0.0)
-    out["leader_owned_gpus"] = float(cols.owned[lead]) if lead is not None else 0.0
-    out["leader_building_gpus"] = cols.building[lead] if lead is not None else 0.0
+    out["leader_refused_valuation"] = (float(refused.get(leader.unique_id, 0.0))
+                                       if leader is not None else 0.0)
+    out["leader_owned_gpus"] = float(leader.owned_gpus) if leader is not None else 0.0
+    out["leader_building_gpus"] = (math.fsum([p[0] for p in leader.projects])
+                                   if leader is not None else 0.0)
     scale = max(model.market.min_efficient_scale, 1.0)
-    owner = [o + b >= scale for o, b in zip(cols.owned, cols.building, strict=True)]
-    revenue, price = cols.revenue, cols.price
-    for name, is_owner in (("owners", True), ("renters", False)):
-        group = [i for i, o in enumerate(owner) if o is is_owner]
-        out[f"{name}_price"] = _mean_price([revenue[i] for i in group],
-                                           [price[i] for i in group])
-        margins = [price[i] / cost - 1.0 for i in group
-                   if (cost := labs[i].cost_per_mtok()) > 0]
+    groups: dict[str, list[Any]] = {"owners": [], "renters": []}
+    for lab in labs:
+        held = lab.owned_gpus + math.fsum([p[0] for p in lab.projects])
+        groups["owners" if held >= scale else "renters"].append(lab)
+    for name, group in groups.items():
+        out[f"{name}_price"] = _mean_price(group)
+        margins = [lab.price / cost - 1.0 for lab in group if (cost := lab.cost_per_mtok()) > 0]
         out[f"{name}_margin"] = math.fsum(margins) / len(margins) if margins else math.nan
     return out
 
 
-def _mean_price(revenue: list[float], prices: list[float]) -> float:
-    """Revenue-weighted mean price, $/M tokens (plain mean without revenue; NaN for no lab)."""
-    if not prices:
+def _mean_price(labs: list[Any]) -> float:
+    """Revenue-weighted mean price of ``labs``, $/M tokens (plain mean without revenue; NaN)."""
+    if not labs:
         return math.nan
+    revenue = [lab.revenue for lab in labs]
+    prices = [lab.price for lab in labs]
     total = math.fsum(revenue)
     return _dot(revenue, prices) / total if total > 0 else math.fsum(prices) / len(prices)
 
