@@ -5,7 +5,7 @@
 Wall-clock timings on the shared development machine move by 10-50 % between runs, so a
 change worth 1 % of the fixed cost needs many rounds of :func:`bench.model_bench.ab_fixed_cost`
 to show. The instructions a run executes do not depend on the load: the same code, seed and
-hash seed give the same count to a few parts in a million, so one run per tree compares two
+hash seed give the same count to a few parts in 100,000, so one run per tree compares two
 trees (or two commits' copies) to a tenth of a per cent. Instructions are not time (a
 cache miss costs more than an add), so the wall-clock A/B stays the figure of record; this
 tells which change is worth keeping.
