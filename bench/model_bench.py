@@ -322,46 +322,61 @@ def measure(quick: bool = False, sizes: Sizes | None = None) -> list[dict[str, A
     return rows
 
 
-#: A worker of :func:`ab_fixed_cost`: builds a model or steps it when told, prints seconds.
+#: A worker of :func:`ab_fixed_cost`: builds a model or steps it when told; prints the step's
+#: seconds and each mechanism's (a thin timer around each of ``MECHANISMS``) as a JSON list.
 _AB_WORKER = r"""
-import sys, time
+import json, sys, time
 from marketsim.model import AIMarketModel
+names = sys.argv[2].split(",")
+spent = dict.fromkeys(names, 0.0)
+def timed(name, fn):
+    def run(*args):
+        t0 = time.perf_counter()
+        out = fn(*args)
+        spent[name] = time.perf_counter() - t0
+        return out
+    return run
 model = None
 for line in sys.stdin:
     if line.strip() == "build":
         model = AIMarketModel(rng=1, **{"buyers.count": int(sys.argv[1])})
-        print(0.0, flush=True)
+        for name in names:
+            setattr(model, name, timed(name, getattr(model, name)))
+        print("[]", flush=True)
     else:
         t0 = time.perf_counter()
         model.step()
-        print(time.perf_counter() - t0, flush=True)
+        print(json.dumps([time.perf_counter() - t0, *spent.values()]), flush=True)
 """
 
 
 def ab_fixed_cost(other: Path, buyers: int = 1_000, repeats: int = 5, ticks: int = 120,
-                  ) -> dict[str, float]:
+                  ) -> dict[str, Any]:
     """Step time of ``other``'s code against this checkout's, month by month in turn.
 
     Two worker processes, one importing each tree, build the default market (``buyers``
     buyers, seed 1) and step it alternately, the first to step swapping every month, so
     that a loaded machine slows both alike. Each tick's time is its best over ``repeats``
-    runs; the figure is the mean over the ticks, ms.
+    runs; the figure is the mean over the ticks, ms. Each mechanism is timed the same way
+    (its best over the runs, mean over the ticks), µs.
 
     Returns:
-        ``{"other_ms", "this_ms", "ratio"}`` (ratio: this ÷ other).
+        ``{"other_ms", "this_ms", "ratio", "mechanisms_us"}`` (ratio: this ÷ other;
+        mechanisms_us: name → [other, this]).
     """
     def start(tree: Path) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-c", _AB_WORKER, str(buyers)], cwd=tree,
+        return subprocess.Popen([sys.executable, "-c", _AB_WORKER, str(buyers),
+                                 ",".join(MECHANISMS)], cwd=tree,
                                 env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
-    def ask(proc: subprocess.Popen, what: str) -> float:
+    def ask(proc: subprocess.Popen, what: str) -> list[float]:
         proc.stdin.write(what + "\n")
         proc.stdin.flush()
-        return float(proc.stdout.readline())
+        return json.loads(proc.stdout.readline())
 
     procs = [start(Path(other)), start(ROOT)]
-    times = np.zeros((2, repeats, ticks))
+    times = np.zeros((2, repeats, ticks, 1 + len(MECHANISMS)))
     try:
         for r in range(repeats):
             for proc in procs:
@@ -373,8 +388,11 @@ def ab_fixed_cost(other: Path, buyers: int = 1_000, repeats: int = 5, ticks: int
         for proc in procs:
             proc.stdin.close()
             proc.wait()
-    other_ms, this_ms = (times.min(axis=1).mean(axis=1) * 1e3).tolist()
-    return {"other_ms": other_ms, "this_ms": this_ms, "ratio": this_ms / other_ms}
+    best = times.min(axis=1).mean(axis=1)  # (tree, figure)
+    other_ms, this_ms = (best[:, 0] * 1e3).tolist()
+    mech = {name: (best[:, 1 + i] * 1e6).round(1).tolist() for i, name in enumerate(MECHANISMS)}
+    return {"other_ms": other_ms, "this_ms": this_ms, "ratio": this_ms / other_ms,
+            "mechanisms_us": mech}
 
 
 if __name__ == "__main__":

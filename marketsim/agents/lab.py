@@ -124,7 +124,7 @@ class AILab(LabFinance, Borrower, mesa.Agent):
     @property
     def _instalments(self) -> float:
         """Capex instalments of data centres under construction due this month, $bn."""
-        return sum((p[2] for p in self.projects), 0.0)
+        return sum([p[2] for p in self.projects], 0.0)
 
     def rent_bill(self) -> float:
         """This month's rent, $: ``Σ_h rented_gpus_h × rent_per_gpu_month_h``."""
@@ -290,7 +290,7 @@ class AILab(LabFinance, Borrower, mesa.Agent):
             wanted = max(labs.build_share × needed − owned GPUs − GPUs under construction, 0)
         """
         cfg = self.model.scenario_config
-        building = sum((p[0] for p in self.projects), 0.0)
+        building = sum([p[0] for p in self.projects], 0.0)
         needed = self.total_gpus * (1.0 + max(self.growth(), 0.0)) ** (cfg.compute.lead_time / 12)
         return max(cfg.labs.build_share * needed - self.owned_gpus - building, 0.0)
 

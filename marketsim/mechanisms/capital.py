@@ -137,7 +137,7 @@ def dilute_round(cap_table: dict[int, float], stakes: dict[int, float]) -> dict[
         ValueError: a stake or their sum is not in [0, 1].
     """
     total = sum(stakes.values())
-    if not (0.0 <= total <= 1.0 and all(0.0 <= v for v in stakes.values())):
+    if not (0.0 <= total <= 1.0 and all([0.0 <= v for v in stakes.values()])):
         raise ValueError(f"stake must be a share in [0, 1], got {total!r} (an offer needs a "
                          "positive amount and pre-money valuation)")
     out = {k: v * (1.0 - total) for k, v in cap_table.items()}
@@ -357,6 +357,7 @@ class Deals:
         lab, post = offer.lab, offer.post_money
         crossover = self.ledger["crossover_funds"]
         stakes: dict[int, float] = {}
+        payments: list[tuple[int, int, float, str]] = []
         for investor, part in offer.payers():
             if investor is CROSSOVER:
                 account = crossover
@@ -366,8 +367,9 @@ class Deals:
                 investor.portfolio[lab.unique_id] = investor.portfolio.get(lab.unique_id,
                                                                            0.0) + part
                 investor.deployed += part
-            self.ledger.transfer(account, lab.account, part, "venture")
+            payments.append((account, lab.account, part, "venture"))
             stakes[account] = stakes.get(account, 0.0) + part / post
+        self.ledger.post(payments)  # the participants' transfers, in order
         self.counts["vc_deployed"] += offer.amount
         return stakes
 

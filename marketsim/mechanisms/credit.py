@@ -70,7 +70,10 @@ class CreditBook:
 
     def of(self, lab: AILab) -> Loans:
         """The lab's loans (a new empty record for a lab that never borrowed)."""
-        return self.loans.setdefault(lab.unique_id, Loans())
+        loans = self.loans.get(lab.unique_id)
+        if loans is None:
+            loans = self.loans[lab.unique_id] = Loans()
+        return loans
 
     def default_rate(self, t: int) -> float:
         """Borrowers that went bankrupt owing money ÷ labs indebted, last ``cycle_months``."""
@@ -92,8 +95,14 @@ class CreditBook:
                 + extra * extra_rate) / 12.0
 
     def service_due(self, lab: AILab) -> float:
-        """Interest plus amortisation due this month, $bn: ``interest + project / project_term``."""
-        return self.interest_due(lab) + self.of(lab).project / self.cfg.project_term
+        """Interest plus amortisation due this month, $bn: ``interest + project / project_term``.
+
+        0 for a lab that never borrowed (labs' budgets ask it several times a month).
+        """
+        loans = self.loans.get(lab.unique_id)
+        if loans is None:
+            return 0.0
+        return self.interest_due(lab) + loans.project / self.cfg.project_term
 
     def covers(self, lab: AILab, extra: float, rate: float) -> bool:
         """Can the lab's monthly revenue pay ``interest_cover`` × the interest with the new loan?"""
