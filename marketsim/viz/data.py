@@ -265,24 +265,28 @@ def lab_rows(model: AIMarketModel) -> pd.DataFrame:
     return df.drop(columns=["_active", "_exit"]).reset_index(drop=True)
 
 
-def lab_table_html(model: AIMarketModel, max_rows: int = 40) -> str:
+def lab_table_html(model: AIMarketModel, max_rows: int = 40, followed: Any = None) -> str:
     """The lab table as an HTML ``<table>`` (exited labs greyed), at most ``max_rows`` rows.
 
     Each row starts with the lab's colour in the charts (a swatch) and carries its AgentID in
-    ``data-lab``, so a click can follow it.
+    ``data-lab``, so a click can follow it; the row of lab ``followed`` (an AgentID) has the
+    class ``followed``.
     """
     with reading(model):
         df = lab_rows(model)
     head = "<th></th>" + "".join(f"<th>{escape(h)}</th>" for _, h, _ in TABLE_COLUMNS)
     body = []
     for rec in df.head(max_rows).to_dict("records"):
-        cls = "" if rec["status"] == "active" else ' class="exited"'
+        classes = " ".join(c for c, on in (("exited", rec["status"] != "active"),
+                                            ("followed", rec["id"] == followed)) if on)
+        cls = f' class="{classes}"' if classes else ""
         swatch = (f'<span class="swatch" style="background:{rec["color"]}"></span>'
                   if rec["color"] else "")
         cells = "".join(
             f"<td{' class=num' if i > 2 else ''}>{escape(fmt(rec[c]))}</td>"
             for i, (c, _, fmt) in enumerate(TABLE_COLUMNS))
-        body.append(f'<tr{cls} data-lab="{rec["id"]}"><td>{swatch}</td>{cells}</tr>')
+        body.append(f'<tr{cls} data-lab="{rec["id"]}" title="click to follow '
+                    f'{escape(rec["lab"])}"><td>{swatch}</td>{cells}</tr>')
     if len(df) > max_rows:
         body.append(f'<tr><td colspan="{len(TABLE_COLUMNS) + 1}">and {len(df) - max_rows} '
                     "more labs</td></tr>")
@@ -300,6 +304,9 @@ TABLE_CSS = """
 .marketsim-labs .swatch { display: inline-block; width: 10px; height: 10px; }
 .marketsim-labs th:first-child, .marketsim-labs td:first-child { padding: 0 2px; }
 .marketsim-labs th:nth-child(-n+4) { text-align: left; }
+.marketsim-labs tr[data-lab] { cursor: pointer; }
+.marketsim-labs tr[data-lab]:hover td { background: #f1f5fb; }
+.marketsim-labs tr.followed td { background: #dbe8f7; font-weight: 600; }
 """
 
 

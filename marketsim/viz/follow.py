@@ -22,7 +22,6 @@ from marketsim.viz.chartbase import (
     LEGEND_FONT,
     OWNED_COLOR,
     RENTED_COLOR,
-    TITLE_FONT,
     _time_axis,
     stacked_areas,
 )
@@ -54,17 +53,18 @@ def lab_title(model: AIMarketModel, lab_id: Any) -> str:
 
 
 def lab_figure(model: AIMarketModel, lab_id: Any) -> Figure:
-    """Lab ``lab_id`` over time: $bn (cash, valuation, revenue run-rate), GPUs, price."""
+    """Lab ``lab_id`` over time: $bn (cash, valuation, revenue run-rate), GPUs, price.
+
+    Untitled: the page names the lab above it (:func:`lab_title`).
+    """
     fig = Figure(figsize=(FIGSIZE[0], FIGSIZE[1] * 1.25), dpi=DPI)
     FigureCanvasAgg(fig)
     with reading(model):
         hist = lab_history(model, lab_id)
-        title = lab_title(model, lab_id)
         cfg = model.scenario_config
         x_range = (float(_years(model, 1)), float(_years(model, max(cfg.horizon, 2))))
-    fig.text(0.02, 0.985, title, fontsize=TITLE_FONT, va="top")
     axes = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [1.4, 1, 0.8]})
-    fig.subplots_adjust(left=0.15, right=0.97, top=0.9, bottom=0.08, hspace=0.15)
+    fig.subplots_adjust(left=0.15, right=0.97, top=0.97, bottom=0.08, hspace=0.15)
     for ax in axes:
         _time_axis(ax, x_range)
     if hist.empty:
