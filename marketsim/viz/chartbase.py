@@ -56,6 +56,8 @@ TITLE_FONT, LEGEND_FONT = 10.5, 8.5
 #: Height of the regime band along the bottom of a time axis (share of the axes' height).
 BAND_HEIGHT = 0.045
 GHOST_COLOR = "#9e9e9e"
+#: Legends kept as pixels per chart (one per set of names, for the share chart).
+LEGENDS_KEPT = 8
 
 OWNED_COLOR, RENTED_COLOR, BAND_COLOR = "#1f5f99", "#9cc3e6", "#fff2cc"
 _EMPTY: tuple[str] = ("empty",)
@@ -237,8 +239,8 @@ class Chart:
         self._data: list[Artist] = []  # this month's data artists (removed next month)
         self._legends: list[Artist] = []  # the frame's legends (setup) and make_legend's
         self._made: Artist | None = None  # the legend of make_legend, if any
-        self._legend_key: Hashable | None = None
-        self._legend_pixels: list[Any] = []  # each legend's pixels, pasted over the data
+        #: Pixels of each legend by legend key (this frame's), pasted over the data.
+        self._legend_cache: dict[Hashable, list[Any]] = {}
 
     # -------------------------------------------------------------- subclass hooks
     def layout(self, snap: Snapshot) -> Hashable:
@@ -278,7 +280,7 @@ class Chart:
         left = self.fig.subplotpars.left
         self.heading = self.fig.text(left, 0.985, "", fontsize=TITLE_FONT, ha="left",
                                      va="top")
-        self._data, self._made, self._legend_key, self._legend_pixels = [], None, None, []
+        self._data, self._made, self._legend_cache = [], None, {}
         if frame == _EMPTY:
             ax.text(0.5, 0.5, "no data yet: press Step or \u25b6", ha="center", va="center",
                     transform=ax.transAxes, color="0.45")
@@ -305,19 +307,36 @@ class Chart:
         self.heading.set_text(text)
         return self._data
 
-    def _renew_legend(self, snap: Snapshot) -> bool:
-        """Replace :meth:`make_legend`'s legend if its key changed; True if it did."""
-        key = self.legend_key(snap) if self._frame != _EMPTY else None
-        if key == self._legend_key and (self._legend_pixels or not self._legends):
-            return False
+    def _renew_legend(self, snap: Snapshot) -> None:
+        """Replace :meth:`make_legend`'s legend with one for ``snap``."""
         if self._made is not None:
             self._made.remove()
             self._legends.remove(self._made)
         self._made = self.make_legend(self.ax, snap) if self._frame != _EMPTY else None
         if self._made is not None:
             self._legends.append(self._made)
-        self._legend_key = key
-        return True
+
+    def _legend_layer(self, snap: Snapshot) -> list[Any]:
+        """Pixels of each legend for ``snap``: drawn on the bare frame once per legend key.
+
+        The last few keys' pixels are kept, so contenders that trade places back and forth
+        do not draw their legend again.
+        """
+        key = self.legend_key(snap) if self._frame != _EMPTY else None
+        if key not in self._legend_cache:
+            self._renew_legend(snap)
+            self.canvas.restore_region(self._background)
+            pixels = []
+            for legend in self._legends:
+                legend.set_animated(True)
+                self.fig.draw_artist(legend)
+                box = legend.get_window_extent().expanded(1.0, 1.0).padded(1.0)
+                pixels.append(self.canvas.copy_from_bbox(
+                    Bbox.intersection(box, self.fig.bbox) or self.fig.bbox))
+            if len(self._legend_cache) >= LEGENDS_KEPT:
+                self._legend_cache.pop(next(iter(self._legend_cache)))
+            self._legend_cache[key] = pixels
+        return self._legend_cache[key]
 
     def draw(self, snap: Snapshot) -> Figure:
         """Draw the whole chart for ``snap`` and return its Figure."""
@@ -338,20 +357,12 @@ class Chart:
                 legend.set_animated(True)
             self.canvas.draw()  # the frame only: animated artists are left out
             self._background = self.canvas.copy_from_bbox(self.fig.bbox)
-        if self._renew_legend(snap):
-            self._legend_pixels = []
-            self.canvas.restore_region(self._background)
-            for legend in self._legends:
-                legend.set_animated(True)
-                self.fig.draw_artist(legend)
-                box = legend.get_window_extent().expanded(1.0, 1.0).padded(1.0)
-                self._legend_pixels.append(self.canvas.copy_from_bbox(
-                    Bbox.intersection(box, self.fig.bbox) or self.fig.bbox))
+        legends = self._legend_layer(snap)
         self.canvas.restore_region(self._background)
         for artist in self._draw_data(snap):
             artist.set_animated(True)
             self.fig.draw_artist(artist)
-        for pixels in self._legend_pixels:
+        for pixels in legends:
             self.canvas.restore_region(pixels)
         width, height = self.canvas.get_width_height()
         image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw",

@@ -320,8 +320,8 @@ class SizesChart(Chart):
         if snap.sizes.size == 0:
             return _EMPTY
         size = np.log10(snap.sizes)
-        # Half a decade of room each side: labs grow for months before the axis must.
-        lo, hi = math.floor(size.min() - 0.5), math.ceil(size.max() + 0.5)
+        # A third of a decade of room each side: labs grow for months before the axis must.
+        lo, hi = math.floor(size.min() - 0.3), math.ceil(size.max() + 0.3)
         counts, _ = np.histogram(size, bins=np.arange(lo, hi + 1e-9, self.BIN))
         return (lo, hi, max(5 * math.ceil(counts.max() * 1.2 / 5), 5), snap.bimodality_limit,
                 snap.middle_band is not None)
@@ -335,7 +335,7 @@ class SizesChart(Chart):
         counts, _ = np.histogram(size, bins=np.arange(lo, hi + 1e-9, self.BIN))
         return (lo <= size.min() - 0.05 and hi >= size.max() + 0.05
                 and hi - lo <= size.max() - size.min() + 3
-                and counts.max() <= top <= max(2.5 * counts.max(), 5)
+                and counts.max() <= top <= max(4 * counts.max(), 10)
                 and limit == snap.bimodality_limit
                 and band == (snap.middle_band is not None))
 

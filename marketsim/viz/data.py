@@ -232,15 +232,8 @@ def exit_text(lab: Any, start: str, acquirer: dict[int, str]) -> str:
     return f"{lab.status} {calendar_month(start, lab.exit_tick)}" + (f" by {by}" if by else "")
 
 
-def lab_rows(model: AIMarketModel) -> pd.DataFrame:
-    """One row per lab now: active labs by revenue, then exited labs, latest exit first.
-
-    Columns: lab (``"Lab 3"``, numbered in order of founding), class, status (with the exit
-    month and the acquirer of a lab that left), cash ($bn), run_rate ($bn/yr: last month's
-    revenue × 12), valuation ($bn, last post-money; 0 once exited), owned_gpus, rented_gpus
-    (GPUs), price ($/M tokens), then ``id`` (AgentID) and ``color`` (its chart colour, ''
-    for a lab never named in the share chart).
-    """
+def _lab_records(model: AIMarketModel) -> list[dict[str, Any]]:
+    """:func:`lab_rows` as a list of dicts, in its order (plain Python: a few dozen labs)."""
     colors = _COLORS.get(model, {})
     acquirer = getattr(getattr(model, "history", None), "acquirer", {})
     start = model.scenario_config.start
@@ -256,13 +249,24 @@ def lab_rows(model: AIMarketModel) -> pd.DataFrame:
         "price": lab.price,
         "id": lab.unique_id,
         "color": colors.get(lab.unique_id, ""),
-        "_active": lab.active,
-        "_exit": -1 if lab.exit_tick is None else lab.exit_tick,
+        "_order": (not lab.active, -(lab.run_rate if lab.active else 0.0),
+                   -(-1 if lab.exit_tick is None else lab.exit_tick)),
     } for lab in model.labs]
-    df = pd.DataFrame(rows, columns=[c for c, _, _ in TABLE_COLUMNS]
-                      + ["id", "color", "_active", "_exit"])
-    df = df.sort_values(["_active", "run_rate", "_exit"], ascending=[False, False, False])
-    return df.drop(columns=["_active", "_exit"]).reset_index(drop=True)
+    rows.sort(key=lambda r: r.pop("_order"))  # stable, as pandas' sort was
+    return rows
+
+
+def lab_rows(model: AIMarketModel) -> pd.DataFrame:
+    """One row per lab now: active labs by revenue, then exited labs, latest exit first.
+
+    Columns: lab (``"Lab 3"``, numbered in order of founding), class, status (with the exit
+    month and the acquirer of a lab that left), cash ($bn), run_rate ($bn/yr: last month's
+    revenue × 12), valuation ($bn, last post-money; 0 once exited), owned_gpus, rented_gpus
+    (GPUs), price ($/M tokens), then ``id`` (AgentID) and ``color`` (its chart colour, ''
+    for a lab never named in the share chart).
+    """
+    return pd.DataFrame(_lab_records(model),
+                        columns=[c for c, _, _ in TABLE_COLUMNS] + ["id", "color"])
 
 
 def lab_table_html(model: AIMarketModel, max_rows: int = 40, followed: Any = None) -> str:
@@ -273,10 +277,10 @@ def lab_table_html(model: AIMarketModel, max_rows: int = 40, followed: Any = Non
     class ``followed``.
     """
     with reading(model):
-        df = lab_rows(model)
+        records = _lab_records(model)
     head = "<th></th>" + "".join(f"<th>{escape(h)}</th>" for _, h, _ in TABLE_COLUMNS)
     body = []
-    for rec in df.head(max_rows).to_dict("records"):
+    for rec in records[:max_rows]:
         classes = " ".join(c for c, on in (("exited", rec["status"] != "active"),
                                             ("followed", rec["id"] == followed)) if on)
         cls = f' class="{classes}"' if classes else ""
@@ -287,8 +291,8 @@ def lab_table_html(model: AIMarketModel, max_rows: int = 40, followed: Any = Non
             for i, (c, _, fmt) in enumerate(TABLE_COLUMNS))
         body.append(f'<tr{cls} data-lab="{rec["id"]}" title="click to follow '
                     f'{escape(rec["lab"])}"><td>{swatch}</td>{cells}</tr>')
-    if len(df) > max_rows:
-        body.append(f'<tr><td colspan="{len(TABLE_COLUMNS) + 1}">and {len(df) - max_rows} '
+    if len(records) > max_rows:
+        body.append(f'<tr><td colspan="{len(TABLE_COLUMNS) + 1}">and {len(records) - max_rows} '
                     "more labs</td></tr>")
     return (f'<table class="marketsim-labs"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")
