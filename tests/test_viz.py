@@ -624,6 +624,27 @@ def test_an_exited_lab_shows_when_and_how_it_left(small_scenario):
     assert lab_title(m, gone[0].unique_id).endswith(rows.loc[gone[0].unique_id, "status"])
 
 
+def test_a_followed_labs_chart_holds_its_history_to_its_exit(small_scenario):
+    from marketsim.viz import follow
+
+    m = viz_model_class(small_scenario)(rng=0, **{"labs.count": 12})
+    gone = None
+    for _ in range(24):
+        m.step()
+        gone = gone or next((lab for lab in m.labs if not lab.active), None)
+        if gone is not None:
+            assert follow.lab_png(m, gone.unique_id).startswith(PNG)  # redrawn each month
+    assert gone is not None, "no lab left in this run: pick another seed"
+    hist = follow.lab_history(m, gone.unique_id)
+    fig = follow.lab_figure(m, gone.unique_id)
+    cash, valuation, revenue = (line.get_ydata() for line in fig.axes[0].get_lines())
+    assert np.allclose(cash, hist["cash"]) and np.allclose(valuation, hist["valuation"])
+    assert np.allclose(revenue, hist["revenue"] * 12)  # run rate, $bn/yr
+    assert int(hist["Step"].max()) <= gone.exit_tick + 1 < m.steps  # stops at its exit
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["cash", "valuation", "revenue $bn/yr"]
+
+
 def test_downloads_hold_the_run(small_scenario):
     import io
 

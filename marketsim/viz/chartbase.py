@@ -263,6 +263,10 @@ class Chart:
         """A legend that changes with the data (None: the frame's legends are all)."""
         return None
 
+    def make_axes(self) -> Axes:
+        """The chart's axes in :attr:`fig` (default: one); the one returned is ``ax``."""
+        return self.fig.add_subplot()
+
     def keeps(self, frame: Hashable, snap: Snapshot) -> bool:
         """True if the drawn ``frame`` still shows ``snap`` well (default: it is the same).
 
@@ -276,7 +280,7 @@ class Chart:
         self.fig.clear()
         self.fig.subplots_adjust(**{"left": 0.15, "right": 0.86, "bottom": 0.1, "top": 0.88,
                                     **self.margins})
-        ax = self.ax = self.fig.add_subplot()
+        ax = self.ax = self.make_axes()
         left = self.fig.subplotpars.left
         self.heading = self.fig.text(left, 0.985, "", fontsize=TITLE_FONT, ha="left",
                                      va="top")
