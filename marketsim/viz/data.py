@@ -48,6 +48,8 @@ class Snapshot:
         colors: the fixed colour of each lab named so far in this run (AgentID → colour).
         names: display name of each lab (AgentID → ``"Lab 3"``).
         ghosts: earlier runs to draw faintly: (label, model reporters), oldest first.
+        labs: the lab reporters, one row per lab and month
+            (:func:`marketsim.reporters.lab_table`).
     """
 
     steps: int
@@ -67,6 +69,7 @@ class Snapshot:
     colors: dict[Any, str] = field(default_factory=dict)
     names: dict[Any, str] = field(default_factory=dict)
     ghosts: tuple[tuple[str, pd.DataFrame], ...] = ()
+    labs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 #: Labs the share chart names one by one; the rest are summed as "other labs".
@@ -180,7 +183,7 @@ def _snapshot(model: AIMarketModel) -> Snapshot:
         bimodality_limit=float(cfg.regime.bimodality), middle_band=band,
         hhi_concentrated=float(cfg.regime.hhi_concentrated),
         regimes=regime_labels(df), named=named, colors=dict(lab_colors(model, named)),
-        names=lab_names(model), ghosts=tuple(getattr(model, "ghosts", ())),
+        names=lab_names(model), ghosts=tuple(getattr(model, "ghosts", ())), labs=labs,
     )
     _CACHE[model] = snap
     return snap

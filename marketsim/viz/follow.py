@@ -1,7 +1,8 @@
 """Follow one agent: a lab's history as a chart; the VCs and hyperscalers as small tables.
 
-The lab's chart reads the lab reporters (:func:`marketsim.reporters.lab_table`); the VC and
-hyperscaler tables read what :class:`marketsim.viz.vizmodel.AgentHistory` records each month.
+The lab's chart reads the lab reporters (:func:`marketsim.reporters.lab_table`, as the
+page's :class:`~marketsim.viz.data.Snapshot` holds them); the VC and hyperscaler tables read
+what :class:`marketsim.viz.vizmodel.AgentHistory` records each month.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from marketsim.reporters import lab_table
 from marketsim.viz.chartbase import (
     _EMPTY,
     AXIS_TOPS,
@@ -33,7 +33,7 @@ from marketsim.viz.chartbase import (
     nice_floor,
     stacked_areas,
 )
-from marketsim.viz.data import _years, exit_text, reading
+from marketsim.viz.data import _years, exit_text, reading, snapshot
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -50,7 +50,7 @@ def lab_by_id(model: AIMarketModel, lab_id: Any) -> Any:
 
 def lab_history(model: AIMarketModel, lab_id: Any) -> pd.DataFrame:
     """One row per month of lab ``lab_id``'s reporters (cash, revenue, valuation, price, GPUs)."""
-    labs = lab_table(model)
+    labs = snapshot(model).labs  # the month's lab table, read once for the page
     return labs[labs["AgentID"] == lab_id].reset_index(drop=True)
 
 
