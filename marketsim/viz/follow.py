@@ -132,26 +132,30 @@ class FollowChart(Chart):
                                       gridspec_kw={"height_ratios": [1.4, 1, 0.8]})
         return self.axes[0]
 
-    @override
-    def layout(self, snap: Any) -> Hashable:
-        if len(snap.years) == 0:
-            return _EMPTY
+    @staticmethod
+    def _ranges(snap: LabSeries, headroom: float) -> tuple:
+        """Axis ranges with ``headroom`` × the data's highest $bn and GPUs above it."""
         low, high, gpus, p_lo, p_hi = _extents(snap)
-        money_lo = -nice_ceil(-low * 1.3, AXIS_TOPS) if low < 0 else 0.0
-        return (snap.x_range, money_lo, nice_ceil(max(high, 1e-3) * 1.3, AXIS_TOPS),
-                nice_ceil(max(gpus * 1.3, 1.0), AXIS_TOPS), nice_floor(p_lo / 1.2),
+        money_lo = -nice_ceil(-low * headroom, AXIS_TOPS) if low < 0 else 0.0
+        return (snap.x_range, money_lo, nice_ceil(max(high, 1e-3) * headroom, AXIS_TOPS),
+                nice_ceil(max(gpus * headroom, 1.0), AXIS_TOPS), nice_floor(p_lo / 1.2),
                 nice_ceil(p_hi * 1.2))
 
     @override
+    def layout(self, snap: Any) -> Hashable:
+        # Room for the money and GPUs to double: a growing lab redraws the frame seldom.
+        return _EMPTY if len(snap.years) == 0 else self._ranges(snap, 2.0)
+
+    @override
     def keeps(self, frame: Hashable, snap: Any) -> bool:
-        new = self.layout(snap)
-        if frame == _EMPTY or new == _EMPTY:
-            return frame == new
+        if frame == _EMPTY or len(snap.years) == 0:
+            return frame == self.layout(snap)
         low, high, gpus, p_lo, p_hi = _extents(snap)
         x, m_lo, m_top, g_top, f_lo, f_hi = frame
-        return (x == new[0] and m_lo <= low and high <= m_top <= 3 * new[2]
-                and gpus <= g_top <= 3 * new[3]
-                and f_lo <= p_lo and p_hi <= f_hi and f_hi / f_lo <= 4 * new[5] / new[4])
+        snug = self._ranges(snap, 1.3)
+        return (x == snug[0] and m_lo <= low and high <= m_top <= 3 * snug[2]
+                and gpus <= g_top <= 3 * snug[3]
+                and f_lo <= p_lo and p_hi <= f_hi and f_hi / f_lo <= 4 * snug[5] / snug[4])
 
     @override
     def setup(self, ax: Axes, snap: Any, frame: Any) -> None:
