@@ -30,6 +30,7 @@ from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import (
     FixedLocator,
     FuncFormatter,
@@ -155,6 +156,20 @@ def ghost_years(snap: Snapshot, n: int) -> np.ndarray:
     return snap.x_range[0] + np.arange(n) / 12.0
 
 
+def _ghosts(ax: Axes, snap: Snapshot, column: str, scale: float = 1.0) -> None:
+    """Earlier runs' ``column`` (times ``scale``) as faint grey lines, part of the frame."""
+    for _, df in snap.ghosts:
+        if column in df.columns and len(df):
+            ax.plot(ghost_years(snap, len(df)), df[column].to_numpy(dtype=float) * scale,
+                    color=GHOST_COLOR, linewidth=1.0, alpha=0.6, zorder=1)
+
+
+def _ghost_handle(snap: Snapshot) -> list[Line2D]:
+    n = len(snap.ghosts)
+    label = "earlier run" if n == 1 else f"{n} earlier runs"
+    return [Line2D([], [], color=GHOST_COLOR, linewidth=1.0, label=label)] if n else []
+
+
 def _time_axis(ax: Axes, x_range: tuple[float, float]) -> None:
     """Whole-horizon x axis with at most six whole-year ticks."""
     a, b = x_range
@@ -193,7 +208,6 @@ def _gpus_tick(v: float, _: Any = None) -> str:
     return f"{g:g}"
 
 
-# ---------------------------------------------------------------------------- headings
 @functools.cache
 def _heading_font() -> ImageFont.FreeTypeFont:
     """Matplotlib's own sans-serif font at :data:`TITLE_FONT` points and :data:`DPI`, for PIL."""

@@ -24,30 +24,28 @@ from marketsim.viz.chartbase import (
     _EMPTY,
     AXIS_TOPS,
     BAND_COLOR,
-    GHOST_COLOR,
     LEGEND_FONT,
     OWNED_COLOR,
     RENTED_COLOR,
     Chart,
+    _ghost_handle,
+    _ghosts,
     _gpus_tick,
     _log_ticks,
     _percent,
     _time_axis,
     _widen,
-    ghost_years,
     nice_ceil,
     nice_floor,
     stacked_areas,
 )
 from marketsim.viz.data import (  # noqa: F401 - re-exported: charts.lab_rows etc.
     OTHER_COLOR,
-    TABLE_COLUMNS,
     Snapshot,
     lab_name,
     lab_rows,
     lab_table_html,
     snapshot,
-    status,
 )
 
 if TYPE_CHECKING:
@@ -58,18 +56,6 @@ if TYPE_CHECKING:
     from marketsim.model import AIMarketModel
 
 
-def _ghosts(ax: Axes, snap: Snapshot, column: str, scale: float = 1.0) -> None:
-    """Earlier runs' ``column`` (times ``scale``) as faint grey lines, part of the frame."""
-    for _, df in snap.ghosts:
-        if column in df.columns and len(df):
-            ax.plot(ghost_years(snap, len(df)), df[column].to_numpy(dtype=float) * scale,
-                    color=GHOST_COLOR, linewidth=1.0, alpha=0.6, zorder=1)
-
-
-def _ghost_handle(snap: Snapshot) -> list[Line2D]:
-    n = len(snap.ghosts)
-    label = "earlier run" if n == 1 else f"{n} earlier runs"
-    return [Line2D([], [], color=GHOST_COLOR, linewidth=1.0, label=label)] if n else []
 
 # ---------------------------------------------------------------------------- the charts
 class SharesChart(Chart):
