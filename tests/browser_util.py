@@ -222,16 +222,16 @@ def screenshot(path: Path, scenario: str | None = None, months: int = 40,
                follow: bool = False, full: bool = False) -> None:
     """Serve the visualiser, step it ``months`` times and save a 1440x900 screenshot.
 
-    ``follow`` picks the first lab to follow; ``full`` makes the window 1,700 pixels high,
-    to show the whole page (it scrolls inside its own frame, which a full-page shot misses).
+    ``follow`` follows the lab of the lab table's first row (a click on it); ``full`` makes
+    the window 1,700 pixels high, to show the whole page (it scrolls inside its own frame,
+    which a full-page shot misses).
     """
     with viz_server(scenario) as url, browser_page(height=1700 if full else 900) as (page, _):
         page.goto(url)
         wait_loaded(page)
         step_months(page, months)
-        if follow:
-            page.locator(".marketsim-follow").click()
-            page.get_by_role("option").first.click()
+        if follow:  # the lab on the table's top row: the leader by revenue
+            page.locator(".marketsim-lab-table tr[data-lab]").first.click()
             page.locator("img.marketsim-followed").wait_for()
         page.wait_for_timeout(1500)
         page.screenshot(path=str(path))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import socket
 import textwrap
 
@@ -290,6 +291,12 @@ def _status(rc) -> str:
     return _html(rc, "marketsim-status")
 
 
+def _lab_table(rc):
+    from marketsim.viz.components import ClickableTable
+
+    return rc.find(ClickableTable).widget
+
+
 def _images(rc) -> list[bytes]:
     return [bytes(w.value) for w in rc.find(ipywidgets.Image).widgets]
 
@@ -336,7 +343,7 @@ def test_slider_then_reset_rebuilds_from_the_scenario_file(page):
     page.find(v.Btn, children=["Reset"]).widget.click()
     assert "month 0 of 24" in _status(page) and "small-test" in _status(page)
     assert "Labs at start 9 " in _status(page) and "Labs at start 6 " not in _status(page)
-    assert _html(page, "marketsim-lab-table").count("<td>active</td>") == 9
+    assert _lab_table(page).html.count("<td>active</td>") == 9
     texts = " ".join(str(w.children) for w in page.find(v.Html).widgets)
     assert "Reset to apply" not in texts
 
@@ -368,6 +375,24 @@ def test_follow_a_lab_and_compare_with_the_run_before(page):
     fig = charts.figure(_model(page), "concentration")
     legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
     assert "earlier run" in legend and app.GHOSTS >= 1
+
+
+def test_a_click_on_a_labs_row_follows_that_lab(page):
+    for _ in range(2):
+        page.find(v.Btn, children=["Step"]).widget.click()
+    table = _lab_table(page)
+    rows = re.findall(r'<tr[^>]*data-lab="([^"]+)"[^>]*><td>.*?</td><td>(Lab \d+)</td>',
+                      table.html)
+    lab_id, name = rows[-1]  # the last row: not the one a dropdown would pick first
+    table.vue_row(lab_id)  # what the browser sends for a click on that row
+    caption = page.find(v.Html, class_="marketsim-followed-name").widget.children[0]
+    assert caption.startswith(f"following {name} (AILab), "), caption
+    assert len(_images(page)) == len(charts.CHARTS) + 1
+    followed = re.findall(r'<tr class="followed" data-lab="([^"]+)"', _lab_table(page).html)
+    assert followed == [lab_id]
+    assert page.find(v.Select, label="Follow a lab").widget.v_model.startswith(f"{name} (")
+    _lab_table(page).vue_row("no such lab")  # a stale row: nothing followed, no error
+    assert len(_images(page)) == len(charts.CHARTS)
 
 
 def _model(rc):
@@ -597,6 +622,27 @@ def test_an_exited_lab_shows_when_and_how_it_left(small_scenario):
     from marketsim.viz.follow import lab_title
 
     assert lab_title(m, gone[0].unique_id).endswith(rows.loc[gone[0].unique_id, "status"])
+
+
+def test_a_followed_labs_chart_holds_its_history_to_its_exit(small_scenario):
+    from marketsim.viz import follow
+
+    m = viz_model_class(small_scenario)(rng=0, **{"labs.count": 12})
+    gone = None
+    for _ in range(24):
+        m.step()
+        gone = gone or next((lab for lab in m.labs if not lab.active), None)
+        if gone is not None:
+            assert follow.lab_png(m, gone.unique_id).startswith(PNG)  # redrawn each month
+    assert gone is not None, "no lab left in this run: pick another seed"
+    hist = follow.lab_history(m, gone.unique_id)
+    fig = follow.lab_figure(m, gone.unique_id)
+    cash, valuation, revenue = (line.get_ydata() for line in fig.axes[0].get_lines())
+    assert np.allclose(cash, hist["cash"]) and np.allclose(valuation, hist["valuation"])
+    assert np.allclose(revenue, hist["revenue"] * 12)  # run rate, $bn/yr
+    assert int(hist["Step"].max()) <= gone.exit_tick + 1 < m.steps  # stops at its exit
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["cash", "valuation", "revenue $bn/yr"]
 
 
 def test_downloads_hold_the_run(small_scenario):

@@ -2,8 +2,9 @@
 
 A researcher's session at 1440x900: the page titled for marketsim with none of Mesa's
 leftovers, the regime label with its checklist of windowed tests, Step and Play, a lab
-followed, a setting changed and applied, a table downloaded, then a stored sweep run
-replayed. The browser may only talk to 127.0.0.1: every request URL is recorded and checked.
+followed (a click on its row), a setting changed and applied, a table downloaded, then a
+stored sweep run replayed. The browser may only talk to 127.0.0.1: every request URL is
+recorded and checked.
 """
 
 from __future__ import annotations
@@ -102,12 +103,23 @@ def _regime_is_explained(page) -> None:  # noqa: ANN001
 
 
 def _follow_a_lab(page) -> None:  # noqa: ANN001
-    page.locator(".marketsim-follow").click()
-    page.get_by_role("option").first.click()
-    followed = page.locator("img.marketsim-followed")
-    followed.wait_for(timeout=30_000)
+    """A click on a lab's row follows it; the dropdown follows another."""
+    row = page.locator(".marketsim-lab-table tr[data-lab]").nth(2)
+    name = row.locator("td").nth(1).inner_text()
+    row.click()
+    caption = page.locator(".marketsim-followed-name")
+    caption.wait_for(timeout=30_000)
+    assert caption.inner_text().startswith(f"following {name} ("), (name, caption.inner_text())
     page.wait_for_function("() => { const i = document.querySelector('img.marketsim-followed');"
                            " return i && i.complete && i.naturalWidth > 100; }")
+    followed = page.locator(".marketsim-lab-table tr.followed")
+    assert followed.count() == 1 and followed.locator("td").nth(1).inner_text() == name
+    page.locator(".marketsim-follow").click()
+    option = page.get_by_role("option").first
+    other = option.inner_text().split(" (")[0]
+    option.click()
+    page.wait_for_function("n => document.querySelector('.marketsim-followed-name')"
+                           ".innerText.startsWith(`following ${n} (`)", arg=other)
 
 
 def _download(page, tmp_path: Path) -> None:  # noqa: ANN001

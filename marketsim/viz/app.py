@@ -137,8 +137,9 @@ def Live(model: VizMarketModel, drawn: solara.Reactive[int], playing: solara.Rea
     with solara.Row(gap="12px", style="align-items: flex-start"):
         with solara.Column(style="flex: 3; min-width: 0"):
             solara.HTML(tag="div", unsafe_innerHTML="<b>Labs</b> (numbered in order of "
-                        "founding; colour as in the charts; exited labs in grey)")
-            LabTable(model, steps)
+                        "founding; colour as in the charts; exited labs in grey; click a "
+                        "row to follow the lab)")
+            LabTable(model, steps, lab)
         with solara.Column(style="flex: 2; min-width: 0"):
             AgentTables(model, steps)
 

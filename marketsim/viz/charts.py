@@ -24,30 +24,28 @@ from marketsim.viz.chartbase import (
     _EMPTY,
     AXIS_TOPS,
     BAND_COLOR,
-    GHOST_COLOR,
     LEGEND_FONT,
     OWNED_COLOR,
     RENTED_COLOR,
     Chart,
+    _ghost_handle,
+    _ghosts,
     _gpus_tick,
     _log_ticks,
     _percent,
     _time_axis,
     _widen,
-    ghost_years,
     nice_ceil,
     nice_floor,
     stacked_areas,
 )
 from marketsim.viz.data import (  # noqa: F401 - re-exported: charts.lab_rows etc.
     OTHER_COLOR,
-    TABLE_COLUMNS,
     Snapshot,
     lab_name,
     lab_rows,
     lab_table_html,
     snapshot,
-    status,
 )
 
 if TYPE_CHECKING:
@@ -58,18 +56,6 @@ if TYPE_CHECKING:
     from marketsim.model import AIMarketModel
 
 
-def _ghosts(ax: Axes, snap: Snapshot, column: str, scale: float = 1.0) -> None:
-    """Earlier runs' ``column`` (times ``scale``) as faint grey lines, part of the frame."""
-    for _, df in snap.ghosts:
-        if column in df.columns and len(df):
-            ax.plot(ghost_years(snap, len(df)), df[column].to_numpy(dtype=float) * scale,
-                    color=GHOST_COLOR, linewidth=1.0, alpha=0.6, zorder=1)
-
-
-def _ghost_handle(snap: Snapshot) -> list[Line2D]:
-    n = len(snap.ghosts)
-    label = "earlier run" if n == 1 else f"{n} earlier runs"
-    return [Line2D([], [], color=GHOST_COLOR, linewidth=1.0, label=label)] if n else []
 
 # ---------------------------------------------------------------------------- the charts
 class SharesChart(Chart):
@@ -104,23 +90,33 @@ class SharesChart(Chart):
         _percent(ax)
 
     @override
+    def legend_key(self, snap: Snapshot) -> Hashable:
+        _, names, colors = self._series(snap)
+        return tuple(names), tuple(colors)
+
+    @override
+    def make_legend(self, ax: Axes, snap: Snapshot) -> Artist:
+        _, names, colors = self._series(snap)
+        handles = [Patch(color=c, label=n) for n, c in zip(names, colors, strict=True)]
+        return ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.02),
+                         fontsize=LEGEND_FONT, frameon=False, handlelength=1.0,
+                         title="top, last 12 months", title_fontsize=LEGEND_FONT)
+
+    @override
     def update(self, ax: Axes, snap: Snapshot) -> tuple[list[Artist], str]:
         share = snap.shares
-        top, names, colors = self._series(snap)
-        series = [share[a].to_numpy() for a in top]
-        rest = share.drop(columns=top)
-        if rest.shape[1]:
-            series.append(rest.sum(axis=1).to_numpy())
+        top, _, colors = self._series(snap)
+        values = share.to_numpy(dtype=float)
+        named = share.columns.get_indexer(top)
+        series = list(values[:, named].T)
+        if len(top) < values.shape[1]:
+            series.append(values.sum(axis=1) - values[:, named].sum(axis=1))
         x, *series = _widen(snap.years[np.asarray(share.index, dtype=int) - 1], *series)
-        handles = [Patch(color=c, label=n) for n, c in zip(names, colors, strict=True)]
-        legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.02),
-                           fontsize=LEGEND_FONT, frameon=False, handlelength=1.0,
-                           title="top, last 12 months", title_fontsize=LEGEND_FONT)
-        polys = [stacked_areas(ax, x, series, colors), legend]
-        now = share.iloc[-1]
-        leader = now.idxmax()
+        now = values[-1]
+        leader = share.columns[int(np.argmax(now))]
         name = snap.names.get(leader, f"Lab {leader}")
-        return polys, f"Revenue shares: leader {name} {now.max():.0%}"
+        return ([stacked_areas(ax, x, series, colors)],
+                f"Revenue shares: leader {name} {now.max():.0%}")
 
 
 class ConcentrationChart(Chart):
@@ -129,21 +125,28 @@ class ConcentrationChart(Chart):
     key, title = "concentration", "Concentration of revenue"
     margins: ClassVar[dict[str, float]] = {"top": 0.82}  # room for the legend above
 
+    @staticmethod
+    def _top(snap: Snapshot, headroom: float) -> float:
+        """Top of the HHI axis: ``headroom`` × the highest HHI, past the threshold line."""
+        hhi = float(np.nanmax(snap.df["hhi_revenue"].to_numpy(dtype=float), initial=0.0))
+        return min(nice_ceil(max(hhi * headroom, snap.hhi_concentrated * 1.25), AXIS_TOPS),
+                   10_400)
+
     @override
     def layout(self, snap: Snapshot) -> Hashable:
         if snap.df.empty:
             return _EMPTY
-        hhi = float(np.nanmax(snap.df["hhi_revenue"].to_numpy(dtype=float), initial=0.0))
-        # The HHI axis reaches just past the data and the threshold line, not to 10,000.
-        top = min(nice_ceil(max(hhi * 1.4, snap.hhi_concentrated * 1.25), AXIS_TOPS), 10_400)
-        return (snap.x_range, snap.hhi_concentrated, top)
+        # The HHI axis reaches past the data and the threshold line, not to 10,000; a new
+        # frame leaves room for the HHI to double, so a rising HHI redraws it seldom.
+        return (snap.x_range, snap.hhi_concentrated, self._top(snap, 2.0))
 
     @override
     def keeps(self, frame: Hashable, snap: Snapshot) -> bool:
         new = self.layout(snap)
         if frame == _EMPTY or new == _EMPTY:
             return frame == new
-        return frame[:2] == new[:2] and new[2] <= frame[2] <= 2.5 * new[2]
+        return (frame[:2] == new[:2]
+                and self._top(snap, 1.1) <= frame[2] <= 2.5 * self._top(snap, 1.4))
 
     @override
     def setup(self, ax: Axes, snap: Snapshot, frame: Any) -> None:
@@ -303,7 +306,8 @@ class SizesChart(Chart):
         if snap.sizes.size == 0:
             return _EMPTY
         size = np.log10(snap.sizes)
-        lo, hi = math.floor(size.min() - 0.1), math.ceil(size.max() + 0.1)
+        # A third of a decade of room each side: labs grow for months before the axis must.
+        lo, hi = math.floor(size.min() - 0.3), math.ceil(size.max() + 0.3)
         counts, _ = np.histogram(size, bins=np.arange(lo, hi + 1e-9, self.BIN))
         return (lo, hi, max(5 * math.ceil(counts.max() * 1.2 / 5), 5), snap.bimodality_limit,
                 snap.middle_band is not None)
@@ -317,7 +321,7 @@ class SizesChart(Chart):
         counts, _ = np.histogram(size, bins=np.arange(lo, hi + 1e-9, self.BIN))
         return (lo <= size.min() - 0.05 and hi >= size.max() + 0.05
                 and hi - lo <= size.max() - size.min() + 3
-                and counts.max() <= top <= max(2.5 * counts.max(), 5)
+                and counts.max() <= top <= max(4 * counts.max(), 10)
                 and limit == snap.bimodality_limit
                 and band == (snap.middle_band is not None))
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+import ipyvue
 import solara
+import traitlets
 
 from marketsim.viz import charts, data, export, follow
 from marketsim.viz.params import LABELS, SLIDER_KEYS
@@ -120,17 +122,60 @@ def RegimePanel(model: AIMarketModel, steps: int) -> None:
     solara.HTML(tag="div", unsafe_innerHTML=html, classes=["marketsim-regime-checks"])
 
 
+class ClickableTable(ipyvue.VueTemplate):
+    """An HTML table whose rows say when they are clicked: ``on_row(data-lab of the row)``.
+
+    One widget for the whole table (a widget per row would make every month's redraw
+    slower); the browser finds the clicked row and sends its ``data-lab`` to :meth:`vue_row`.
+    """
+
+    template = traitlets.Unicode("""
+<template>
+  <div class="marketsim-lab-table" style="overflow: auto; max-height: 360px; width: 100%"
+       v-html="html" @click="clicked($event)"></div>
+</template>
+<script>
+module.exports = {
+  methods: {
+    clicked(event) {
+      const row = event.target.closest("tr[data-lab]");
+      if (row) { this.row(row.dataset.lab); }
+    }
+  }
+}
+</script>""").tag(sync=True)
+    #: The table's HTML (rows carry ``data-lab``).
+    html = traitlets.Unicode("").tag(sync=True)
+    #: Called with the ``data-lab`` text of a clicked row (not sent to the browser).
+    on_row = traitlets.Any(None)
+
+    def vue_row(self, data: Any) -> None:
+        """The browser's report of a click on a row."""
+        if self.on_row is not None:
+            self.on_row(str(data))
+
+
 @solara.component
-def LabTable(model: AIMarketModel, steps: int) -> None:
-    """Every lab now, its chart colour in front; exited labs greyed with how and when."""
-    html = solara.use_memo(lambda: data.lab_table_html(model), dependencies=[model, steps])
-    solara.HTML(tag="div", unsafe_innerHTML=html, classes=["marketsim-lab-table"],
-                style="overflow: auto; max-height: 360px; width: 100%")
+def LabTable(model: AIMarketModel, steps: int, lab: solara.Reactive[Any]) -> None:
+    """Every lab now, its chart colour in front; exited labs greyed with how and when.
+
+    A click on a lab's row follows that lab (see :func:`FollowLab`); its row is highlighted.
+    """
+    html = solara.use_memo(lambda: data.lab_table_html(model, followed=lab.value),
+                           dependencies=[model, steps, lab.value])
+
+    def on_row(lab_id: str) -> None:
+        lab.set(next((x.unique_id for x in model.labs if str(x.unique_id) == lab_id), None))
+
+    ClickableTable.element(html=html, on_row=on_row)
 
 
 @solara.component
 def FollowLab(model: AIMarketModel, steps: int, lab: solara.Reactive[Any]) -> None:
-    """Pick a lab and see its cash, valuation, revenue, price and compute over time."""
+    """One lab's cash, valuation, revenue, price and compute over time, named above its chart.
+
+    The lab is picked here or by a click on its row in the lab table (:func:`LabTable`).
+    """
     options = solara.use_memo(lambda: {f"Lab {x.index + 1} ({x.status})": x.unique_id
                                        for x in model.labs}, dependencies=[model, steps])
     chosen = next((k for k, v in options.items() if v == lab.value), None)
@@ -139,9 +184,13 @@ def FollowLab(model: AIMarketModel, steps: int, lab: solara.Reactive[Any]) -> No
     solara.Select("Follow a lab", values=list(options), value=chosen,
                   on_value=lambda k: lab.set(options.get(k)), classes=["marketsim-follow"])
     if png is None:
-        solara.Text("choose a lab to see its cash, valuation, revenue, compute and price "
-                    "over time", style=SMALL)
+        solara.Text("click a lab in the table below (or choose it here) to see its cash, "
+                    "valuation, revenue, compute and price over time", style=SMALL)
     else:
+        with data.reading(model):
+            title = follow.lab_title(model, lab.value)
+        solara.Text(f"following {title}", classes=["marketsim-followed-name"],
+                    style="font-size: 13px; font-weight: 600")
         solara.Image(png, width="100%", classes=["marketsim-followed"])
 
 

@@ -48,6 +48,8 @@ class Snapshot:
         colors: the fixed colour of each lab named so far in this run (AgentID → colour).
         names: display name of each lab (AgentID → ``"Lab 3"``).
         ghosts: earlier runs to draw faintly: (label, model reporters), oldest first.
+        labs: the lab reporters, one row per lab and month
+            (:func:`marketsim.reporters.lab_table`).
     """
 
     steps: int
@@ -67,6 +69,7 @@ class Snapshot:
     colors: dict[Any, str] = field(default_factory=dict)
     names: dict[Any, str] = field(default_factory=dict)
     ghosts: tuple[tuple[str, pd.DataFrame], ...] = ()
+    labs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 #: Labs the share chart names one by one; the rest are summed as "other labs".
@@ -180,7 +183,7 @@ def _snapshot(model: AIMarketModel) -> Snapshot:
         bimodality_limit=float(cfg.regime.bimodality), middle_band=band,
         hhi_concentrated=float(cfg.regime.hhi_concentrated),
         regimes=regime_labels(df), named=named, colors=dict(lab_colors(model, named)),
-        names=lab_names(model), ghosts=tuple(getattr(model, "ghosts", ())),
+        names=lab_names(model), ghosts=tuple(getattr(model, "ghosts", ())), labs=labs,
     )
     _CACHE[model] = snap
     return snap
@@ -232,15 +235,8 @@ def exit_text(lab: Any, start: str, acquirer: dict[int, str]) -> str:
     return f"{lab.status} {calendar_month(start, lab.exit_tick)}" + (f" by {by}" if by else "")
 
 
-def lab_rows(model: AIMarketModel) -> pd.DataFrame:
-    """One row per lab now: active labs by revenue, then exited labs, latest exit first.
-
-    Columns: lab (``"Lab 3"``, numbered in order of founding), class, status (with the exit
-    month and the acquirer of a lab that left), cash ($bn), run_rate ($bn/yr: last month's
-    revenue × 12), valuation ($bn, last post-money; 0 once exited), owned_gpus, rented_gpus
-    (GPUs), price ($/M tokens), then ``id`` (AgentID) and ``color`` (its chart colour, ''
-    for a lab never named in the share chart).
-    """
+def _lab_records(model: AIMarketModel) -> list[dict[str, Any]]:
+    """:func:`lab_rows` as a list of dicts, in its order (plain Python: a few dozen labs)."""
     colors = _COLORS.get(model, {})
     acquirer = getattr(getattr(model, "history", None), "acquirer", {})
     start = model.scenario_config.start
@@ -256,35 +252,50 @@ def lab_rows(model: AIMarketModel) -> pd.DataFrame:
         "price": lab.price,
         "id": lab.unique_id,
         "color": colors.get(lab.unique_id, ""),
-        "_active": lab.active,
-        "_exit": -1 if lab.exit_tick is None else lab.exit_tick,
+        "_order": (not lab.active, -(lab.run_rate if lab.active else 0.0),
+                   -(-1 if lab.exit_tick is None else lab.exit_tick)),
     } for lab in model.labs]
-    df = pd.DataFrame(rows, columns=[c for c, _, _ in TABLE_COLUMNS]
-                      + ["id", "color", "_active", "_exit"])
-    df = df.sort_values(["_active", "run_rate", "_exit"], ascending=[False, False, False])
-    return df.drop(columns=["_active", "_exit"]).reset_index(drop=True)
+    rows.sort(key=lambda r: r.pop("_order"))  # stable, as pandas' sort was
+    return rows
 
 
-def lab_table_html(model: AIMarketModel, max_rows: int = 40) -> str:
+def lab_rows(model: AIMarketModel) -> pd.DataFrame:
+    """One row per lab now: active labs by revenue, then exited labs, latest exit first.
+
+    Columns: lab (``"Lab 3"``, numbered in order of founding), class, status (with the exit
+    month and the acquirer of a lab that left), cash ($bn), run_rate ($bn/yr: last month's
+    revenue × 12), valuation ($bn, last post-money; 0 once exited), owned_gpus, rented_gpus
+    (GPUs), price ($/M tokens), then ``id`` (AgentID) and ``color`` (its chart colour, ''
+    for a lab never named in the share chart).
+    """
+    return pd.DataFrame(_lab_records(model),
+                        columns=[c for c, _, _ in TABLE_COLUMNS] + ["id", "color"])
+
+
+def lab_table_html(model: AIMarketModel, max_rows: int = 40, followed: Any = None) -> str:
     """The lab table as an HTML ``<table>`` (exited labs greyed), at most ``max_rows`` rows.
 
     Each row starts with the lab's colour in the charts (a swatch) and carries its AgentID in
-    ``data-lab``, so a click can follow it.
+    ``data-lab``, so a click can follow it; the row of lab ``followed`` (an AgentID) has the
+    class ``followed``.
     """
     with reading(model):
-        df = lab_rows(model)
+        records = _lab_records(model)
     head = "<th></th>" + "".join(f"<th>{escape(h)}</th>" for _, h, _ in TABLE_COLUMNS)
     body = []
-    for rec in df.head(max_rows).to_dict("records"):
-        cls = "" if rec["status"] == "active" else ' class="exited"'
+    for rec in records[:max_rows]:
+        classes = " ".join(c for c, on in (("exited", rec["status"] != "active"),
+                                            ("followed", rec["id"] == followed)) if on)
+        cls = f' class="{classes}"' if classes else ""
         swatch = (f'<span class="swatch" style="background:{rec["color"]}"></span>'
                   if rec["color"] else "")
         cells = "".join(
             f"<td{' class=num' if i > 2 else ''}>{escape(fmt(rec[c]))}</td>"
             for i, (c, _, fmt) in enumerate(TABLE_COLUMNS))
-        body.append(f'<tr{cls} data-lab="{rec["id"]}"><td>{swatch}</td>{cells}</tr>')
-    if len(df) > max_rows:
-        body.append(f'<tr><td colspan="{len(TABLE_COLUMNS) + 1}">and {len(df) - max_rows} '
+        body.append(f'<tr{cls} data-lab="{rec["id"]}" title="click to follow '
+                    f'{escape(rec["lab"])}"><td>{swatch}</td>{cells}</tr>')
+    if len(records) > max_rows:
+        body.append(f'<tr><td colspan="{len(TABLE_COLUMNS) + 1}">and {len(records) - max_rows} '
                     "more labs</td></tr>")
     return (f'<table class="marketsim-labs"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")
@@ -300,6 +311,9 @@ TABLE_CSS = """
 .marketsim-labs .swatch { display: inline-block; width: 10px; height: 10px; }
 .marketsim-labs th:first-child, .marketsim-labs td:first-child { padding: 0 2px; }
 .marketsim-labs th:nth-child(-n+4) { text-align: left; }
+.marketsim-labs tr[data-lab] { cursor: pointer; }
+.marketsim-labs tr[data-lab]:hover td { background: #f1f5fb; }
+.marketsim-labs tr.followed td { background: #dbe8f7; font-weight: 600; }
 """
 
 
