@@ -112,6 +112,9 @@ INPUTS: tuple[tuple[str, str, str], ...] = (
     ("capability.algorithmic_progress", "3x per year", "Ho et al. (2024)"),
     ("capability.open_weight_lag", "9 months (3-12)", "Epoch AI open-models reports"),
     ("buyers.bass_p, buyers.bass_q", "0.03, 0.38 per year", "Sultan, Farley & Lehmann (1990)"),
+    ("labs.capex_share", "0.6 of the compute budget",
+     "the seed story's leader: ~$50bn of its own data centres beside ~$30bn of cloud (Nov "
+     "2025), 50 / 80"),
 )
 
 

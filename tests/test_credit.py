@@ -151,14 +151,17 @@ def test_money_is_conserved_every_month_with_loans_outstanding():
     assert lent > 0  # the run borrowed: the checks above were exercised
 
 
-@pytest.mark.parametrize("k", [0, 1])
-def test_the_credit_crunch_scenario_ends_in_a_shakeout(k):
-    """scenarios/credit_crunch.toml, two of the 16 measured seeds (docs/model.md 7.12):
-    consolidated, with the active labs at most half their peak."""
+def test_the_credit_crunch_scenario_ends_in_a_shakeout_in_most_seeds():
+    """scenarios/credit_crunch.toml over 6 seeds: most end consolidated with the active labs
+    at most half their peak (docs/results.md measures 16, knock-out table row credit_crunch)."""
     from marketsim.sweep import run_seed
 
-    model = AIMarketModel("credit_crunch", rng=run_seed(2025, 0, k), **{"buyers.count": 2000})
-    model.run()
-    df = model.datacollector.get_model_vars_dataframe()
-    assert model.regime == "consolidated"
-    assert df["active_labs"].iloc[-1] <= 0.5 * df["peak_active_labs"].iloc[-1]
+    shakeouts = 0
+    for k in range(6):
+        model = AIMarketModel("credit_crunch", rng=run_seed(2025, 0, k),
+                              **{"buyers.count": 2000})
+        model.run()
+        df = model.datacollector.get_model_vars_dataframe()
+        halved = df["active_labs"].iloc[-1] <= 0.5 * df["peak_active_labs"].iloc[-1]
+        shakeouts += model.regime == "consolidated" and halved
+    assert shakeouts >= 4

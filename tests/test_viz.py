@@ -309,7 +309,7 @@ def test_page_has_controls_sliders_and_charts(page):
     assert len(_sliders(page)) == len(SLIDER_KEYS)
     texts = " ".join(str(w.children) for w in page.find(v.Html).widgets)
     for label in ("VC money (x normal)", "Rent markup (cost gap)", "Switching cost",
-                  "Price elasticity", "Labs at start", "0.8 \u00d7 cost", "6 labs",
+                  "Price elasticity", "Labs at start", "0.83 \u00d7 cost", "6 labs",
                   "markup of rent over owned cost"):  # value with unit, help from the schema
         assert label in texts, label
     assert page.find(v.TextField, label="Seed (0-999)").widget.v_model == "0"
