@@ -89,14 +89,14 @@ class Simulator:
 
 
 def population_size(simulations: int) -> int:
-    """Draws per generation for a budget: ~4 sqrt(N), at least 10, at most N / 4.
+    """Draws per generation for a budget: ~4 sqrt(N), at least 10, at most N / 10.
 
-    400 runs give 80 a generation (3 generations), 12,000 give 438 (5-6 generations): more
-    generations narrow epsilon, larger ones resolve the posterior's shape. With nine keys,
-    ~1.5 sqrt(N) (164 at 12,000) left a draw isolated in the tails with half a generation's
-    importance weight (effective sample 4 of 164).
+    400 runs give 40 a generation (3-4 generations), 12,000 give 438 (5-6 generations):
+    more generations narrow epsilon, larger ones resolve the posterior's shape. With nine
+    keys, ~1.5 sqrt(N) (164 at 12,000) left a draw isolated in the tails with half a
+    generation's importance weight (effective sample 4 of 164).
     """
-    return max(10, min(round(4 * math.sqrt(simulations)), simulations // 4))
+    return max(10, min(round(4 * math.sqrt(simulations)), simulations // 10))
 
 
 def natural(par: Any, log_keys: Sequence[str] | frozenset[str]) -> dict[str, float]:
