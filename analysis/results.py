@@ -5,8 +5,10 @@ The four variants (``analysis/experiments/*.toml``), the knock-outs
 atlas (``experiments/regimes.toml``, fewer Sobol' samples) are run with
 :func:`marketsim.run_sweep` into ``RESULTS/findings[-quick]/`` (git-ignored). A sweep that
 is already there is resumed: finished runs are kept, so re-running after an interruption, or
-to rewrite the page only, costs nothing. ``--quick`` runs a tiny market (300 buyers, 24
-months, 2 seeds, N = 4) to check the pipeline in well under a minute.
+to rewrite the page only, costs nothing but section 2's direct runs of the default scenario
+(:mod:`analysis.scene`: one per seed, 48 months, not cached; seconds to tens of seconds).
+``--quick`` runs a tiny market (300 buyers, 24 months, 2 seeds, N = 4; its direct runs: 300
+buyers, 48 months) to check the pipeline in well under a minute.
 """
 
 from __future__ import annotations
@@ -104,9 +106,13 @@ def generate(out: Path, results: Path, *, seeds: int = 16, samples: int = 64,
              quick: bool = False, workers: int | None = None, no_atlas: bool = False,
              progress: bool = True, command: str = "python -m analysis.results",
              no_knockouts: bool = False) -> Path:
-    """Run or resume the sweeps, then write ``out/results.md`` and ``out/figures/``."""
+    """Run or resume the sweeps and the direct runs, then write ``out/results.md`` and figures.
+
+    The direct runs of section 2's 2026 scene (:mod:`analysis.scene`, ``seeds`` seeds of the
+    scenario's buyers, or ``--quick``'s) are made again each time: cheap, and never stale.
+    """
     from analysis import figures as figs
-    from analysis import tables, text
+    from analysis import scene, tables, text
     from marketsim import __version__
     from marketsim.metrics import REGIMES
     from marketsim.scenario import load_scenario
@@ -135,16 +141,19 @@ def generate(out: Path, results: Path, *, seeds: int = 16, samples: int = 64,
     if disc["knockouts"] is not None:
         figs.plot_knockouts(disc["knockouts"]["table"], REGIMES, out / FIGURES["knockouts"])
     first = loaded["default"][1]
+    buyers = QUICK["fixed.buyers.count"] if quick else sc.buyers.count
+    scene_values = scene.values(scene.measure(seeds, buyers, workers), buyers=buyers)
     meta = {"command": command, "version": __version__, "seeds": seeds,
             "months": int(first["tick"].max()) + 1,
-            "buyers": f"{QUICK['fixed.buyers.count'] if quick else sc.buyers.count:,}",
+            "buyers": f"{buyers:,}",
             "runs": sum(len(f) for f in finals.values()),
             "results_dir": str(dirs["default"].parent.relative_to(REPO)
                                if dirs["default"].is_relative_to(REPO) else
                                dirs["default"].parent),
             "mes": f"{sc.compute.min_efficient_scale:,.0f}", "regime": rg}
     page = text.render(meta=meta, summ=summ, story=story, facts=facts, atlas=atlas,
-                       figures=FIGURES, null_story=null_story, discovery=disc)
+                       figures=FIGURES, null_story=null_story, discovery=disc,
+                       scene=scene_values)
     path = out / "results.md"
     tmp = path.with_name(".results.md.tmp")
     tmp.write_text(page, encoding="utf-8")

@@ -1,8 +1,9 @@
 """The seed story of early 2026, measured over seeds: the leader's refusals, owners' prices, exits.
 
 From each run's model reporters (``leader_refused_valuation``, ``leader_owned_gpus``,
-``leader_building_gpus``, ``owners_price``, ``renters_price``, ``leader_run_rate``) and its
-labs table (:func:`marketsim.reporters.lab_table`)::
+``leader_building_gpus``, ``owners_price``, ``renters_price``, ``owners_margin``,
+``renters_margin``, ``leader_run_rate``, ``rent_per_gpu_hour``) and its labs table
+(:func:`marketsim.reporters.lab_table`), which a sweep does not store::
 
     from analysis import story
     runs = story.measure(seeds=16, buyers=2000)
@@ -28,6 +29,21 @@ FROM_2027 = 24
 HUNDREDS_BN = 100.0
 #: A lab renting at least this share of its GPUs at its last active month is a renter.
 RENTER_SHARE = 0.5
+#: What a figure can be, where it is bounded: its interval is clipped to this range.
+BOUNDS: dict[str, tuple[float, float]] = {
+    **dict.fromkeys(("owners_below_share", "renter_exit_share"), (0.0, 1.0)),
+    **dict.fromkeys((
+        "refused_2026", "first_refusal_tick", "leader_refusals_2026", "refusal_run_rate",
+        "refusal_owned_gpus", "refusal_building_gpus", "leader_run_rate_jan_2026",
+        "leader_run_rate_jan_2027", "leader_run_rate_jan_2028", "exits_2027",
+        "renter_exits_2027", "bankrupt_exits_2027", "owners_price_2027", "renters_price_2027",
+    ), (0.0, math.inf)),
+    # (renters' − owners') ÷ renters' with prices ≥ 0; price ÷ cost − 1 with both ≥ 0.
+    "owners_price_gap": (-math.inf, 1.0),
+    **dict.fromkeys(("owners_margin_2027", "renters_margin_2027"), (-1.0, math.inf)),
+}
+#: Price and margin reporters averaged from 2027 by :func:`price_figures`.
+PRICE_REPORTERS = ("owners_price", "renters_price", "owners_margin", "renters_margin")
 
 
 def run(seed: int, buyers: int = 2000, horizon: int = 48,
@@ -75,7 +91,9 @@ def figures(ticks: pd.DataFrame, labs: pd.DataFrame) -> dict[str, float]:
     ``rent_change_2026`` ($ per GPU-hour, Dec 2026 − Jan 2026);
     ``owners_below_share``: share of months from 2027 with both prices whose owners' price is
     below renters'; ``owners_price_gap``: mean (renters − owners) ÷ renters price then;
-    ``exits_2027``, ``renter_exits_2027`` and ``renter_exit_share`` (NaN without exits).
+    ``exits_2027``, ``renter_exits_2027``, ``bankrupt_exits_2027`` and
+    ``renter_exit_share`` (NaN without exits); the leader's state in the 2026 month of its
+    highest refusal (:func:`at_refusal`).
     """
     y26 = ticks[ticks["tick"].isin(YEAR_2026)]
     refused = y26["leader_refused_valuation"]
@@ -102,18 +120,53 @@ def figures(ticks: pd.DataFrame, labs: pd.DataFrame) -> dict[str, float]:
         "owners_price_gap": float(gap.mean()) if len(gap) else math.nan,
         "exits_2027": float(len(out)),
         "renter_exits_2027": float(out["renter"].sum()) if len(out) else 0.0,
+        "bankrupt_exits_2027": float((out["status"] == "bankrupt").sum()),
         "renter_exit_share": float(out["renter"].mean()) if len(out) else math.nan,
+        **at_refusal(y26),
     }
+
+
+def at_refusal(y26: pd.DataFrame) -> dict[str, float]:
+    """The leader's state in the month of its highest refusal of ``y26`` (NaN without one).
+
+    ``refusal_run_rate`` ($bn/yr), ``refusal_owned_gpus`` and ``refusal_building_gpus``
+    (GPUs online and under construction) of the lab that was the revenue leader that month.
+    """
+    refused = y26["leader_refused_valuation"]
+    if not len(refused) or not refused.max() > 0:
+        return dict.fromkeys(("refusal_run_rate", "refusal_owned_gpus",
+                              "refusal_building_gpus"), math.nan)
+    row = y26.loc[refused.idxmax()]
+    return {"refusal_run_rate": float(row["leader_run_rate"]),
+            "refusal_owned_gpus": float(row["leader_owned_gpus"]),
+            "refusal_building_gpus": float(row["leader_building_gpus"])}
+
+
+def price_figures(ticks: pd.DataFrame, since: int = FROM_2027) -> dict[str, float]:
+    """Owners' and renters' mean price ($/M tokens) and margin (price ÷ cost − 1) from ``since``.
+
+    Means over the months from ``since`` in which both groups had a price, the months
+    :func:`figures` compares (``owners_price_2027``, ``renters_price_2027``,
+    ``owners_margin_2027``, ``renters_margin_2027``; NaN without such a month).
+    """
+    later = ticks[(ticks["tick"] >= since) & ticks["owners_price"].notna()
+                  & ticks["renters_price"].notna()]
+    return {f"{c}_2027": float(later[c].mean()) if later[c].notna().any() else math.nan
+            for c in PRICE_REPORTERS}
 
 
 def _one(seed: int, buyers: int, horizon: int, overrides: dict[str, Any]) -> dict[str, float]:
     ticks, labs = run(seed, buyers, horizon, overrides)
-    return {"seed": seed, **figures(ticks, labs)}
+    return {"seed": seed, **figures(ticks, labs), **price_figures(ticks)}
 
 
 def measure(seeds: int = 16, buyers: int = 2000, horizon: int = 48, base_seed: int = 2025,
             overrides: dict[str, Any] | None = None, workers: int = 1) -> pd.DataFrame:
-    """:func:`figures` of the default scenario over ``seeds`` seeds, one row per run."""
+    """:func:`figures` and :func:`price_figures` of the default scenario, one row per seed.
+
+    Seed ``k`` is :func:`marketsim.sweep.run_seed` ``(base_seed, 0, k)``; ``workers`` > 1
+    runs the seeds in that many processes (the rows are the same either way).
+    """
     jobs = [(run_seed(base_seed, 0, k), buyers, horizon, dict(overrides or {}))
             for k in range(seeds)]
     if workers <= 1:
@@ -134,10 +187,12 @@ def summarise(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
             lo, hi = share_interval(int(x.sum()), x.size, level)
             m = float(x.mean()) if x.size else math.nan
         else:
-            m, lo, hi = mean_interval(x, level) if x.size else (math.nan,) * 3
+            bounds = BOUNDS.get(name, (-math.inf, math.inf))
+            m, lo, hi = mean_interval(x, level, bounds) if x.size else (math.nan,) * 3
         rows.append({"figure": name, "n": int(x.size), "mean": m, "low": lo, "high": hi})
     k, n = int(runs["renter_exits_2027"].sum()), int(runs["exits_2027"].sum())
     lo, hi = share_interval(k, n, level)
     rows.append({"figure": "renter_exit_share_pooled", "n": n,
                  "mean": k / n if n else math.nan, "low": lo, "high": hi})
     return pd.DataFrame(rows)
+

@@ -208,10 +208,11 @@ def _fact_values(f: Mapping[str, Mapping[str, float]]) -> dict[str, str]:
 def render(*, meta: Mapping[str, Any], summ: pd.DataFrame, story: Mapping[str, Any],
            facts: Mapping[str, Mapping[str, float]], atlas: Mapping[str, Any] | None,
            figures: Mapping[str, str], null_story: Mapping[str, Any],
-           discovery: Mapping[str, Any]) -> str:
+           discovery: Mapping[str, Any], scene: Mapping[str, str]) -> str:
     """The page: the template with every placeholder filled (a missing one raises).
 
-    ``discovery``: :func:`analysis.results.discovery`'s knock-outs, PRIM boxes, robustness.
+    ``discovery``: :func:`analysis.results.discovery`'s knock-outs, PRIM boxes, robustness;
+    ``scene``: the direct runs' placeholders (:func:`analysis.scene.values`).
     """
     from analysis import sections
 
@@ -224,6 +225,7 @@ def render(*, meta: Mapping[str, Any], summ: pd.DataFrame, story: Mapping[str, A
         **sections.knockout_values(discovery["knockouts"]),
         **sections.prim_values(discovery["boxes"], discovery["atlas_regimes"]),
         **sections.robustness_values(discovery["robust_default"], discovery["robust_atlas"]),
+        **scene,
         "variant_table": variant_table(summ),
         "nu_hhi_year": f"{summ.loc['null, unequal start', 'hhi_year']:,.0f}",
         "null_hhi_year": f"{summ.loc['null', 'hhi_year']:,.0f}",

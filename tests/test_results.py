@@ -158,7 +158,9 @@ def test_findings_page_is_written_from_sweeps_and_resumed(tmp_path: Path):
                     "**Knock-out table**", "| `default` |",
                     "## 6. Where each regime lives: scenario discovery",
                     "**Scenario-discovery table**", "## 7. Robustness of the labels",
-                    "## 9. Where the model is weak", "Not produced from sweep outputs"):
+                    "## 9. Where the model is weak", "Not produced from sweep outputs",
+                    "### The 2026 scene, lab by lab (direct runs)",
+                    "| labs exiting from January 2027 | labs per run |"):
         assert heading in text
     assert "classify_regime" not in text
     for rel in FIGURES.values():
@@ -174,6 +176,72 @@ def test_findings_page_is_written_from_sweeps_and_resumed(tmp_path: Path):
             progress=False)
     assert sorted(p.name for p in results.rglob("*.parquet")) == parts  # resumed: no new run
     assert main(["--seeds", "1", "--out", str(tmp_path)]) == 2
+
+
+def test_scene_figures_are_the_direct_runs_counts():
+    """The 2026 scene's table and sentences quote the per-seed rows: counts, n and means."""
+    from analysis import scene, story
+
+    nan = float("nan")
+    rows = []
+    for k in range(4):  # seeds 0 and 1 refuse >= $100bn; seed 3 has no exit and no prices
+        rows.append({
+            "seed": k, "refused_2026": [400.0, 150.0, 20.0, 0.0][k],
+            "refused_hundreds_2026": float(k < 2), "leader_refusals_2026": [2.0, 1.0, 1.0, 0.0][k],
+            "first_refusal_tick": [3.0, 14.0, 20.0, nan][k],
+            "leader_run_rate_jan_2026": 30.0, "leader_run_rate_jan_2027": 60.0,
+            "leader_run_rate_jan_2028": 90.0, "rent_change_2026": -0.1,
+            "owners_below_share": [1.0, 0.75, 0.25, nan][k],
+            "owners_price_gap": [0.2, 0.1, -0.1, nan][k],
+            "exits_2027": [2.0, 1.0, 1.0, 0.0][k], "renter_exits_2027": [2.0, 1.0, 0.0, 0.0][k],
+            "bankrupt_exits_2027": [1.0, 0.0, 0.0, 0.0][k],
+            "renter_exit_share": [1.0, 1.0, 0.0, nan][k],
+            "refusal_run_rate": [40.0, 20.0, 10.0, nan][k],
+            "refusal_owned_gpus": [1e6, 5e5, 1e5, nan][k],
+            "refusal_building_gpus": [2e6, 1e6, 0.0, nan][k],
+            "owners_price_2027": [1.0, 2.0, 3.0, nan][k],
+            "renters_price_2027": [2.0, 2.0, 2.0, nan][k],
+            "owners_margin_2027": 0.5, "renters_margin_2027": 0.1,
+        })
+    v = scene.values(pd.DataFrame(rows), buyers=10_000)
+    assert (v["scene_n"], v["scene_hundreds"], v["scene_refused_seeds"]) == ("4", "2", "3")
+    assert (v["scene_exits"], v["scene_renter_exits"], v["scene_bankrupt_exits"]) == (
+        "4", "3", "1")
+    assert v["scene_refusal_n"] == v["scene_price_n"] == "3"
+    assert v["scene_below_seeds"] == "2" and v["scene_below"].startswith("67% [")
+    assert v["scene_renter_exit_share"].startswith("75% [")  # 3 of 4, pooled
+    assert v["scene_refused_max"] == "400"
+    lines = v["scene_table"].splitlines()
+    assert len(lines) == 2 + len(scene.ROWS)
+    row = {line.split(" | ")[0][2:]: line.split(" | ") for line in lines[2:]}
+    assert row["owners' price from 2027"][2].startswith("2.00 [")
+    assert row["owners' price from 2027"][3] == "3 |"
+    assert row["change in GPU rent over 2026 (December − January)"][2] == "-0.10 [-0.10, -0.10]"
+    summary = story.summarise(pd.DataFrame(rows)).set_index("figure")
+    assert summary.loc["exits_2027", "low"] >= 0  # a count's interval stays at or above 0
+    assert summary.loc["refused_hundreds_2026", "mean"] == 0.5
+
+
+def test_story_price_figures_and_the_leader_at_its_refusal():
+    from analysis import story
+
+    n = 30
+    ticks = pd.DataFrame({
+        "tick": range(n), "leader_run_rate": [float(t) for t in range(n)],
+        "leader_refused_valuation": [0.0] * n, "leader_owned_gpus": [1e5 + t for t in range(n)],
+        "leader_building_gpus": [5e4] * n, "owners_price": [1.0] * 28 + [np.nan] * 2,
+        "renters_price": [2.0] * 26 + [4.0] * 4, "owners_margin": [0.3] * n,
+        "renters_margin": [0.1] * 26 + [-0.2] * 4,
+    })
+    ticks.loc[[13, 17], "leader_refused_valuation"] = [200.0, 500.0]
+    f = story.at_refusal(ticks[ticks["tick"].isin(story.YEAR_2026)])
+    assert f == {"refusal_run_rate": 17.0, "refusal_owned_gpus": 1e5 + 17,
+                 "refusal_building_gpus": 5e4}  # the month of the highest refusal
+    p = story.price_figures(ticks)  # months 24-27: both priced (28-29 left out)
+    assert p["owners_price_2027"] == 1.0 and p["renters_price_2027"] == pytest.approx(3.0)
+    assert p["renters_margin_2027"] == pytest.approx(-0.05)
+    none = story.at_refusal(ticks[ticks["tick"] < 12].assign(leader_refused_valuation=0.0))
+    assert all(np.isnan(x) for x in none.values())
 
 
 @pytest.fixture(scope="module")
