@@ -299,14 +299,13 @@ class Deals:
             self.negotiate(offer, strategic=True)
 
     def negotiate(self, offer: Offer, *, strategic: bool) -> None:
-        """The lab accepts or refuses the term sheet; an accepted round is filled, paid,
-        diluted and recorded.
+        """The lab accepts or refuses the term sheet; an accepted round is paid and recorded.
 
         The lab weighs the round as offered (its amount, at most what the market could
         raise, :meth:`market_capacity`, at its pre-money); a venture round it accepts is then
         filled (:meth:`syndicate`) and may shrink to what the VCs choose to join with, at the
-        same pre-money. A round that raises under $0.01bn lapses
-        (counted as made, neither accepted nor refused).
+        same pre-money, then paid and the cap table diluted. A round that raises under
+        $0.01bn lapses (counted as made, neither accepted nor refused).
         """
         lab = offer.lab
         c = self.counts
