@@ -78,6 +78,19 @@ def test_the_lab_weighs_a_term_sheet_no_larger_than_the_market_could_raise(m):
     assert d.refused[lab.unique_id] == pytest.approx(5000.0 + capacity)
 
 
+def test_no_offer_when_the_market_has_no_money(m):
+    for vc in m.vcs:
+        fund(m, vc.account, 0.0)
+    d = deals(m)
+    d.vcfg = d.vcfg.model_copy(update={"crossover_pool": 0.0, "crossover_inflow": 0.0})
+    lab = m.labs[0]
+    lab.consider_offer = lambda offer: True
+    valuation = lab.valuation
+    d.negotiate(Offer(investor=m.vcs[0], lab=lab, amount=5.0, pre_money=50.0), strategic=False)
+    assert d.counts["offers_made"] == d.counts["offers_accepted"] == 0
+    assert lab.valuation == valuation
+
+
 def test_an_accepted_syndicate_pays_through_the_ledger_and_shares_the_cap_table(m):
     for vc in m.vcs:
         fund(m, vc.account, 4.0)

@@ -282,8 +282,7 @@ class Deals:
         """Most a venture round led by ``lead`` could raise this month, $bn.
 
         Every VC's largest cheque (``vcs.max_check_share`` of its dry powder) plus the
-        crossover funds' largest part (``vcs.crossover_max_share`` of what they have left):
-        a lead does not offer a round the market could not fill.
+        crossover funds' largest part (``vcs.crossover_max_share`` of what they have left).
         """
         if self.vcfg is None:
             return max(lead.dry_powder, 0.0)
@@ -305,13 +304,16 @@ class Deals:
         raise, :meth:`market_capacity`, at its pre-money); a venture round it accepts is then
         filled (:meth:`syndicate`) and may shrink to what the VCs choose to join with, at the
         same pre-money, then paid and the cap table diluted. A round that raises under
-        $0.01bn lapses (counted as made, neither accepted nor refused).
+        $0.01bn lapses (counted as made, neither accepted nor refused); one the market could
+        not raise $0.01bn for is no offer at all.
         """
         lab = offer.lab
         c = self.counts
-        c["offers_made"] += 1
         if not strategic and not offer.participants:
             offer.amount = min(offer.amount, self.market_capacity(offer.investor))
+            if offer.amount < 0.01:
+                return  # no round the market could fill: no offer
+        c["offers_made"] += 1
         if not check.boolean(lab.consider_offer(offer), lab, "consider_offer"):
             c["offers_refused"] += 1
             c["amount_refused"] += offer.amount
