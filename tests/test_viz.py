@@ -306,10 +306,16 @@ def _sliders(rc) -> list:
 
 
 def test_page_has_controls_sliders_and_charts(page):
+    from marketsim.scenario import load_scenario
+    from marketsim.viz.controls import value_text
+
+    # the small scenario's rent markup (the schema's default) with its unit, e.g. "0.8 × cost"
+    margin_text = value_text("hyperscalers.margin", load_scenario().hyperscalers.margin)
+    assert margin_text.endswith("\u00d7 cost")
     assert len(_sliders(page)) == len(SLIDER_KEYS)
     texts = " ".join(str(w.children) for w in page.find(v.Html).widgets)
     for label in ("VC money (x normal)", "Rent markup (cost gap)", "Switching cost",
-                  "Price elasticity", "Labs at start", "0.83 \u00d7 cost", "6 labs",
+                  "Price elasticity", "Labs at start", margin_text, "6 labs",
                   "markup of rent over owned cost"):  # value with unit, help from the schema
         assert label in texts, label
     assert page.find(v.TextField, label="Seed (0-999)").widget.v_model == "0"
@@ -372,7 +378,7 @@ def test_follow_a_lab_and_compare_with_the_run_before(page):
     from marketsim.viz import app
 
     assert len(_images(page)) == len(charts.CHARTS)  # a new run follows no lab yet
-    fig = charts.figure(_model(page), "concentration")
+    fig = charts.figure(_model(page, steps=1), "concentration")
     legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
     assert "earlier run" in legend and app.GHOSTS >= 1
 
@@ -395,13 +401,19 @@ def test_a_click_on_a_labs_row_follows_that_lab(page):
     assert len(_images(page)) == len(charts.CHARTS)
 
 
-def _model(rc):
-    """The model the page shows, found through the first chart component's arguments."""
+def _model(rc, steps: int | None = None):
+    """The page's model after a Reset: a live model with an earlier run to compare with.
+
+    ``steps``: only a model at that month (models of earlier tests may still be alive, e.g.
+    held by a failed test's traceback).
+    """
     import gc
 
     from marketsim.viz.vizmodel import VizMarketModel
 
-    live = [o for o in gc.get_objects() if isinstance(o, VizMarketModel) and o.ghosts]
+    gc.collect()
+    live = [o for o in gc.get_objects() if isinstance(o, VizMarketModel) and o.ghosts
+            and (steps is None or o.steps == steps)]
     assert live
     return live[-1]
 
