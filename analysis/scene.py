@@ -53,6 +53,7 @@ ROWS: tuple[tuple[str, str, str, Callable[[float], str]], ...] = (
      _count),
     ("first_refusal_tick", "the leader's first refusal (seeds with one)",
      "months after January 2025", _count),
+    ("refusal_amount", "the round it refused then (seeds with one)", "$ bn", num),
     ("refusal_run_rate", "the leader's run rate in the month of its highest 2026 refusal "
      "(seeds with one)", "$ bn a year", num),
     ("refusal_owned_gpus", "GPUs it owned that month", "GPUs", _gpus),
@@ -121,6 +122,7 @@ def values(runs: pd.DataFrame, *, buyers: int) -> dict[str, str]:
         "scene_refused_seeds": str(int((runs["leader_refusals_2026"] > 0).sum())),
         "scene_refused_max": num(float(runs["refused_2026"].max())),
         "scene_refusal_n": str(int(s.loc["refusal_run_rate", "n"])),
+        "scene_refusal_amount": cell(s.loc["refusal_amount"], num),
         "scene_below": cell(s.loc["owners_below_share"], pct),
         "scene_price_n": str(int(s.loc["owners_below_share", "n"])),
         "scene_below_seeds": str(int((runs["owners_below_share"] > 0.5).sum())),
@@ -136,6 +138,8 @@ def short(v: dict[str, Any]) -> str:
     """The "In short" bullet's sentence from :func:`values`."""
     return (f"In {v['scene_n']} direct runs the leader refused an offer valuing it at "
             f"${v['scene_threshold']} bn or more while owning and building data centres in "
-            f"{v['scene_hundreds']} of {v['scene_n']} seeds; from 2027 owners' price was below "
+            f"{v['scene_hundreds']} of {v['scene_n']} seeds (the round refused at the highest "
+            f"valuation: ${v['scene_refusal_amount']} bn, mean over the seeds with a 2026 "
+            f"refusal); from 2027 owners' price was below "
             f"renters' in {v['scene_below']} of months (mean over seeds); "
             f"{v['scene_renter_exits']} of {v['scene_exits']} exits from 2027 were renters.")

@@ -34,6 +34,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     **dict.fromkeys(("owners_below_share", "renter_exit_share"), (0.0, 1.0)),
     **dict.fromkeys((
         "refused_2026", "first_refusal_tick", "leader_refusals_2026", "refusal_run_rate",
+        "refusal_amount",
         "refusal_owned_gpus", "refusal_building_gpus", "leader_run_rate_jan_2026",
         "leader_run_rate_jan_2027", "leader_run_rate_jan_2028", "exits_2027",
         "renter_exits_2027", "bankrupt_exits_2027", "owners_price_2027", "renters_price_2027",
@@ -130,16 +131,19 @@ def at_refusal(y26: pd.DataFrame) -> dict[str, float]:
     """The leader's state in the month of its highest refusal of ``y26`` (NaN without one).
 
     ``refusal_run_rate`` ($bn/yr), ``refusal_owned_gpus`` and ``refusal_building_gpus``
-    (GPUs online and under construction) of the lab that was the revenue leader that month.
+    (GPUs online and under construction) of the lab that was the revenue leader that month,
+    and ``refusal_amount`` ($bn: the round it refused; NaN if the ticks lack the
+    ``leader_refused_amount`` reporter).
     """
     refused = y26["leader_refused_valuation"]
     if not len(refused) or not refused.max() > 0:
         return dict.fromkeys(("refusal_run_rate", "refusal_owned_gpus",
-                              "refusal_building_gpus"), math.nan)
+                              "refusal_building_gpus", "refusal_amount"), math.nan)
     row = y26.loc[refused.idxmax()]
     return {"refusal_run_rate": float(row["leader_run_rate"]),
             "refusal_owned_gpus": float(row["leader_owned_gpus"]),
-            "refusal_building_gpus": float(row["leader_building_gpus"])}
+            "refusal_building_gpus": float(row["leader_building_gpus"]),
+            "refusal_amount": float(row.get("leader_refused_amount", math.nan))}
 
 
 def price_figures(ticks: pd.DataFrame, since: int = FROM_2027) -> dict[str, float]:

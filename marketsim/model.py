@@ -33,6 +33,7 @@ from marketsim.mechanisms import (
     demand,
     inference,
     market,
+    sentiment,
     setup,
 )
 from marketsim.mechanisms.market import MarketView
@@ -126,7 +127,8 @@ class AIMarketModel(mesa.Model):
         self.stats: dict[str, Any] = {}
         self.regime_window: list[dict[str, Any]] = []
         self.spend_history: list[float] = []
-        self.refused_offers: dict[int, float] = {}  # lab id → highest refused post-money, $bn
+        #: lab id → (post-money, amount) of its highest-valued refused offer this month, $bn
+        self.refused_offers: dict[int, tuple[float, float]] = {}
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _reporter(name) for name in MODEL_REPORTERS},
             agenttype_reporters={cls: _lab_reporters() for cls in dict.fromkeys(
@@ -244,10 +246,10 @@ class AIMarketModel(mesa.Model):
         for hs in self.hyperscalers:
             deals.strategic(hs)
         self.refused_offers = deals.refused
-        growth = capital.market_growth(self.spend_history, self.counts["enterprise_spend"])
+        growth = sentiment.market_growth(self.spend_history, self.counts["enterprise_spend"])
         self.market.market_growth = growth
-        capital.update_sentiment(self.vcs, growth,
-                                 capital.loss_rate(self.labs, len(labs), t, BANKRUPT))
+        sentiment.update_sentiment(self.vcs, growth,
+                                   sentiment.loss_rate(self.labs, len(labs), t, BANKRUPT))
 
     def consolidation_step(self, t: int) -> None:
         """Mechanism 6: debts resolved; distressed labs acquired or bankrupt; entrants funded.

@@ -32,7 +32,8 @@ EXTRA_REPORTERS: tuple[str, ...] = (
     "price_per_capability", "strategic_deployed", "leader_owned_share", "small_rented_share",
     "total_gpus",
     "cash_active_labs", "peak_active_labs", "giant_labs", "renter_labs", "survivors_share",
-    "crossover_deployed", "leader_owned_gpus", "leader_building_gpus", "owners_price",
+    "crossover_deployed", "leader_refused_amount", "leader_owned_gpus",
+    "leader_building_gpus", "owners_price",
     "renters_price", "owners_margin", "renters_margin",
 )
 MODEL_REPORTERS: tuple[str, ...] = CONTRACT_REPORTERS + EXTRA_REPORTERS
@@ -164,9 +165,10 @@ def seed_story_stats(model: AIMarketModel, labs: list[Any], lead: int | None
     c = model.counts
     out: dict[str, float] = {"crossover_deployed": float(c.get("crossover_deployed", 0.0))}
     leader = labs[lead] if lead is not None else None
-    refused = model.refused_offers
-    out["leader_refused_valuation"] = (float(refused.get(leader.unique_id, 0.0))
-                                       if leader is not None else 0.0)
+    post, amount = (model.refused_offers.get(leader.unique_id, (0.0, 0.0))
+                    if leader is not None else (0.0, 0.0))
+    out["leader_refused_valuation"] = float(post)
+    out["leader_refused_amount"] = float(amount)
     out["leader_owned_gpus"] = float(leader.owned_gpus) if leader is not None else 0.0
     out["leader_building_gpus"] = (math.fsum([p[0] for p in leader.projects])
                                    if leader is not None else 0.0)

@@ -75,7 +75,7 @@ def test_the_lab_weighs_a_term_sheet_no_larger_than_the_market_could_raise(m):
     assert seen == [pytest.approx(capacity)]
     assert d.counts["offers_refused"] == 1
     assert d.counts["amount_refused"] == pytest.approx(capacity)
-    assert d.refused[lab.unique_id] == pytest.approx(5000.0 + capacity)
+    assert d.refused[lab.unique_id] == (pytest.approx(5000.0 + capacity), pytest.approx(capacity))
 
 
 def test_no_offer_when_the_market_has_no_money(m):
@@ -120,8 +120,9 @@ def test_a_refusal_is_recorded_at_its_post_money(m):
     for amount in (1.0, 3.0):
         d.negotiate(Offer(investor=m.vcs[0], lab=lab, amount=amount, pre_money=100.0),
                     strategic=False)
-    assert d.refused == {lab.unique_id: 103.0}
+    assert d.refused == {lab.unique_id: (103.0, 3.0)}  # the highest-valued refusal
     assert d.counts["offers_refused"] == 2
+    assert d.counts["amount_refused"] == 3.0  # one lab's money counted once a month
 
 
 def test_strategic_offer_is_sized_to_the_build_out_within_the_public_range(m):
@@ -140,9 +141,10 @@ def test_leader_refused_valuation_is_the_leaders_highest_refusal_or_zero():
         m.step()
         labs = m.active_labs()
         leader = max(labs, key=lambda x: x.revenue)
-        want = m.refused_offers.get(leader.unique_id, 0.0)
-        assert m.stats["leader_refused_valuation"] == pytest.approx(want)
-        assert m.stats["leader_refused_valuation"] >= 0.0
+        post, amount = m.refused_offers.get(leader.unique_id, (0.0, 0.0))
+        assert m.stats["leader_refused_valuation"] == pytest.approx(post)
+        assert m.stats["leader_refused_amount"] == pytest.approx(amount)
+        assert 0.0 <= m.stats["leader_refused_amount"] <= m.stats["leader_refused_valuation"]
 
 
 def test_story_figures_read_refusals_prices_and_exits_from_the_tables():

@@ -197,6 +197,7 @@ def test_scene_figures_are_the_direct_runs_counts():
             "bankrupt_exits_2027": [1.0, 0.0, 0.0, 0.0][k],
             "renter_exit_share": [1.0, 1.0, 0.0, nan][k],
             "refusal_run_rate": [40.0, 20.0, 10.0, nan][k],
+            "refusal_amount": [30.0, 10.0, 2.0, nan][k],
             "refusal_owned_gpus": [1e6, 5e5, 1e5, nan][k],
             "refusal_building_gpus": [2e6, 1e6, 0.0, nan][k],
             "owners_price_2027": [1.0, 2.0, 3.0, nan][k],
@@ -235,8 +236,10 @@ def test_story_price_figures_and_the_leader_at_its_refusal():
     })
     ticks.loc[[13, 17], "leader_refused_valuation"] = [200.0, 500.0]
     f = story.at_refusal(ticks[ticks["tick"].isin(story.YEAR_2026)])
-    assert f == {"refusal_run_rate": 17.0, "refusal_owned_gpus": 1e5 + 17,
-                 "refusal_building_gpus": 5e4}  # the month of the highest refusal
+    assert {k: v for k, v in f.items() if k != "refusal_amount"} == {
+        "refusal_run_rate": 17.0, "refusal_owned_gpus": 1e5 + 17,
+        "refusal_building_gpus": 5e4}  # the month of the highest refusal
+    assert np.isnan(f["refusal_amount"])  # these ticks have no leader_refused_amount
     p = story.price_figures(ticks)  # months 24-27: both priced (28-29 left out)
     assert p["owners_price_2027"] == 1.0 and p["renters_price_2027"] == pytest.approx(3.0)
     assert p["renters_margin_2027"] == pytest.approx(-0.05)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from marketsim import decisions as check
 from marketsim.mechanisms.capital import Offer, dilution_worth_it
 from marketsim.units import BN_PER_USD
 
@@ -127,14 +128,19 @@ class LabFinance:
 
             build   = plan_data_centre() × compute.capex_per_gpu × 10⁻⁹ × (1 − ltv)
                       (the equity part of the project it would start now: lenders
-                      finance ltv of it; 0 when it would start none)
+                      finance at most ltv of it; 0 when it would start none, or one
+                      below the minimum efficient scale)
             reserve = labs.runway_comfort × max(committed − revenue, 0)
                       (committed: rent kept, upkeep, instalments, fixed cost; not debt service)
             need    = max(build + reserve − max(cash, 0), 0)
         """
         cfg = self.model.scenario_config
-        equity = 1.0 - self.model.credit.project_ltv(self)  # lenders finance the rest
-        build = self.plan_data_centre() * cfg.compute.capex_per_gpu * BN_PER_USD * equity
+        # The project checked as the compute market checks it (none below the minimum scale).
+        gpus = check.number(self.plan_data_centre(), self, "plan_data_centre")
+        if gpus < max(self.model.market.min_efficient_scale, 1.0):
+            gpus = 0.0
+        equity = 1.0 - self.model.credit.project_ltv(self)  # lenders finance at most the rest
+        build = gpus * cfg.compute.capex_per_gpu * BN_PER_USD * equity
         keep = 1.0 - 1.0 / cfg.compute.rental_term
         burn = max(self._spend(keep, self._instalments) - self.revenue, 0.0)
         return max(build + cfg.labs.runway_comfort * burn - max(self.cash, 0.0), 0.0)

@@ -215,7 +215,8 @@ class Deals:
         labs: the labs trading at the start of the capital market (offers go to them).
         vcs: every VC (followers of a round another VC leads), in the order they follow.
         vcfg: the ``[vcs]`` section (the crossover pool's keys).
-        refused: lab unique_id → highest post-money ($bn) of an offer it refused this month.
+        refused: lab unique_id → (post-money, amount) of the offer with the highest
+            post-money it refused this month, $bn.
     """
 
     ledger: Ledger
@@ -225,7 +226,7 @@ class Deals:
     labs: list[AILab]
     vcs: list[VentureCapitalist] = field(default_factory=list)
     vcfg: Any = None
-    refused: dict[int, float] = field(default_factory=dict)
+    refused: dict[int, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._known = {id(lab) for lab in self.labs}
@@ -315,11 +316,7 @@ class Deals:
                 return  # no round the market could fill: no offer
         c["offers_made"] += 1
         if not check.boolean(lab.consider_offer(offer), lab, "consider_offer"):
-            c["offers_refused"] += 1
-            c["amount_refused"] += offer.amount
-            lab.refused += offer.amount
-            self.refused[lab.unique_id] = max(self.refused.get(lab.unique_id, 0.0),
-                                              offer.post_money)
+            self._refuse(offer)
             return
         if not strategic and not self.syndicate(offer):
             return
@@ -337,6 +334,20 @@ class Deals:
             self.multiples.append((self.tick, offer.post_money / run_rate))
             if len(self.multiples) > KEPT_MULTIPLES:
                 del self.multiples[:-KEPT_MULTIPLES]
+
+    def _refuse(self, offer: Offer) -> None:
+        """Count a refusal.
+
+        ``amount_refused`` adds, per lab and month, the amount of its highest-valued refused
+        offer: several leads may offer a lab the same money in one month.
+        """
+        lab = offer.lab
+        self.counts["offers_refused"] += 1
+        lab.refused += offer.amount
+        post, amount = self.refused.get(lab.unique_id, (0.0, 0.0))
+        if offer.post_money > post:
+            self.counts["amount_refused"] += offer.amount - amount
+            self.refused[lab.unique_id] = (offer.post_money, offer.amount)
 
     def _pay_strategic(self, offer: Offer) -> None:
         """Cash part from the hyperscaler (its parent funds it), the rest as compute credits."""
@@ -373,28 +384,3 @@ class Deals:
         self.ledger.post(payments)  # the participants' transfers, in order
         self.counts["vc_deployed"] += offer.amount
         return stakes
-
-
-def market_growth(spend_history: list[float], now: float) -> float:
-    """Yearly growth of enterprise spend: ``now`` ($bn) against up to 12 months back."""
-    if not spend_history:
-        return 1.0
-    back = min(12, len(spend_history))
-    past = spend_history[len(spend_history) - back]
-    if past <= 0 or now <= 0:
-        return 0.0
-    return float((now / past) ** (12.0 / back) - 1.0)
-
-
-def loss_rate(labs: list[AILab], n_active: int, tick: int, bankrupt: str) -> float:
-    """Labs gone ``bankrupt`` in the last 12 months per active lab (VCs' fear of losses)."""
-    losses = len([lab for lab in labs if lab.exit_tick is not None
-                  and lab.exit_tick >= tick - 12 and lab.status == bankrupt])
-    return losses / max(n_active, 1)
-
-
-def update_sentiment(vcs: list[VentureCapitalist], growth: float, losses: float) -> None:
-    """Each VC's ``update_sentiment()`` from the market's growth and recent losses."""
-    for vc in vcs:
-        vc.sentiment = check.non_negative(vc.update_sentiment(growth, losses), vc,
-                                          "update_sentiment", most=check.MOST_SENTIMENT)
