@@ -162,15 +162,13 @@ class FitSetup:
         So a folder stays the same fit when the scenario's defaults of the fitted keys move,
         e.g. to the fit's own posterior; any other change is another set-up.
         """
-        import hashlib
-        import json
+        from marketsim.scenario import content_digest
 
         raw = self.fit_scenario().to_toml_dict()
         for p in self.priors:
             section, _, key = p.key.rpartition(".")
             raw.get(section, {}).pop(key, None)
-        text = json.dumps(raw, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return content_digest(raw)
 
     def manifest(self) -> dict[str, Any]:
         """Set-up fields of the manifest (see :data:`marketsim.fit_store.SETUP_FIELDS`)."""

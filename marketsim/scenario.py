@@ -255,10 +255,15 @@ class MarketScenario(_Section):
 
     def content_hash(self) -> str:
         """Stable hash of the validated content (not of the file's formatting)."""
-        import json
+        return content_digest(self.to_toml_dict())
 
-        text = json.dumps(self.to_toml_dict(), sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+def content_digest(raw: dict[str, Any]) -> str:
+    """Stable 16-hex-digit hash of a scenario's plain dict (keys sorted, values as text)."""
+    import json
+
+    text = json.dumps(raw, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 AGENT_SECTIONS: tuple[str, ...] = ("labs", "vcs", "hyperscalers", "buyers")

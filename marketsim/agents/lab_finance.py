@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from marketsim import decisions as check
 from marketsim.mechanisms.capital import Offer, dilution_worth_it
+from marketsim.mechanisms.datacentres import planned_project
 from marketsim.units import BN_PER_USD
 
 if TYPE_CHECKING:
@@ -135,10 +135,7 @@ class LabFinance:
             need    = max(build + reserve − max(cash, 0), 0)
         """
         cfg = self.model.scenario_config
-        # The project checked as the compute market checks it (none below the minimum scale).
-        gpus = check.number(self.plan_data_centre(), self, "plan_data_centre")
-        if gpus < max(self.model.market.min_efficient_scale, 1.0):
-            gpus = 0.0
+        gpus = planned_project(self, self.model.market.min_efficient_scale)  # as built
         equity = 1.0 - self.model.credit.project_ltv(self)  # lenders finance at most the rest
         build = gpus * cfg.compute.capex_per_gpu * BN_PER_USD * equity
         keep = 1.0 - 1.0 / cfg.compute.rental_term

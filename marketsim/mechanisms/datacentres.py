@@ -63,8 +63,16 @@ def build_month(lab: AILab, ledger: Ledger, min_scale: float, retire: float, cc:
     lab.owned_gpus *= retire
     if lab.projects:
         advance_projects(lab)
-    size = check.number(lab.plan_data_centre(), lab, "plan_data_centre")
-    if 0 < size < min_scale:
-        size = 0.0  # no data centre below the minimum efficient scale
+    size = planned_project(lab, min_scale)
     if size > 0:
         start_project(lab, size, ledger, cc, book, t)
+
+
+def planned_project(lab: AILab, min_scale: float) -> float:
+    """GPUs of the data centre ``lab.plan_data_centre()`` would start now, as checked (≥ 0).
+
+    A finite number or a ``DecisionError``; 0 for none, a negative size, or one below
+    ``min_scale`` GPUs (the month's minimum efficient scale), whatever a custom class returns.
+    """
+    size = check.number(lab.plan_data_centre(), lab, "plan_data_centre")
+    return size if size > 0 and size >= min_scale else 0.0
