@@ -36,6 +36,8 @@ FIGURES: dict[str, str] = {
 }
 #: Overrides of the tiny market of ``--quick``.
 QUICK: dict[str, Any] = {"horizon": 24, "fixed.buyers.count": 300}
+#: Posterior draws of section 2's 2026 scene under ``--quick`` (the page: 256).
+QUICK_DRAWS = 4
 #: The knock-out sweep varies ``buyers.count`` (one value), so ``--quick`` sets it there.
 QUICK_KNOCKOUTS: dict[str, Any] = {"horizon": 24, "parameters.buyers.count": [300]}
 
@@ -109,10 +111,11 @@ def generate(out: Path, results: Path, *, seeds: int = 16, samples: int = 64,
     """Run or resume the sweeps and the direct runs, then write ``out/results.md`` and figures.
 
     The direct runs of section 2's 2026 scene (:mod:`analysis.scene`, ``seeds`` seeds of the
-    scenario's buyers, or ``--quick``'s) are made again each time: cheap, and never stale.
+    scenario's buyers, or ``--quick``'s; :mod:`analysis.scene_posterior`, one run per
+    posterior draw) are made again each time: cheap, and never stale.
     """
     from analysis import figures as figs
-    from analysis import scene, tables, text
+    from analysis import scene, scene_posterior, tables, text
     from marketsim import __version__
     from marketsim.metrics import REGIMES
     from marketsim.scenario import load_scenario
@@ -143,6 +146,9 @@ def generate(out: Path, results: Path, *, seeds: int = 16, samples: int = 64,
     first = loaded["default"][1]
     buyers = QUICK["fixed.buyers.count"] if quick else sc.buyers.count
     scene_values = scene.values(scene.measure(seeds, buyers, workers), buyers=buyers)
+    draws = QUICK_DRAWS if quick else scene_posterior.DRAWS
+    scene_values |= scene_posterior.values(scene_posterior.measure(draws, buyers, workers),
+                                           buyers=buyers)
     meta = {"command": command, "version": __version__, "seeds": seeds,
             "months": int(first["tick"].max()) + 1,
             "buyers": f"{buyers:,}",

@@ -13,6 +13,7 @@ From each run's model reporters (``leader_refused_valuation``, ``leader_owned_gp
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -165,14 +166,21 @@ def _one(seed: int, buyers: int, horizon: int, overrides: dict[str, Any]) -> dic
 
 
 def measure(seeds: int = 16, buyers: int = 2000, horizon: int = 48, base_seed: int = 2025,
-            overrides: dict[str, Any] | None = None, workers: int = 1) -> pd.DataFrame:
+            overrides: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
+            workers: int = 1) -> pd.DataFrame:
     """:func:`figures` and :func:`price_figures` of the default scenario, one row per seed.
 
-    Seed ``k`` is :func:`marketsim.sweep.run_seed` ``(base_seed, 0, k)``; ``workers`` > 1
+    Seed ``k`` is :func:`marketsim.sweep.run_seed` ``(base_seed, 0, k)``; ``overrides`` are
+    scenario keys for every run, or one dict per seed (e.g. posterior draws); ``workers`` > 1
     runs the seeds in that many processes (the rows are the same either way).
     """
-    jobs = [(run_seed(base_seed, 0, k), buyers, horizon, dict(overrides or {}))
-            for k in range(seeds)]
+    if overrides is None or isinstance(overrides, dict):
+        per_seed = [dict(overrides or {}) for _ in range(seeds)]
+    else:
+        per_seed = [dict(o) for o in overrides]
+    if len(per_seed) != seeds:
+        raise ValueError(f"{len(per_seed)} sets of overrides for {seeds} seeds")
+    jobs = [(run_seed(base_seed, 0, k), buyers, horizon, per_seed[k]) for k in range(seeds)]
     if workers <= 1:
         return pd.DataFrame([_one(*job) for job in jobs])
     with ProcessPoolExecutor(max_workers=workers) as pool:

@@ -309,3 +309,28 @@ def test_prim_picks_the_densest_box_with_enough_coverage():
     traj = pd.DataFrame({"coverage": [1.0, 0.8, 0.6, 0.4], "density": [0.2, 0.5, 0.7, 1.0]})
     assert best_step(traj) == 2
     assert best_step(traj, min_coverage=0.9) == 0
+
+
+def test_scene_posterior_drivers_split_the_draws_at_each_posterior_median(tmp_path: Path):
+    from analysis import scene_posterior
+
+    post = pd.DataFrame({"a.x": [1.0, 2.0, 3.0, 4.0], "a.y": [5.0, 5.0, 6.0, 6.0],
+                         "weight": [0.25] * 4})
+    path = tmp_path / "posterior.parquet"
+    post.to_parquet(path)
+    runs = pd.DataFrame({"a.x": [1.0, 1.5, 3.5, 4.0, 3.8, 1.2],
+                         "a.y": [5.0, 6.0, 5.0, 6.0, 5.0, 6.0],
+                         "refused_hundreds_2026": [0.0, 0.0, 1.0, 1.0, 1.0, 0.0]})
+    table = scene_posterior.drivers(runs, path).set_index("key")
+    # The scene happens exactly in the draws above a.x's median (2.5): the largest gap, first.
+    assert table.index[0] == "a.x"
+    assert table.loc["a.x", "below"] == 0.0 and table.loc["a.x", "above"] == 1.0
+    assert table.loc["a.x", "below_high"] < 1.0 and table.loc["a.x", "above_low"] > 0.0
+    assert abs(table.loc["a.y", "gap"]) < 1.0
+
+
+def test_story_measure_takes_one_set_of_overrides_per_seed():
+    from analysis import story
+
+    with pytest.raises(ValueError, match="2 sets of overrides for 3 seeds"):
+        story.measure(seeds=3, overrides=[{}, {}])

@@ -85,11 +85,10 @@ def revenue_multiple(
     ``base × (1 + growth_weight × growth)`` (growth: yearly, 1.0 = doubling), blended with the
     recent peer multiple by ``herding`` ∈ [0, 1], capped at ``cap``.
     """
-    own = base * (1.0 + growth_weight * (-0.9 if growth < -0.9 else growth))
+    own = base * (1.0 + growth_weight * max(growth, -0.9))
     if peer_multiple is not None and math.isfinite(peer_multiple):
         own = (1.0 - herding) * own + herding * peer_multiple
-    own = 1.0 if own < 1.0 else own  # min(max(own, 1.0), cap), without two calls
-    return float(cap if cap < own else own)
+    return float(min(max(own, 1.0), cap))
 
 
 def screening_keys(revenue: np.ndarray, gumbel: np.ndarray) -> np.ndarray:

@@ -38,8 +38,7 @@ def rental_price(
     cost_per_gpu_month: float, margin: float, utilisation_premium: float, utilisation: float
 ) -> float:
     """A hyperscaler's posted rent, $ per GPU-month: cost × (1 + margin + premium above 70%)."""
-    busy = (utilisation - 0.7) / 0.3
-    busy = 1.0 if busy > 1.0 else 0.0 if busy < 0.0 else busy  # clipped to 0-1
+    busy = min(max((utilisation - 0.7) / 0.3, 0.0), 1.0)
     return float(cost_per_gpu_month * (1.0 + margin + utilisation_premium * busy))
 
 
@@ -88,7 +87,7 @@ def allocate_rentals(
         alloc[:, h] += give
         np.subtract(need, give, out=need)  # >= 0: give is need times at most 1
         rest = spare[h] - float(give.sum())
-        spare[h] = 0.0 if rest < 0.0 else rest  # max(rest, 0.0)
+        spare[h] = max(rest, 0.0)
     return alloc
 
 
@@ -175,7 +174,7 @@ def bill(lab: AILab, dues: list[float], landlords: list[int], ledger: Ledger,
 def split_gpus(lab: AILab) -> None:
     """Ask the lab how to split its GPUs (training share clipped to 0–1); set both parts."""
     share = check.number(lab.split_compute(), lab, "split_compute")
-    lab.train_share = 1.0 if share > 1.0 else 0.0 if share < 0.0 else share  # clip to 0-1
+    lab.train_share = min(max(share, 0.0), 1.0)
     lab.inference_gpus = lab.total_gpus * (1.0 - lab.train_share)
 
 
