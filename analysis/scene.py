@@ -139,7 +139,7 @@ def short(v: dict[str, Any]) -> str:
     return (f"In {v['scene_n']} direct runs the leader refused an offer valuing it at "
             f"${v['scene_threshold']} bn or more while owning and building data centres in "
             f"{v['scene_hundreds']} of {v['scene_n']} seeds (the round refused at the highest "
-            f"valuation: ${v['scene_refusal_amount']} bn, mean over the seeds with a 2026 "
-            f"refusal); from 2027 owners' price was below "
+            f"valuation: ${v['scene_refusal_amount']} bn, mean over the "
+            f"{v['scene_refusal_n']} seeds with a 2026 refusal); from 2027 owners' price was below "
             f"renters' in {v['scene_below']} of months (mean over seeds); "
             f"{v['scene_renter_exits']} of {v['scene_exits']} exits from 2027 were renters.")

@@ -124,7 +124,7 @@ def atlas_values(atlas: Mapping[str, Any] | None, figures: Mapping[str, str]) ->
 
     axes = map_axes(res, rank)
     return {
-        "atlas_short": f"Over {atlas['runs']} runs around the default, {moved}.",
+        "atlas_short": f"Over {atlas['runs']} atlas runs (one seed a point), {moved}.",
         "atlas_runs": str(atlas["runs"]), "atlas_samples": str(atlas["samples"]),
         "atlas_points": str(atlas["points"]), "atlas_replications": str(atlas["replications"]),
         "atlas_totals": ", ".join(f"{r} {pct(row['share'])} [{pct(row['lo'])}, "
@@ -133,7 +133,7 @@ def atlas_values(atlas: Mapping[str, Any] | None, figures: Mapping[str, str]) ->
         "map_axes": " and ".join(f"`{k}`" for k in axes) if axes else "n/a",
         "ranking_method": str(rank["method"].iloc[0]),
         "sobol_section": sobol_section(atlas, figures["sobol"]),
-        "atlas_driver_sentence": f"Within the default's neighbourhood (the atlas), {moved}.",
+        "atlas_driver_sentence": f"Over the atlas's ranges (one seed a point), {moved}.",
     }
 
 

@@ -334,3 +334,15 @@ def test_story_measure_takes_one_set_of_overrides_per_seed():
 
     with pytest.raises(ValueError, match="2 sets of overrides for 3 seeds"):
         story.measure(seeds=3, overrides=[{}, {}])
+
+
+@pytest.mark.parametrize("name", ["default.toml", "null_unequal_start.toml"])
+def test_findings_variants_start_where_the_default_starts(name: str):
+    """The page's default and null-from-the-default's-start variants fix the start's Zipf
+    exponent (a grid needs one key): it must be the default scenario's own (fitted) value."""
+    from marketsim.experiment import load_experiment
+    from marketsim.scenario import load_scenario
+
+    ef = load_experiment(Path(__file__).resolve().parent.parent / "analysis" / "experiments"
+                         / name)
+    assert ef.parameters["labs.size_exponent"] == [load_scenario("default").labs.size_exponent]
