@@ -39,7 +39,7 @@ bench: $(STAMP)  ## speed and memory figures, side by side, with their goals
 	$(PY) -m bench
 
 calibrate: $(STAMP)
-	$(VENV)/bin/marketsim calibrate --markdown docs/calibration.md
+	$(VENV)/bin/marketsim calibrate --seeds 16 --markdown docs/calibration.md
 
 results: $(STAMP)  ## regenerate docs/results.md and docs/figures (regimes, seed story)
 	$(PY) -m analysis.results
