@@ -147,8 +147,10 @@ def generate(out: Path, results: Path, *, seeds: int = 16, samples: int = 64,
     buyers = QUICK["fixed.buyers.count"] if quick else sc.buyers.count
     scene_values = scene.values(scene.measure(seeds, buyers, workers), buyers=buyers)
     draws = QUICK_DRAWS if quick else scene_posterior.DRAWS
-    scene_values |= scene_posterior.values(scene_posterior.measure(draws, buyers, workers),
-                                           buyers=buyers)
+    months = QUICK["horizon"] if quick else sc.horizon
+    scene_values |= scene_posterior.values(
+        scene_posterior.measure(draws, buyers, workers, horizon=months), buyers=buyers,
+        months=months)
     meta = {"command": command, "version": __version__, "seeds": seeds,
             "months": int(first["tick"].max()) + 1,
             "buyers": f"{buyers:,}",

@@ -160,19 +160,25 @@ def price_figures(ticks: pd.DataFrame, since: int = FROM_2027) -> dict[str, floa
             for c in PRICE_REPORTERS}
 
 
-def _one(seed: int, buyers: int, horizon: int, overrides: dict[str, Any]) -> dict[str, float]:
+def _one(seed: int, buyers: int, horizon: int, overrides: dict[str, Any],
+         story_months: int) -> dict[str, Any]:
     ticks, labs = run(seed, buyers, horizon, overrides)
-    return {"seed": seed, **figures(ticks, labs), **price_figures(ticks)}
+    end_regime = str(ticks["regime"].iloc[-1])
+    ticks, labs = ticks[ticks["tick"] < story_months], labs[labs["tick"] < story_months]
+    return {"seed": seed, **figures(ticks, labs), **price_figures(ticks),
+            "end_regime": end_regime}
 
 
 def measure(seeds: int = 16, buyers: int = 2000, horizon: int = 48, base_seed: int = 2025,
             overrides: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
-            workers: int = 1) -> pd.DataFrame:
+            workers: int = 1, story_months: int | None = None) -> pd.DataFrame:
     """:func:`figures` and :func:`price_figures` of the default scenario, one row per seed.
 
     Seed ``k`` is :func:`marketsim.sweep.run_seed` ``(base_seed, 0, k)``; ``overrides`` are
     scenario keys for every run, or one dict per seed (e.g. posterior draws); ``workers`` > 1
-    runs the seeds in that many processes (the rows are the same either way).
+    runs the seeds in that many processes (the rows are the same either way). The figures
+    read the first ``story_months`` months (default: all ``horizon``); ``end_regime`` is the
+    run's label at its last month.
     """
     if overrides is None or isinstance(overrides, dict):
         per_seed = [dict(overrides or {}) for _ in range(seeds)]
@@ -180,7 +186,8 @@ def measure(seeds: int = 16, buyers: int = 2000, horizon: int = 48, base_seed: i
         per_seed = [dict(o) for o in overrides]
     if len(per_seed) != seeds:
         raise ValueError(f"{len(per_seed)} sets of overrides for {seeds} seeds")
-    jobs = [(run_seed(base_seed, 0, k), buyers, horizon, per_seed[k]) for k in range(seeds)]
+    jobs = [(run_seed(base_seed, 0, k), buyers, horizon, per_seed[k], story_months or horizon)
+            for k in range(seeds)]
     if workers <= 1:
         return pd.DataFrame([_one(*job) for job in jobs])
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -193,7 +200,7 @@ def summarise(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     Columns ``figure``, ``n`` (runs with a value), ``mean``, ``low``, ``high``.
     """
     rows = []
-    for name in [c for c in runs.columns if c != "seed"]:
+    for name in [c for c in runs.columns if c != "seed" and runs[c].dtype.kind in "biuf"]:
         x = runs[name].dropna().to_numpy(dtype=float)
         if name == "refused_hundreds_2026":
             lo, hi = share_interval(int(x.sum()), x.size, level)
