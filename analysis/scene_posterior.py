@@ -47,7 +47,8 @@ def measure(draws: int, buyers: int, workers: int | None, horizon: int | None = 
     runs = story.measure(seeds=draws, buyers=buyers,
                          horizon=horizon or load_scenario("default").horizon,
                          base_seed=BASE_SEED, overrides=params,
-                         workers=workers or os.cpu_count() or 1, story_months=MONTHS)
+                         workers=workers or os.cpu_count() or 1, story_months=MONTHS,
+                         moves=True)
     return pd.concat([pd.DataFrame(params), runs], axis=1)
 
 
@@ -111,6 +112,8 @@ def values(runs: pd.DataFrame, *, buyers: int, months: int) -> dict[str, str]:
     regime_top = drivers(split, outcome="split").iloc[0]
     return {
         "post_regimes": regime_shares(runs),
+        "post_flips": f"{int(runs['end_flips'].sum()):,} of {int(runs['end_moves'].sum()):,}",
+        "post_unflipped": str(int((runs["end_flips"] == 0).sum())),
         "post_split_key": str(regime_top.key),
         "post_split_below": _share(regime_top.below, regime_top.below_low,
                                    regime_top.below_high),

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.regimes import mean_interval, share_interval
+from analysis.regimes import mean_interval, share_interval, threshold_moves
 from marketsim.sweep import run_seed
 
 #: Ticks of 2026 (the default scenario starts in January 2025).
@@ -161,24 +161,29 @@ def price_figures(ticks: pd.DataFrame, since: int = FROM_2027) -> dict[str, floa
 
 
 def _one(seed: int, buyers: int, horizon: int, overrides: dict[str, Any],
-         story_months: int) -> dict[str, Any]:
+         story_months: int, moves: bool) -> dict[str, Any]:
     ticks, labs = run(seed, buyers, horizon, overrides)
-    end_regime = str(ticks["regime"].iloc[-1])
+    end = {"end_regime": str(ticks["regime"].iloc[-1])}
+    if moves:
+        moved = threshold_moves(ticks, labs=labs)
+        end |= {"end_flips": int(moved["flipped"].sum()), "end_moves": len(moved)}
     ticks, labs = ticks[ticks["tick"] < story_months], labs[labs["tick"] < story_months]
-    return {"seed": seed, **figures(ticks, labs), **price_figures(ticks),
-            "end_regime": end_regime}
+    return {"seed": seed, **figures(ticks, labs), **price_figures(ticks), **end}
 
 
 def measure(seeds: int = 16, buyers: int = 2000, horizon: int = 48, base_seed: int = 2025,
             overrides: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
-            workers: int = 1, story_months: int | None = None) -> pd.DataFrame:
+            workers: int = 1, story_months: int | None = None,
+            moves: bool = False) -> pd.DataFrame:
     """:func:`figures` and :func:`price_figures` of the default scenario, one row per seed.
 
     Seed ``k`` is :func:`marketsim.sweep.run_seed` ``(base_seed, 0, k)``; ``overrides`` are
     scenario keys for every run, or one dict per seed (e.g. posterior draws); ``workers`` > 1
     runs the seeds in that many processes (the rows are the same either way). The figures
     read the first ``story_months`` months (default: all ``horizon``); ``end_regime`` is the
-    run's label at its last month.
+    run's label at its last month; with ``moves``, ``end_flips`` of ``end_moves`` are the
+    end labels that change when one threshold moves ±20 %
+    (:func:`analysis.regimes.threshold_moves`, window and lab-level thresholds).
     """
     if overrides is None or isinstance(overrides, dict):
         per_seed = [dict(overrides or {}) for _ in range(seeds)]
@@ -186,8 +191,8 @@ def measure(seeds: int = 16, buyers: int = 2000, horizon: int = 48, base_seed: i
         per_seed = [dict(o) for o in overrides]
     if len(per_seed) != seeds:
         raise ValueError(f"{len(per_seed)} sets of overrides for {seeds} seeds")
-    jobs = [(run_seed(base_seed, 0, k), buyers, horizon, per_seed[k], story_months or horizon)
-            for k in range(seeds)]
+    jobs = [(run_seed(base_seed, 0, k), buyers, horizon, per_seed[k], story_months or horizon,
+             moves) for k in range(seeds)]
     if workers <= 1:
         return pd.DataFrame([_one(*job) for job in jobs])
     with ProcessPoolExecutor(max_workers=workers) as pool:
