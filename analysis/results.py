@@ -36,7 +36,7 @@ FIGURES: dict[str, str] = {
 }
 #: Overrides of the tiny market of ``--quick``.
 QUICK: dict[str, Any] = {"horizon": 24, "fixed.buyers.count": 300}
-#: Posterior draws of section 2's 2026 scene under ``--quick`` (the page: 256).
+#: Posterior particles run for section 2 under ``--quick`` (the page: all of them).
 QUICK_DRAWS = 4
 #: The knock-out sweep varies ``buyers.count`` (one value), so ``--quick`` sets it there.
 QUICK_KNOCKOUTS: dict[str, Any] = {"horizon": 24, "parameters.buyers.count": [300]}
@@ -146,11 +146,11 @@ def generate(out: Path, results: Path, *, seeds: int = 16, samples: int = 64,
     first = loaded["default"][1]
     buyers = QUICK["fixed.buyers.count"] if quick else sc.buyers.count
     scene_values = scene.values(scene.measure(seeds, buyers, workers), buyers=buyers)
-    draws = QUICK_DRAWS if quick else scene_posterior.DRAWS
     months = QUICK["horizon"] if quick else sc.horizon
     scene_values |= scene_posterior.values(
-        scene_posterior.measure(draws, buyers, workers, horizon=months), buyers=buyers,
-        months=months)
+        scene_posterior.measure(buyers, workers, horizon=months,
+                                limit=QUICK_DRAWS if quick else None),
+        buyers=buyers, months=months)
     meta = {"command": command, "version": __version__, "seeds": seeds,
             "months": int(first["tick"].max()) + 1,
             "buyers": f"{buyers:,}",

@@ -122,6 +122,7 @@ def values(runs: pd.DataFrame, *, buyers: int) -> dict[str, str]:
         "scene_refused_seeds": str(int((runs["leader_refusals_2026"] > 0).sum())),
         "scene_refused_max": num(float(runs["refused_2026"].max())),
         "scene_refusal_n": str(int(s.loc["refusal_run_rate", "n"])),
+        "scene_amount_n": str(int(s.loc["refusal_amount", "n"])),
         "scene_refusal_amount": cell(s.loc["refusal_amount"], num),
         "scene_below": cell(s.loc["owners_below_share"], pct),
         "scene_price_n": str(int(s.loc["owners_below_share", "n"])),
@@ -140,6 +141,6 @@ def short(v: dict[str, Any]) -> str:
             f"${v['scene_threshold']} bn or more while owning and building data centres in "
             f"{v['scene_hundreds']} of {v['scene_n']} seeds (the round refused at the highest "
             f"valuation: ${v['scene_refusal_amount']} bn, mean over the "
-            f"{v['scene_refusal_n']} seeds with a 2026 refusal); from 2027 owners' price was below "
+            f"{v['scene_amount_n']} seeds with a 2026 refusal); from 2027 owners' price was below "
             f"renters' in {v['scene_below']} of months (mean over seeds); "
             f"{v['scene_renter_exits']} of {v['scene_exits']} exits from 2027 were renters.")

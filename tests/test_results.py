@@ -311,7 +311,7 @@ def test_prim_picks_the_densest_box_with_enough_coverage():
     assert best_step(traj, min_coverage=0.9) == 0
 
 
-def test_scene_posterior_drivers_split_the_draws_at_each_posterior_median(tmp_path: Path):
+def test_scene_posterior_drivers_split_the_particles_at_each_posterior_median(tmp_path: Path):
     from analysis import scene_posterior
 
     post = pd.DataFrame({"a.x": [1.0, 2.0, 3.0, 4.0], "a.y": [5.0, 5.0, 6.0, 6.0],
@@ -320,13 +320,32 @@ def test_scene_posterior_drivers_split_the_draws_at_each_posterior_median(tmp_pa
     post.to_parquet(path)
     runs = pd.DataFrame({"a.x": [1.0, 1.5, 3.5, 4.0, 3.8, 1.2],
                          "a.y": [5.0, 6.0, 5.0, 6.0, 5.0, 6.0],
+                         "weight": [1.0] * 6,
                          "refused_hundreds_2026": [0.0, 0.0, 1.0, 1.0, 1.0, 0.0]})
-    table = scene_posterior.drivers(runs, path).set_index("key")
-    # The scene happens exactly in the draws above a.x's median (2.5): the largest gap, first.
+    table = scene_posterior.drivers(runs, posterior=path).set_index("key")
+    # The scene happens exactly in the particles above a.x's median (2.5): the largest gap.
     assert table.index[0] == "a.x"
     assert table.loc["a.x", "below"] == 0.0 and table.loc["a.x", "above"] == 1.0
     assert table.loc["a.x", "below_high"] < 1.0 and table.loc["a.x", "above_low"] > 0.0
     assert abs(table.loc["a.y", "gap"]) < 1.0
+
+
+def test_weighted_share_intervals_use_the_effective_sample_size():
+    from analysis import scene_posterior
+    from marketsim.report_stats import share_interval
+
+    hit = np.array([1, 0] * 50, dtype=float)
+    even = scene_posterior.weighted_share(hit, np.ones(100))
+    # Equal weights: Kish's size is the count, and the interval is the Wilson interval.
+    assert scene_posterior.effective_size(np.ones(100)) == pytest.approx(100)
+    assert even == pytest.approx((0.5, *share_interval(50, 100)))
+    # One particle holding most of the weight: a much smaller effective sample, wider interval.
+    w = np.ones(100)
+    w[0] = 100.0
+    p, lo, hi = scene_posterior.weighted_share(hit, w)
+    assert scene_posterior.effective_size(w) < 5
+    assert hi - lo > 2 * (even[2] - even[1])
+    assert p == pytest.approx((100 + 49) / 199)
 
 
 def test_story_measure_takes_one_set_of_overrides_per_seed():
