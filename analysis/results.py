@@ -112,7 +112,7 @@ def generate(out: Path, results: Path, *, seeds: int = 16, samples: int = 64,
 
     The direct runs of section 2's 2026 scene (:mod:`analysis.scene`, ``seeds`` seeds of the
     scenario's buyers, or ``--quick``'s; :mod:`analysis.scene_posterior`, one run per
-    posterior draw) are made again each time: cheap, and never stale.
+    particle of the posterior) are made again each time: a few minutes, and never stale.
     """
     from analysis import figures as figs
     from analysis import scene, scene_posterior, tables, text
