@@ -17,6 +17,7 @@ from scipy import stats
 from marketsim.fit_spec import DEFAULT_TARGETS
 from marketsim.fit_stats import summarise
 from marketsim.model import AIMarketModel
+from marketsim.report import to_markdown
 from marketsim.scenario import load_scenario
 
 SEEDS = range(16)
@@ -61,15 +62,6 @@ def buyer_counts(counts: tuple[int, ...] = (10_000, 2_000, 1_000)) -> pd.DataFra
     return pd.DataFrame(out).T
 
 
-def markdown(table: pd.DataFrame) -> str:
-    """A Markdown table of ``table`` (its index as the first column)."""
-    head = ["", *table.columns]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join([str(i), *map(str, row)]) + " |" for i, row in table.iterrows()]
-    return "\n".join(lines)
-
-
 if __name__ == "__main__":
-    print(markdown(key_effects()))
-    print()
-    print(markdown(buyer_counts()))
+    print(to_markdown(key_effects().rename_axis("key (low → high)")))
+    print(to_markdown(buyer_counts().rename_axis("buyers")))

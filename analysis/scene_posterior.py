@@ -97,18 +97,24 @@ def weighted_mean(x: np.ndarray, w: np.ndarray, level: float = 0.95,
     return m, m - t * se, m + t * se
 
 
-def drivers(runs: pd.DataFrame, outcome: str = "refused_hundreds_2026",
-            posterior: Path = POSTERIOR) -> pd.DataFrame:
+def posterior_medians(posterior: Path = POSTERIOR) -> dict[str, float]:
+    """Each fitted key's weighted posterior median."""
+    post = pd.read_parquet(posterior)
+    return {key: float(weighted_quantile(post[key], post["weight"], (0.5,))[0])
+            for key in post.columns if key != "weight"}
+
+
+def drivers(runs: pd.DataFrame, medians: dict[str, float],
+            outcome: str = "refused_hundreds_2026") -> pd.DataFrame:
     """Weighted share of ``outcome`` (0/1) among particles below and above each key's median.
 
-    Columns ``key``, ``median``, ``below``, ``below_low``, ``below_high``, ``above``, ...
-    (Wilson 95 % intervals at each side's effective sample size), ``gap`` (above − below);
-    largest ``|gap|`` first.
+    ``medians``: fitted key → posterior median (:func:`posterior_medians`). Columns ``key``,
+    ``median``, ``below``, ``below_low``, ``below_high``, ``above``, ... (Wilson 95 %
+    intervals at each side's effective sample size), ``gap`` (above − below); largest
+    ``|gap|`` first.
     """
-    post = pd.read_parquet(posterior)
     rows = []
-    for key in [c for c in post.columns if c != "weight"]:
-        median = float(weighted_quantile(post[key], post["weight"], (0.5,))[0])
+    for key, median in medians.items():
         row: dict[str, float | str] = {"key": key, "median": median}
         for side, mask in (("below", runs[key] <= median), ("above", runs[key] > median)):
             part = runs[mask]
@@ -151,11 +157,12 @@ def regime_shares(runs: pd.DataFrame) -> str:
 def values(runs: pd.DataFrame, *, buyers: int, months: int) -> dict[str, str]:
     """The ``post_*`` placeholders of the page from :func:`measure`'s rows."""
     w = runs["weight"]
-    table = drivers(runs)
+    medians = posterior_medians()
+    table = drivers(runs, medians)
     top = table.iloc[0]
     split = runs.assign(split=runs["end_regime"].isin(("bifurcated", "consolidated"))
                         .astype(float))
-    regime_top = drivers(split, outcome="split").iloc[0]
+    regime_top = drivers(split, medians, outcome="split").iloc[0]
     refused = runs["refusal_amount"].notna()
     return {
         "post_n": str(len(runs)), "post_ess": f"{effective_size(w):.0f}",

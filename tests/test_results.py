@@ -322,7 +322,8 @@ def test_scene_posterior_drivers_split_the_particles_at_each_posterior_median(tm
                          "a.y": [5.0, 6.0, 5.0, 6.0, 5.0, 6.0],
                          "weight": [1.0] * 6,
                          "refused_hundreds_2026": [0.0, 0.0, 1.0, 1.0, 1.0, 0.0]})
-    table = scene_posterior.drivers(runs, posterior=path).set_index("key")
+    medians = scene_posterior.posterior_medians(path)
+    table = scene_posterior.drivers(runs, medians).set_index("key")
     # The scene happens exactly in the particles above a.x's median (2.5): the largest gap.
     assert table.index[0] == "a.x"
     assert table.loc["a.x", "below"] == 0.0 and table.loc["a.x", "above"] == 1.0
