@@ -104,7 +104,7 @@ def discovery(atlas_dir: Path | None, knockouts_dir: Path | None,
     return out
 
 
-def generate(out: Path, results: Path, *, seeds: int = 16, samples: int = 64,
+def generate(out: Path, results: Path, *, seeds: int = 64, samples: int = 64,
              quick: bool = False, workers: int | None = None, no_atlas: bool = False,
              progress: bool = True, command: str = "python -m analysis.results",
              no_knockouts: bool = False) -> Path:
@@ -175,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the options, generate the page; bad input is one line and exit 2."""
     p = argparse.ArgumentParser(prog="python -m analysis.results",
                                 description=__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=None, help="seeds per variant (16; quick 2)")
+    p.add_argument("--seeds", type=int, default=None, help="seeds per variant and knock-out (64; quick 2)")
     p.add_argument("--samples", type=int, default=None,
                    help="Sobol' base N of the atlas, a power of 2 (64; quick 4)")
     p.add_argument("--out", type=Path, default=REPO / "docs", help="page folder (docs)")
@@ -189,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = p.parse_args(argv)
     from marketsim.errors import ScenarioError
 
-    seeds = a.seeds if a.seeds is not None else (2 if a.quick else 16)
+    seeds = a.seeds if a.seeds is not None else (2 if a.quick else 64)
     samples = a.samples if a.samples is not None else (4 if a.quick else 64)
     if seeds < 2:
         print(f"--seeds: must be >= 2 (intervals need two seeds), given {seeds}",

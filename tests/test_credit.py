@@ -153,7 +153,7 @@ def test_money_is_conserved_every_month_with_loans_outstanding():
 
 def test_the_credit_crunch_scenario_ends_in_a_shakeout_in_most_seeds():
     """scenarios/credit_crunch.toml over 6 seeds: most end consolidated with the active labs
-    at most half their peak (docs/results.md measures 16, knock-out table row credit_crunch)."""
+    at most half their peak (docs/results.md measures 64, knock-out table row credit_crunch)."""
     from marketsim.sweep import run_seed
 
     shakeouts = 0
