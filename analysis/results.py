@@ -175,7 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the options, generate the page; bad input is one line and exit 2."""
     p = argparse.ArgumentParser(prog="python -m analysis.results",
                                 description=__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=None, help="seeds per variant and knock-out (64; quick 2)")
+    p.add_argument("--seeds", type=int, default=None,
+                   help="seeds per variant and knock-out (64; quick 2)")
     p.add_argument("--samples", type=int, default=None,
                    help="Sobol' base N of the atlas, a power of 2 (64; quick 4)")
     p.add_argument("--out", type=Path, default=REPO / "docs", help="page folder (docs)")

@@ -49,7 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
-    p = _Parser(prog="marketsim", description=__doc__.splitlines()[0])
+    p = _Parser(prog="marketsim", description=__doc__.splitlines()[0].replace("``", ""))
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     for name, (module, help_text) in COMMANDS.items():

@@ -220,9 +220,9 @@ def check_design(design: DesignSpec, n_params: int, file: str | None, *,
                             "(Sobol' indices are of one scenario)", file=file, key="scenario",
                             allowed="one scenario file, or method = 'grid' or 'lhs'")
     if n_params == 0 and not (several and design.method == "grid"):
-        raise ScenarioError("required key missing", file=file, key="parameters",
-                            allowed="a table of dotted scenario keys (a grid over a list of "
-                            "scenarios may leave it out)")
+        raise ScenarioError("no parameter to vary", file=file, key="parameters",
+                            allowed="a table of dotted scenario keys with their values (a grid "
+                            "over a list of scenarios may leave it out)")
     if design.method == "grid":
         if design.samples is not None:
             raise ScenarioError("grid designs take every combination, not samples", file=file,

@@ -123,7 +123,12 @@ def dotted_keys() -> list[str]:
 def suggest(key: str, choices: list[str] | None = None) -> str:
     """What to say instead of unknown ``key``: the closest of ``choices``, or where to look."""
     choices = choices if choices is not None else dotted_keys()
-    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
+    section, _, name = key.rpartition(".")
+    longer = [c for c in choices  # a shortened name: regime.hhi for regime.hhi_concentrated
+              if c.rpartition(".")[0] == section
+              and c.rpartition(".")[2].startswith(name + "_")]
+    close = longer if name and len(longer) == 1 else difflib.get_close_matches(
+        key, choices, n=1, cutoff=0.6)
     if close:
         return f"did you mean '{close[0]}'?"
     section = key.rsplit(".", 1)[0] if "." in key else ""

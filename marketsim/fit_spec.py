@@ -190,13 +190,19 @@ def check_target(t: FitTarget, file: str | None = None) -> FitTarget:
     return t
 
 
+#: What an empty priors or targets file should hold, for its error message.
+_TABLES = {"priors": "at least one table named by a dotted scenario key, "
+                     "e.g. [buyers.initial_spend] with low, high",
+           "targets": "at least one table named by the target, e.g. [run_rate_2026] with "
+                      "reporter, ticks, statistic, low, high"}
+
+
 def _read(path: str | Path, what: str) -> dict[str, Any]:
     from marketsim.scenario import read_toml
 
     data = read_toml(path, what)
     if not data:
-        raise ScenarioError(f"no {what} in the file", file=str(path),
-                            allowed=f"at least one [{what}] table")
+        raise ScenarioError(f"no {what} in the file", file=str(path), allowed=_TABLES[what])
     return data
 
 

@@ -316,6 +316,39 @@ def test_plot_with_a_bad_suffix_fails_before_the_run(tmp_path, capsys, monkeypat
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(("plot", "says"), [("missing/run.png", "does not exist"),
+                                             ("folder/", "is a folder")])
+def test_plot_that_cannot_be_written_fails_before_the_run(tmp_path, capsys, monkeypatch, plot,
+                                                          says):
+    import marketsim.model
+
+    def no_run(*a, **k):
+        raise AssertionError("the model must not run")
+
+    monkeypatch.setattr(marketsim.model.AIMarketModel, "run", no_run)
+    (tmp_path / "folder").mkdir()
+    assert cli_main(["run", "small", "--ticks", "3", "--plot", f"{tmp_path}/{plot}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--plot" in err and says in err
+
+
+@pytest.mark.parametrize(("ticks", "says"), [
+    ("2401", "less than or equal to 2400"),
+    ("1200", "compute.throughput_growth = 20"),  # 20x a year for 100 years: 10^130 > 10^120
+])
+def test_ticks_past_the_horizon_the_schema_allows_is_refused(capsys, monkeypatch, ticks, says):
+    import marketsim.model
+
+    def no_run(*a, **k):
+        raise AssertionError("the model must not run")
+
+    monkeypatch.setattr(marketsim.model.AIMarketModel, "run", no_run)
+    args = ["run", "small", "--ticks", ticks, "--set", "compute.throughput_growth=20"]
+    assert cli_main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("marketsim run: --ticks:") and says in err
+
+
 DECISION_ARGS = ["run", "small", "--ticks", "3", "--quiet", "--set", "buyers.count=150",
                  "--set", "labs.class=sweep_util:NaNSplitLab", "--set",
                  "hyperscalers.margin=0.8"]

@@ -298,8 +298,8 @@ def test_a_list_of_scenarios_is_crossed_with_the_design(tmp_path):
     ({"method": "sobol", "samples": 4}, "grid and lhs designs only"),
     ({"scenario": "[]"}, "an empty list of scenarios"),
     ({"scenario": '["small", "small"]'}, "same name"),
-    ({"scenario": '"small"', "parameters": ""}, "parameters: required key missing"),
-    ({"method": "lhs", "samples": 4, "parameters": ""}, "parameters: required key missing"),
+    ({"scenario": '"small"', "parameters": ""}, "parameters: no parameter to vary"),
+    ({"method": "lhs", "samples": 4, "parameters": ""}, "parameters: no parameter to vary"),
 ])
 def test_scenario_list_errors(tmp_path, change, words):
     kwargs = {"scenario": '["small", "null"]', **change}

@@ -282,6 +282,14 @@ def test_markdown_table_keeps_the_estimation_section(tmp_path, capsys):
     assert text.endswith(f"{KEEP_MARKER}\n\n## Estimation\n\nhand-written\n")
 
 
+@pytest.mark.parametrize("given", ["new/", "missing/c.md"])
+def test_markdown_that_cannot_be_written_fails_before_the_runs(tmp_path, capsys, given):
+    assert main(["calibrate", "--seeds", "1", "--markdown", f"{tmp_path}/{given}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--markdown" in err
+    assert not list(tmp_path.iterdir())  # nothing written, not even a file named "new"
+
+
 @pytest.mark.slow
 def test_fit_on_a_dask_scheduler(fitted, tmp_path):
     from dask.distributed import LocalCluster

@@ -92,6 +92,11 @@ def test_unknown_key_suggests_the_close_one(write_scenario):
     assert "did you mean 'buyers.count'" in str(err)
 
 
+def test_a_shortened_key_suggests_the_one_it_starts(write_scenario):
+    err, _ = _error(write_scenario, "[regime]\nhhi = 2000\n")
+    assert "did you mean 'regime.hhi_concentrated'" in str(err)
+
+
 def test_unknown_section_suggests_the_close_one(write_scenario):
     err, _ = _error(write_scenario, "[labz]\ncount = 3\n")
     assert err.key == "labz" and "did you mean 'labs'" in str(err)

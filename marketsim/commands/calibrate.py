@@ -18,19 +18,21 @@ _FIT_ONLY = (("out", None), ("simulations", None), ("workers", None), ("schedule
              ("max_generations", None), ("predictive", 0))
 
 
-def calibrate_command(scenario: str | None, *, seeds: int, markdown: Path | None = None) -> int:
+def calibrate_command(scenario: str | None, *, seeds: int,
+                      markdown: str | Path | None = None) -> int:
     """Run the scenario over ``seeds`` seeds and print figure, target, model value, within.
 
     Returns 0 when every figure is within tolerance, 1 otherwise (so scripts can check).
     """
     from marketsim.calibration import calibrate, to_markdown
+    from marketsim.commands.paths import check_output_file
+    from marketsim.manifest import write_text_atomic
     from marketsim.scenario import load_scenario
 
     if seeds < 1:
         raise ScenarioError("must be at least 1", key="--seeds", given=seeds, allowed="int >= 1")
-    if markdown is not None and not Path(markdown).resolve().parent.is_dir():
-        raise ScenarioError("its folder does not exist", key="--markdown", given=str(markdown),
-                            allowed="a file in an existing folder")
+    if markdown is not None:
+        markdown = check_output_file(markdown, "--markdown")
     sc = load_scenario(scenario)
     table = calibrate(sc, seeds=seeds, progress=True)
     width = max(len(f) for f in table["figure"])
@@ -47,7 +49,7 @@ def calibrate_command(scenario: str | None, *, seeds: int, markdown: Path | None
                   "of the design's CALIBRATION.md, with their sources, as coded in "
                   "`marketsim/calibration.py`.\n\n")
         try:
-            Path(markdown).write_text(header + to_markdown(table, seeds) + _kept(markdown))
+            write_text_atomic(markdown, header + to_markdown(table, seeds) + _kept(markdown))
         except OSError as exc:
             raise ScenarioError(f"cannot write it ({exc.strerror or exc})", key="--markdown",
                                 given=str(markdown), allowed="a file you can write") from None
@@ -154,7 +156,7 @@ def add_arguments(c: argparse.ArgumentParser) -> None:
     """``marketsim calibrate``'s arguments."""
     c.add_argument("scenario", nargs="?", default=None, help="scenario file or shipped name")
     c.add_argument("--seeds", type=int, default=8, help="seeds to run (default 8)")
-    c.add_argument("--markdown", type=Path, default=None, help="also write the table here")
+    c.add_argument("--markdown", type=str, default=None, help="also write the table here")
     f = c.add_argument_group("estimation (--fit)")
     f.add_argument("--fit", action="store_true",
                    help="estimate the free parameters from the 2025 targets (ABC-SMC)")

@@ -139,10 +139,14 @@ def run_command(
         out = Path(out)
         check_out_dir(out)
     if plot is not None:
+        from marketsim.commands.paths import check_output_file
         from marketsim.report_run import check_plot_path
 
+        plot = check_output_file(plot, "--plot")
         check_plot_path(plot)
     sc = load_scenario(scenario, overrides=overrides)
+    if ticks is not None and ticks > sc.horizon:
+        check_ticks(scenario, overrides, ticks)
     from marketsim.model import AIMarketModel  # Mesa and NumPy: after the input is checked
 
     tmp = staging_dir(out) if out is not None else None
@@ -163,6 +167,26 @@ def run_command(
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def check_ticks(scenario: str | None, overrides: dict[str, Any], ticks: int) -> None:
+    """Refuse a ``--ticks`` past the horizon the scenario's schema allows.
+
+    Run for ``ticks`` months, the scenario must pass the checks it would pass with
+    ``horizon = ticks``: the horizon's bound and the growth rates that compound over it.
+
+    Raises:
+        ScenarioError: the scenario with that horizon is refused (its reason, keyed
+            ``--ticks``).
+    """
+    from marketsim.errors import ScenarioError
+    from marketsim.scenario import load_scenario
+
+    try:
+        load_scenario(scenario, overrides={**overrides, "horizon": ticks})
+    except ScenarioError as exc:
+        raise ScenarioError(f"{ticks} months, checked as the horizon: {exc}",
+                            key="--ticks") from None
 
 
 def _write_plot(df: pd.DataFrame, regime: str, path: Path, title: str) -> None:
@@ -225,7 +249,7 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
                    help="override a dotted scenario key, e.g. --set buyers.count=20000")
     r.add_argument("--out", type=Path, default=None,
                    help="write ticks.parquet, labs.parquet and manifest.json here")
-    r.add_argument("--plot", type=Path, default=None, metavar="FILE",
+    r.add_argument("--plot", type=str, default=None, metavar="FILE",
                    help="draw the main series and the regime band (.png, .svg or .pdf)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument("--debug", action="store_true",
