@@ -228,6 +228,16 @@ def test_status_names_month_year_and_regime(small_scenario):
     assert s["regime"] in ("competitive", "concentrated", "bifurcated", "consolidated")
 
 
+def test_status_before_the_first_month_asks_for_a_step_unless_it_failed(small_scenario):
+    from marketsim.viz.components import status_html
+
+    m = viz_model_class(small_scenario)(rng=3)
+    assert "press Step" in status_html(m)
+    m.error = "RuntimeError in month 1: my pricing bug"  # as a failed first step leaves it
+    html = status_html(m)
+    assert "stopped: RuntimeError in month 1" in html and "press Step" not in html
+
+
 @pytest.mark.parametrize(("labs", "band"), [(1, False), (6, True)])
 def test_sizes_legend_names_the_middle_band_only_when_it_is_drawn(small_scenario, labs, band):
     m = viz_model_class(small_scenario)(rng=0, **{"labs.count": labs}).run(3)

@@ -55,8 +55,8 @@ def status_html(model: AIMarketModel) -> str:
     """The status line: date, month, regime and why, headline figures, the run's settings."""
     s = data.status(model, SLIDER_KEYS)
     regime = s["regime"] or "none yet"
-    meaning = REGIME_MEANING.get(regime, "press Step: the label needs a month of data"
-                                 if not s["regime"] else "")
+    waiting = "" if s["error"] else "press Step: the label needs a month of data"
+    meaning = REGIME_MEANING.get(regime, waiting if not s["regime"] else "")
     settings = [f"{LABELS.get(k, 'seed' if k == 'rng' else k)} {_value(v)}"
                 for k, v in s["params"].items()]
     origin = (f'<br><span class="marketsim-origin" style="font-weight:600">replaying '
