@@ -314,7 +314,9 @@ def validate_scenario(
     try:
         sc = MarketScenario.model_validate(data)
     except ValidationError as exc:
-        raise explain_error(exc, data, file) from None
+        bad = ".".join(str(x) for x in exc.errors()[0]["loc"])
+        where = f"override of {file or 'the scenario'}" if bad in (overrides or {}) else file
+        raise explain_error(exc, data, where) from None
     sc.source = file
     for kind in AGENT_SECTIONS:
         check_classes(sc, kind, file)

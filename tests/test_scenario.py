@@ -293,6 +293,7 @@ def test_override_errors_name_file_and_key(write_scenario):
     with pytest.raises(ScenarioError) as info:
         load_scenario(path, overrides={"buyers.count": -3})
     assert info.value.key == "buyers.count" and info.value.given == -3
+    assert str(info.value).startswith(f"override of {path}: buyers.count:")  # not the file's
     with pytest.raises(ScenarioError):
         load_scenario(path, overrides={"buyers.count.x": 1})
     with pytest.raises(ScenarioError):
