@@ -17,6 +17,10 @@ influential drivers, or those named), ``regime_by_driver``, ``sobol``. Failed ru
 (``DIR/failures/*.json``) are listed with the command that replays each.
 ``marketsim report DIR1 DIR2 ...`` compares folders side by side instead.
 
+Part files a resumed sweep would set aside (damaged, copies, another experiment's) are left
+out, one line on stderr each; the files are written into a hidden folder and moved into
+place once all are written, so a report that fails leaves the previous one whole.
+
 The numbers come from :mod:`marketsim.report_stats`, the files from
 :mod:`marketsim.report_data`, the figures from :mod:`marketsim.report_plots`.
 """
@@ -24,7 +28,11 @@ The numbers come from :mod:`marketsim.report_stats`, the files from
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+import secrets
+import shutil
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +62,7 @@ from marketsim.report_stats import (
     sobol_indices,
     summary,
 )
+from marketsim.store import has_parts
 
 __all__ = [
     "FORMATS", "KEY_OUTPUTS", "MONTHLY_COUNTS", "REGIME_COLOURS", "SERIES", "SOBOL_OUTPUTS",
@@ -61,6 +70,9 @@ __all__ = [
     "regime_share", "regime_totals", "sobol_indices", "to_markdown", "to_text",
 ]
 _MAX_ROWS_PRINTED = 25
+#: Names (without suffix) of the tables and plots of :func:`make_report`.
+_REPORT_STEMS = ("regimes", "regime_share", "regime_by_driver", "drivers", "summary",
+                 "outputs", "sobol", "sobol_second_order", "timeseries", "regime_map")
 
 
 def to_markdown(df: pd.DataFrame, *, index: bool = True) -> str:
@@ -113,6 +125,40 @@ def map_axes(res: SweepResults, ranking: pd.DataFrame, x: str | None = None,
     return xk, yk
 
 
+def warn_stderr(line: str) -> None:
+    """Print a note of the report on stderr, as ``marketsim sweep`` prints its own."""
+    print(f"marketsim report: {line}", file=sys.stderr)
+
+
+@contextmanager
+def staged(target: Path, stems: Sequence[str], fmt: str) -> Iterator[Path]:
+    """A hidden folder to write a report into, moved into ``target`` once it is complete.
+
+    A new ``target`` is that folder renamed into place (it is made beside ``target``). Into
+    an existing one each file is renamed, replacing the previous report's file of that name,
+    and the previous report's files this one did not write (``stems`` with ``.csv``, ``.md``
+    or ``.<fmt>``) are removed; other files stay (``DIR/report/compare``, a user's own). If
+    writing fails the hidden folder is removed and ``target`` stays as it was.
+    """
+    target = Path(target)
+    fresh = not target.exists()
+    home = make_folder(target.parent if fresh else target)
+    tmp = home / f".{target.name or 'report'}.{os.getpid()}-{secrets.token_hex(3)}.tmp"
+    tmp.mkdir()
+    try:
+        yield tmp
+        if fresh:
+            os.replace(tmp, target)
+        else:
+            new = {p.name for p in tmp.iterdir()}
+            for name in sorted(new):
+                os.replace(tmp / name, target / name)
+            for stale in {f"{s}.{x}" for s in stems for x in ("csv", "md", fmt)} - new:
+                (target / stale).unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 class _Writer:
     """Writes tables (CSV and Markdown) and collects the files written."""
 
@@ -124,9 +170,7 @@ class _Writer:
         for suffix, text in ((".csv", df.to_csv()),
                              (".md", f"## {title}\n\n{to_markdown(df)}")):
             path = self.out / f"{stem}{suffix}"
-            tmp = path.with_name(f".{path.name}.tmp")  # never a half-written table
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, path)
+            path.write_text(text, encoding="utf-8")  # into a staged folder (see staged)
             self.files.append(path)
         self.echo(f"\n{title}\n" + to_text(df if show is None else show))
 
@@ -136,13 +180,17 @@ class _Writer:
 
 
 def make_report(root: str | Path, *, echo: Callable[[str], Any] = print, fmt: str = "png",
-                x: str | None = None, y: str | None = None,
-                out: str | Path | None = None) -> list[Path]:
+                x: str | None = None, y: str | None = None, out: str | Path | None = None,
+                warn: Callable[[str], Any] = warn_stderr) -> list[Path]:
     """Write every table and plot into ``out`` (``DIR/report/``); print the tables.
+
+    The files are written into a hidden folder and moved into ``out`` only once all are
+    written (:func:`staged`): a report that fails leaves the previous one as it was.
 
     Args:
         root: the results directory.
         echo: prints one block of text.
+        warn: prints a note: a part file left out, a plot that cannot be drawn.
         fmt: plot format, one of :data:`FORMATS`.
         x: the regime map's x axis (default: the most influential driver).
         y: its y axis (default: the next most influential).
@@ -156,16 +204,31 @@ def make_report(root: str | Path, *, echo: Callable[[str], Any] = print, fmt: st
             cannot be read (named), or a bad ``x``/``y``/``fmt``.
     """
     _check_format(fmt)
-    res = SweepResults(root)
+    res = SweepResults(root, warn=warn)
     failures = read_failures(res.root)
     sob, note = sobol_indices(res)
     ranking = driver_ranking(res, sob)
     axes = map_axes(res, ranking, x, y)
-    w = _Writer(make_folder(out or res.root / "report"), echo)
-    stored, planned = len(res.runs), res.n_runs_planned
-    echo(f"{res.name}: {stored} of {planned} runs ({res.method} design, {len(res.points)} "
-         f"points x {res.design.get('replications')} replications, {res.horizons} months)"
-         + ("" if stored >= planned else " - sweep not finished"))
+    target = Path(out or res.root / "report")
+    with staged(target, _REPORT_STEMS, fmt) as folder:
+        w = _Writer(folder, echo)
+        stored, planned = len(res.runs), res.n_runs_planned
+        echo(f"{res.name}: {stored} of {planned} runs ({res.method} design, {len(res.points)} "
+             f"points x {res.design.get('replications')} replications, {res.horizons} months)"
+             + ("" if stored >= planned else " - sweep not finished"))
+        by_driver = _tables(res, sob, note, ranking, w)
+        _plots(res, sob, axes, by_driver, fmt, w, warn)
+    _echo_failures(res, failures, echo)
+    files = [target / p.name for p in w.files]
+    echo(f"\nwrote {len(files)} files to {target}: "
+         + ", ".join(sorted({p.name for p in files if p.suffix == f'.{fmt}'})))
+    echo(f"Open a run in the visualiser: marketsim viz --replay {res.root} --run RUN_ID")
+    return files
+
+
+def _tables(res: SweepResults, sob: pd.DataFrame | None, note: str, ranking: pd.DataFrame,
+            w: _Writer) -> pd.DataFrame:
+    """Write and print every table; return the regime shares per driver bin (for a plot)."""
     w.table(regime_totals(res), "regimes",
             "Share of runs ending in each regime (95% interval)")
     w.table(regime_share(res), "regime_share", "Regime share per design point")
@@ -175,17 +238,25 @@ def make_report(root: str | Path, *, echo: Callable[[str], Any] = print, fmt: st
     w.table(ranking.set_index("parameter"), "drivers", "Drivers, most influential first")
     _output_tables(res, w)
     _sobol_tables(res, sob, note, w)
-    w.plot(plot_timeseries(res, w.out / f"timeseries.{fmt}"))
+    return by_driver
+
+
+def _plots(res: SweepResults, sob: pd.DataFrame | None, axes: tuple[str, str] | None,
+           by_driver: pd.DataFrame, fmt: str, w: _Writer, warn: Callable[[str], Any]) -> None:
+    """Draw every plot; say why the time series are missing when they are."""
+    made = plot_timeseries(res, w.out / f"timeseries.{fmt}")
+    if made is None:
+        ticks = res.root / "ticks"
+        warn(f"{res.root}: no timeseries.{fmt}: " + (
+            f"{ticks} holds none of the series" if has_parts(ticks) else
+            f"{ticks} is missing or empty: no time series and no entries/exits totals "
+            "(both come from the tick tables)"))
+    w.plot(made)
     w.plot(plot_regime_by_driver(by_driver, res.name, w.out / f"regime_by_driver.{fmt}"))
     if axes is not None:
         w.plot(plot_regime_map(res, w.out / f"regime_map.{fmt}", *axes))
     if sob is not None:
         w.plot(plot_sobol(sob, res.name, w.out / f"sobol.{fmt}"))
-    _echo_failures(res, failures, echo)
-    echo(f"\nwrote {len(w.files)} files to {w.out}: "
-         + ", ".join(sorted({p.name for p in w.files if p.suffix == f'.{fmt}'})))
-    echo(f"Open a run in the visualiser: marketsim viz --replay {res.root} --run RUN_ID")
-    return w.files
 
 
 def _check_format(fmt: str) -> None:
@@ -234,20 +305,21 @@ def _echo_failures(res: SweepResults, failures: pd.DataFrame, echo: Callable[[st
 
 
 def compare_report(roots: Sequence[str | Path], *, echo: Callable[[str], Any] = print,
-                   fmt: str = "png", out: str | Path | None = None) -> list[Path]:
+                   fmt: str = "png", out: str | Path | None = None,
+                   warn: Callable[[str], Any] = warn_stderr) -> list[Path]:
     """Results folders side by side: regime shares and key outputs with 95 % intervals.
 
     Writes ``compare.csv``, ``compare.md`` and ``compare.<fmt>`` into ``out`` (default:
-    ``report/compare`` inside the first folder).
+    ``report/compare`` inside the first folder), all at once (:func:`staged`).
 
     Raises:
         ScenarioError: a folder is not a sweep's results, or a file in it cannot be read.
     """
     _check_format(fmt)
-    results = [SweepResults(r) for r in roots]
+    results = [SweepResults(r, warn=warn) for r in roots]
     failures = [read_failures(res.root) for res in results]
     table = compare_table(results)
-    w = _Writer(make_folder(out or results[0].root / "report" / "compare"), echo)
+    target = Path(out or results[0].root / "report" / "compare")
     echo(f"Comparing {len(results)} results folders")
     shown = [*table.attrs["regimes"], *[c for c in ("hhi_revenue", "active_labs")
                                         if c in table.attrs["outputs"]]]
@@ -255,10 +327,12 @@ def compare_report(roots: Sequence[str | Path], *, echo: Callable[[str], Any] = 
     for c in shown:
         show[c] = [f"{m:.3g} [{lo:.3g}, {hi:.3g}]" for m, lo, hi in zip(
             table[c], table[f"{c}_lo"], table[f"{c}_hi"], strict=True)]
-    w.table(table, "compare", "Folders side by side: share or mean [95% interval]",
-            show=show)
-    w.plot(plot_compare(table, w.out / f"compare.{fmt}"))
+    with staged(target, ("compare",), fmt) as folder:
+        w = _Writer(folder, echo)
+        w.table(table, "compare", "Folders side by side: share or mean [95% interval]",
+                show=show)
+        w.plot(plot_compare(table, w.out / f"compare.{fmt}"))
     for res, failed in zip(results, failures, strict=True):
         _echo_failures(res, failed, echo)
-    echo(f"\nwrote {len(w.files)} files to {w.out}")
-    return w.files
+    echo(f"\nwrote {len(w.files)} files to {target}")
+    return [target / p.name for p in w.files]

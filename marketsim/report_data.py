@@ -1,21 +1,28 @@
 """A sweep's results directory read back for ``marketsim report``.
 
-Reads the result layout of the contract: ``DIR/manifest.json``, ``DIR/runs`` and
-``DIR/ticks`` (Parquet folders, read with :func:`pandas.read_parquet`) and the failed runs'
+Reads the result layout of the contract: ``DIR/manifest.json``, the part files of
+``DIR/runs`` and ``DIR/ticks`` (read with :func:`pandas.read_parquet`) and the failed runs'
 ``DIR/failures/<run_id>.json``; plus the runs a sweep has finished but not yet flushed to
-Parquet, through the store's reader of its journal. Every file that cannot be read becomes one
-:class:`~marketsim.ScenarioError` naming it (the command line: exit 2, no traceback).
+Parquet, through the store's reader of its journal. The part files pass the checks a resumed
+sweep applies (:func:`marketsim.store_check.usable`): one that is damaged, a copy, of another
+experiment or without its ticks part is left out with one line saying so (the sweep sets it
+aside), so no run counts twice and no other experiment's run counts. Every other file that
+cannot be read becomes one :class:`~marketsim.ScenarioError` naming it (the command line:
+exit 2, no traceback).
 """
 
 from __future__ import annotations
 
 import json
+import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from marketsim.errors import ScenarioError
+from marketsim.failures import FAILURES
 
 #: Reporters that count events of one month; the report adds their totals over each run,
 #: from the tick table, as ``<name>_total`` (their final value is only the last month's).
@@ -47,19 +54,34 @@ def read_json(path: Path, allowed: str) -> dict[str, Any]:
     return data
 
 
-def read_parquet(folder: Path, **kwargs: Any) -> pd.DataFrame:
-    """``pandas.read_parquet(folder)``, or a one-line ScenarioError naming the folder."""
+def read_parquet(source: Path | list[Path], where: Path | None = None, **kwargs: Any
+                 ) -> pd.DataFrame:
+    """``pandas.read_parquet(source)``, or a one-line ScenarioError naming ``where``.
+
+    ``source``: a folder or a list of part files; ``where`` defaults to it.
+    """
+    files = [str(p) for p in source] if isinstance(source, list) else source
     try:
-        return pd.read_parquet(folder, **kwargs)
+        return pd.read_parquet(files, **kwargs)
     except Exception as exc:  # noqa: BLE001 - any damaged or foreign file: one clear line
-        raise ScenarioError(f"cannot read ({_first_line(exc)})", file=str(folder),
+        raise ScenarioError(f"cannot read ({_first_line(exc)})", file=str(where or source),
                             allowed="Parquet part files written by 'marketsim sweep'"
                             ) from None
 
 
-def _has_parquet(folder: Path) -> bool:
-    return folder.is_dir() and any(p.suffix == ".parquet" and not p.name.startswith((".", "_"))
-                                   for p in folder.iterdir())
+def _plan(design: dict[str, Any]) -> dict[int, int] | None:
+    """run_id -> seed of every run of the sweep's plan, from its manifest (None: unknown).
+
+    The sweep's own rule (:func:`marketsim.sweep.plan`): ``run_id = point x replications +
+    replication``, seeds from the base seed.
+    """
+    from marketsim.sweep import run_seed
+
+    try:
+        n, r, seed = int(design["n_points"]), int(design["replications"]), int(design["seed"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return {p * r + k: run_seed(seed, p, k) for p in range(n) for k in range(r)}
 
 
 class SweepResults:
@@ -67,13 +89,19 @@ class SweepResults:
 
     Args:
         root: the results directory.
+        warn: called with each line of :attr:`left_out` as the parts are checked (before
+            an error for a directory with no run left).
+
+    Attributes:
+        left_out: one line per part file (or runs and ticks pair) left out: damaged, a copy,
+            or not of this sweep; the same files a resumed sweep sets aside.
 
     Raises:
-        ScenarioError: not a sweep's results directory, no run stored yet, or a file in it
-            cannot be read (named).
+        ScenarioError: not a sweep's results directory, no run stored yet (saying how many
+            failed, and where their records are), or a file in it cannot be read (named).
     """
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, warn: Callable[[str], Any] | None = None) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
             raise ScenarioError("results directory not found", file=str(self.root),
@@ -91,9 +119,12 @@ class SweepResults:
         self.names: list[str] = list(design["names"])
         self.method: str = str(design.get("method", "grid"))
         self.points = pd.DataFrame(design["points"]).set_index("point")[self.names]
-        runs_dir = self.root / "runs"
-        runs = read_parquet(runs_dir) if _has_parquet(runs_dir) else pd.DataFrame(
-            columns=["run_id"])
+        self.left_out: list[str] = []
+        self._runs_files, self._ticks_files = self._usable_parts()
+        for line in self.left_out if warn is not None else ():
+            warn(line)
+        runs = (read_parquet(self._runs_files, where=self.root / "runs") if self._runs_files
+                else pd.DataFrame(columns=["run_id"]))
         pending = _journal(self.root, set(runs["run_id"]))
         self._pending_ticks = (pd.concat([t for _, t in pending], ignore_index=True)
                                if pending else None)
@@ -101,10 +132,58 @@ class SweepResults:
             runs = pd.concat([runs, *(r for r, _ in pending)], ignore_index=True)
         self.runs = runs.sort_values("run_id").reset_index(drop=True)
         if self.runs.empty:
-            raise ScenarioError("no finished runs yet", file=str(self.root),
-                                allowed="a directory with runs: run 'marketsim sweep' first")
+            raise self._no_runs()
         self.n_runs_planned = int(design.get("n_runs", len(self.runs)))
         self._add_run_totals()
+
+    def _usable_parts(self) -> tuple[list[Path], list[Path]]:
+        """The runs and ticks part files to read: those a resumed sweep would keep.
+
+        The others (damaged, a copy, runs not of this sweep's plan, a runs part without its
+        ticks part) are left out, each group with one line in :attr:`left_out`; nothing is
+        moved (a sweep may be writing here). Without any ticks part (``DIR/ticks`` deleted)
+        runs parts are read without their ticks.
+        """
+        from marketsim.store_check import parts, usable
+
+        with_ticks = bool(parts(self.root / "ticks"))
+        kept, left = usable(self.root, _plan(self.design), with_ticks=with_ticks)
+        for files, why in left:
+            names = " and ".join(str(f.relative_to(self.root)) for f in files)
+            why = why.removesuffix("; its runs are run again")
+            self.left_out.append(
+                f"{self.root}: left out {names} ({why}); the next '{self.sweep_command}' "
+                f"sets {'them' if len(files) > 1 else 'it'} aside into "
+                f"{self.root / 'set_aside'}")
+        ticks = [self.root / "ticks" / n for n in kept] if with_ticks else []
+        return [self.root / "runs" / n for n in kept], ticks
+
+    @property
+    def sweep_command(self) -> str:
+        """The command that resumes this sweep (and sets aside the parts left out)."""
+        exp = self.manifest.get("experiment_file") or "EXPERIMENT"
+        return shlex.join(["marketsim", "sweep", str(exp), "--out", str(self.root)])
+
+    def _no_runs(self) -> ScenarioError:
+        """The error for a directory with no run to report: why, and what to do."""
+        failed = read_failures(self.root)
+        if self.left_out:
+            return ScenarioError(
+                f"no runs to report: every runs part was left out ({len(self.left_out)} "
+                "noted above)", file=str(self.root),
+                allowed=f"run '{self.sweep_command}': it sets them aside and runs their runs "
+                "again")
+        if not failed.empty:
+            from marketsim.commands.sweep import _reasons
+
+            reasons = _reasons(list(zip(failed["run_id"], failed["error"], strict=True)))
+            return ScenarioError(
+                f"no finished runs: {len(failed)} run{'s' if len(failed) > 1 else ''} failed "
+                f"({reasons}); tracebacks and replay commands in {self.root / FAILURES}",
+                file=str(self.root),
+                allowed=f"fix the cause, then '{self.sweep_command}' runs them again")
+        return ScenarioError("no finished runs yet", file=str(self.root),
+                             allowed="a directory with runs: run 'marketsim sweep' first")
 
     def _add_run_totals(self) -> None:
         """Add ``<name>_total`` to :attr:`runs`: each monthly count summed over the run."""
@@ -141,23 +220,24 @@ class SweepResults:
         """
         import pyarrow.dataset as ds
 
-        folder = self.root / "ticks"
-        pending = self._pending_ticks
-        parts = _has_parquet(folder)
+        files, pending = self._ticks_files, self._pending_ticks
         try:
-            have = set(ds.dataset(folder, format="parquet").schema.names) if parts else set()
+            have = (set(ds.dataset([str(f) for f in files], format="parquet").schema.names)
+                    if files else set())
         except Exception as exc:  # noqa: BLE001 - a damaged part file: one clear line
-            raise ScenarioError(f"cannot read ({_first_line(exc)})", file=str(folder),
+            raise ScenarioError(f"cannot read ({_first_line(exc)})",
+                                file=str(self.root / "ticks"),
                                 allowed="Parquet part files written by 'marketsim sweep'"
                                 ) from None
-        if pending is not None and not parts:
+        if pending is not None and not files:
             have = set(pending.columns)
         cols = ["run_id", "tick", *[c for c in dict.fromkeys(columns) if c in have]]
         if not {"run_id", "tick"} <= have:
             return pd.DataFrame(columns=cols)
         ids = None if run_ids is None else [int(i) for i in run_ids]
-        stored = (read_parquet(folder, columns=cols, filters=None if ids is None else
-                               [("run_id", "in", ids)]) if parts else pd.DataFrame(columns=cols))
+        stored = (read_parquet(files, where=self.root / "ticks", columns=cols,
+                               filters=None if ids is None else [("run_id", "in", ids)])
+                  if files else pd.DataFrame(columns=cols))
         if pending is not None:
             extra = pending[[c for c in cols if c in pending.columns]]
             if ids is not None:

@@ -8,6 +8,7 @@
   aside into ``DIR/set_aside/`` (readers of ``runs/`` and ``ticks/`` no longer see it) with
   one line saying so; the runs it held are then missing and run again. So
   ``pandas.read_parquet(DIR / "runs")`` has one row per run.
+- :func:`usable`: the same checks for a reader, moving nothing: the parts to read.
 - :func:`discard`: ``--restart`` empties the directory of results.
 """
 
@@ -155,8 +156,9 @@ def _ticks_problem(path: Path | None, ids: set[int]) -> str | None:
 class _Checker:
     """Checks runs parts one by one against the plan and the parts accepted before."""
 
-    def __init__(self, expected: dict[int, int] | None) -> None:
+    def __init__(self, expected: dict[int, int] | None, *, with_ticks: bool = True) -> None:
         self.expected = expected
+        self.with_ticks = with_ticks
         self.seen: set[int] = set()
         self.columns: list[str] | None = None
 
@@ -172,7 +174,7 @@ class _Checker:
             return "holds runs already stored in another part (a copy?)"
         if self.columns is not None and columns != self.columns:
             return "its columns differ from the other parts'; its runs are run again"
-        why = _ticks_problem(ticks_path, set(ids))
+        why = _ticks_problem(ticks_path, set(ids)) if self.with_ticks else None
         if why is None:
             self.seen.update(ids)
             self.columns = columns
@@ -210,6 +212,39 @@ def heal(root: Path, expected: dict[int, int] | None = None) -> list[str]:
             pair = [p for p in (runs[name], ticks.get(name)) if p is not None]
             notes.append(set_aside(root, pair, why))
     return notes
+
+
+def usable(root: Path, expected: dict[int, int] | None = None, *, with_ticks: bool = True
+           ) -> tuple[list[str], list[tuple[list[Path], str]]]:
+    """What :func:`heal` would keep and set aside, found without moving or deleting anything.
+
+    For readers of a directory a sweep may be writing to (``marketsim report``): the same
+    checks, in the same order, so a reader counts the runs a resumed sweep would keep.
+
+    Args:
+        root: the results directory.
+        expected: run_id -> seed of the sweep's plan (None: not checked).
+        with_ticks: False when the directory keeps no tick tables: runs parts are then not
+            checked against ticks parts.
+
+    Returns:
+        The names of the runs parts to read (their ticks parts have the same names), and the
+        files :func:`heal` would set aside, each group with why.
+    """
+    runs = parts(root / RUNS)  # listed before ticks: a sweep renames ticks parts in first
+    ticks = parts(root / TICKS)
+    left = [([p], "not a part file of this sweep")
+            for p in _strays(root / RUNS) + _strays(root / TICKS)]
+    left += [([path], "a ticks part without its runs part") for name, path in
+             sorted(ticks.items()) if name not in runs and not OUR_PART.fullmatch(name)]
+    checker, kept = _Checker(expected, with_ticks=with_ticks), []
+    for name in sorted(runs, key=lambda n: (OUR_PART.fullmatch(n) is None, n)):
+        why = checker.problem(runs[name], ticks.get(name))
+        if why is None:
+            kept.append(name)
+        else:
+            left.append(([p for p in (runs[name], ticks.get(name)) if p is not None], why))
+    return kept, left
 
 
 def discard(root: Path) -> None:

@@ -135,12 +135,8 @@ def test_sobol_report_warns_of_a_small_base_sample(sobol_dir):
 
 
 def test_report_of_an_unfinished_sobol_sweep_skips_the_indices(sobol_dir, tmp_path):
-    part = tmp_path / "part"
-    shutil.copytree(sobol_dir, part, ignore=shutil.ignore_patterns("report"))
-    runs = pd.read_parquet(part / "runs")
-    for p in (part / "runs").glob("part-*.parquet"):
-        p.unlink()
-    runs[runs["run_id"] < 20].to_parquet(part / "runs" / "part-a.parquet")
+    part = _copy(sobol_dir, tmp_path / "part")
+    _rewrite(part, keep=lambda r: r["run_id"] < 20)
     lines: list[str] = []
     make_report(part, echo=lines.append)
     text = "\n".join(lines)
@@ -185,13 +181,24 @@ def _copy(src, dst):
     return dst
 
 
+def _rewrite(folder, keep=None, regime_of=None):
+    """Rewrite each runs part and its ticks part under their names (as a sweep would have
+    written them): only the runs ``keep(runs)`` selects, regimes ``regime_of(runs)``."""
+    for path in sorted((folder / "runs").glob("part-*.parquet")):
+        runs = pd.read_parquet(path)
+        ticks = pd.read_parquet(folder / "ticks" / path.name)
+        if keep is not None:
+            runs = runs[keep(runs)]
+            ticks = ticks[ticks["run_id"].isin(runs["run_id"])]
+        if regime_of is not None:
+            runs = runs.assign(regime=regime_of(runs))
+        runs.to_parquet(path)
+        ticks.to_parquet(folder / "ticks" / path.name)
+
+
 def _set_regimes(folder, regime_of):
     """Rewrite the runs table's regime column with ``regime_of(runs) -> labels``."""
-    runs = pd.read_parquet(folder / "runs")
-    for p in (folder / "runs").glob("*.parquet"):
-        p.unlink()
-    runs["regime"] = regime_of(runs)
-    runs.to_parquet(folder / "runs" / "part-x.parquet")
+    _rewrite(folder, regime_of=regime_of)
 
 
 def test_map_is_on_the_most_influential_drivers(grid_dir, tmp_path):
@@ -306,23 +313,20 @@ def test_failed_runs_are_listed_with_their_replay_command(grid_dir, tmp_path, ca
     assert f"marketsim viz --replay {d} --run RUN_ID" in out
 
 
-@pytest.mark.parametrize("what", ["failure", "runs", "manifest"])
+@pytest.mark.parametrize("what", ["failure", "manifest"])
 def test_an_unreadable_file_is_named_in_one_line(grid_dir, tmp_path, capsys, what):
     d = _copy(grid_dir, tmp_path / "d")
     if what == "failure":
         (d / "failures").mkdir()
         bad = d / "failures" / "3.json"
         bad.write_text("{not json")
-    elif what == "runs":
-        bad = sorted((d / "runs").glob("*.parquet"))[0]
-        bad.write_bytes(b"PAR1 not really parquet")
     else:
         bad = d / "manifest.json"
         bad.write_text("[1, 2]")
     assert main(["report", str(d)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    assert str(bad if what != "runs" else d / "runs") in err
+    assert str(bad) in err
 
 
 def test_report_of_a_sweep_over_scenarios_ranks_and_maps_the_scenario(tmp_path):
@@ -338,3 +342,129 @@ def test_report_of_a_sweep_over_scenarios_ranks_and_maps_the_scenario(tmp_path):
     by_driver = pd.read_csv(tmp_path / "out" / "report" / "regime_by_driver.csv",
                             keep_default_na=False)  # a scenario named "null" stays a name
     assert set(by_driver.loc[by_driver["parameter"] == "scenario", "bin"]) == {"small", "null"}
+
+
+# ------------------------------------------------------------ a damaged or foreign folder
+def _split(folder):
+    """Store the folder's runs as two pairs of parts, part-a (runs 0-3) and part-b (4-7)."""
+    runs, ticks = pd.read_parquet(folder / "runs"), pd.read_parquet(folder / "ticks")
+    for sub in ("runs", "ticks"):
+        for p in (folder / sub).glob("*.parquet"):
+            p.unlink()
+    for name, ids in (("part-a", range(4)), ("part-b", range(4, 8))):
+        runs[runs["run_id"].isin(ids)].to_parquet(folder / "runs" / f"{name}.parquet")
+        ticks[ticks["run_id"].isin(ids)].to_parquet(folder / "ticks" / f"{name}.parquet")
+
+
+def _report(d, capsys):
+    """``marketsim report d``: exit code, stdout, stderr lines."""
+    code = main(["report", str(d)])
+    out, err = capsys.readouterr()
+    return code, out, err.strip().splitlines()
+
+
+def test_a_copied_part_is_left_out_and_its_runs_counted_once(grid_dir, tmp_path, capsys):
+    make_report(grid_dir, echo=lambda *_: None)
+    d = _copy(grid_dir, tmp_path / "d")
+    part = next((d / "runs").glob("*.parquet")).name
+    for sub in ("runs", "ticks"):
+        shutil.copy(d / sub / part, d / sub / "part-copy.parquet")
+    code, out, err = _report(d, capsys)
+    assert code == 0 and "8 of 8 runs" in out and "not finished" not in out
+    assert len(err) == 1 and "left out runs/part-copy.parquet and ticks/part-copy.parquet" in \
+        err[0] and "already stored in another part" in err[0], err
+    for stem in ("regimes", "regime_share", "outputs"):  # the same numbers as without the copy
+        pd.testing.assert_frame_equal(pd.read_csv(d / "report" / f"{stem}.csv"),
+                                      pd.read_csv(grid_dir / "report" / f"{stem}.csv"))
+    assert (d / "runs" / "part-copy.parquet").is_file()  # a report moves nothing
+    # ... and it left out what a resumed sweep sets aside
+    run_sweep(json.loads((d / "manifest.json").read_text())["experiment_file"], d,
+              workers=1, progress=False)
+    assert sorted(p.name for p in (d / "set_aside").rglob("*.parquet")) == [
+        "part-copy.parquet", "part-copy.parquet"]
+
+
+def test_a_part_of_another_experiment_is_left_out(grid_dir, tmp_path, capsys):
+    other = tmp_path / "other"
+    run_sweep(write_experiment(tmp_path, replications=3, seed=9), other, workers=1,
+              progress=False)  # 12 runs, ids 0-11, other seeds
+    d = _copy(grid_dir, tmp_path / "d")
+    for sub in ("runs", "ticks"):
+        shutil.copy(next((other / sub).glob("*.parquet")), d / sub / "part-other.parquet")
+    code, out, err = _report(d, capsys)
+    assert code == 0 and "8 of 8 runs" in out
+    assert len(err) == 1 and "runs/part-other.parquet" in err[0] and \
+        "not this sweep's" in err[0] and f"--out {d}" in err[0], err
+
+
+def test_a_damaged_part_is_left_out_and_the_others_reported(grid_dir, tmp_path, capsys):
+    d = _copy(grid_dir, tmp_path / "d")
+    _split(d)
+    (d / "runs" / "part-b.parquet").write_bytes(b"PAR1 not really parquet")
+    code, out, err = _report(d, capsys)
+    assert code == 0 and "4 of 8 runs" in out and "sweep not finished" in out
+    assert len(err) == 1 and "runs/part-b.parquet and ticks/part-b.parquet" in err[0] and \
+        "cannot be read" in err[0], err
+    assert pd.read_csv(d / "report" / "regime_share.csv")["runs"].sum() == 4
+    (d / "runs" / "part-a.parquet").write_bytes(b"")  # every part damaged: nothing to report
+    code, _, err = _report(d, capsys)
+    assert code == 2 and len(err) == 3 and "Traceback" not in "\n".join(err)
+    assert "every runs part was left out" in err[-1] and f"--out {d}" in err[-1]
+
+
+def test_a_sweep_whose_runs_all_failed_points_to_the_failure_records(grid_dir, tmp_path,
+                                                                     capsys):
+    d = _copy(grid_dir, tmp_path / "d")
+    for sub in ("runs", "ticks"):
+        shutil.rmtree(d / sub)
+    (d / "failures").mkdir()
+    for rid in range(8):
+        (d / "failures" / f"{rid}.json").write_text(json.dumps({
+            "run_id": rid, "seed": rid, "error": "RuntimeError: boom", "command": "x"}))
+    code, _, err = _report(d, capsys)
+    assert code == 2 and len(err) == 1, err
+    assert "no finished runs: 8 runs failed (8 runs, first run 0: RuntimeError: boom)" in err[0]
+    assert f"tracebacks and replay commands in {d / 'failures'}" in err[0]
+
+
+def test_without_ticks_the_report_says_why_there_is_no_timeseries(grid_dir, tmp_path,
+                                                                  capsys):
+    d = _copy(grid_dir, tmp_path / "d")
+    shutil.rmtree(d / "ticks")
+    code, out, err = _report(d, capsys)
+    assert code == 0 and "8 of 8 runs" in out
+    assert err == [f"marketsim report: {d}: no timeseries.png: {d / 'ticks'} is missing or "
+                   "empty: no time series and no entries/exits totals (both come from the "
+                   "tick tables)"]
+    assert not (d / "report" / "timeseries.png").exists()
+    _png_ok(d / "report" / "regime_map.png")
+
+
+@pytest.mark.parametrize("before", [False, True])
+def test_a_report_that_fails_leaves_no_half_written_folder(grid_dir, tmp_path, monkeypatch,
+                                                           before):
+    d = _copy(grid_dir, tmp_path / "d")
+    if before:
+        make_report(d, echo=lambda *_: None)
+        (d / "report" / "compare").mkdir()  # a comparison written there stays
+    old = {p.name: p.read_bytes() for p in (d / "report").glob("*.*")} if before else {}
+
+    def broken(*_args):
+        raise RuntimeError("plotting failed")
+
+    monkeypatch.setattr("marketsim.report.plot_regime_map", broken)
+    with pytest.raises(RuntimeError, match="plotting failed"):
+        make_report(d, echo=lambda *_: None, fmt="svg")
+    assert (d / "report").exists() == before
+    if before:  # the previous report, whole
+        assert {p.name: p.read_bytes() for p in (d / "report").glob("*.*")} == old
+        assert (d / "report" / "compare").is_dir()
+    assert not [p for p in d.rglob(".*") if p.name != ".lock"]  # no staging folder left
+    monkeypatch.undo()
+    if before:  # the next report replaces the old one's files, and keeps compare/
+        (d / "report" / "sobol.svg").write_text("<svg/>")  # a grid's report has none
+        make_report(d, echo=lambda *_: None, fmt="svg")
+        assert not (d / "report" / "sobol.svg").exists()
+        assert (d / "report" / "regime_map.svg").is_file()
+        assert (d / "report" / "regime_map.png").is_file()  # another format's plot stays
+        assert (d / "report" / "compare").is_dir()

@@ -6,6 +6,8 @@ Several folders are compared side by side.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 
@@ -17,9 +19,6 @@ def report_command(dirs: list[Path], *, fmt: str = "png", x: str | None = None,
         0 on success; a bad folder, an unreadable file or a bad option raises
         :class:`~marketsim.ScenarioError` (one line, exit 2).
     """
-    import os
-    import sys
-
     from marketsim.errors import ScenarioError
     from marketsim.report import compare_report, make_report
 
@@ -28,16 +27,25 @@ def report_command(dirs: list[Path], *, fmt: str = "png", x: str | None = None,
                             given=f"{len(dirs)} folders", allowed="one DIR with --x/--y")
     try:
         if len(dirs) == 1:
-            make_report(dirs[0], fmt=fmt, x=x, y=y, out=out)
+            make_report(dirs[0], fmt=fmt, x=x, y=y, out=out, echo=_echo)
         else:
-            compare_report(dirs, fmt=fmt, out=out)
-    except BrokenPipeError:  # output piped into `head` and cut short: not an error
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+            compare_report(dirs, fmt=fmt, out=out, echo=_echo)
     except OSError as exc:  # a report file that cannot be written: one line
         raise ScenarioError(f"cannot write ({exc.strerror or exc})",
                             file=str(exc.filename or out or dirs[0])) from None
     return 0
+
+
+def _echo(text: str) -> None:
+    """Print a block of the report.
+
+    Once the reader of a pipe has gone (``marketsim report DIR | head``), the rest goes to
+    /dev/null: the report's files are still written, and no traceback is shown.
+    """
+    try:
+        print(text)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def add_arguments(rep: argparse.ArgumentParser) -> None:
