@@ -100,3 +100,20 @@ class FailureLog:
         if run_id in self._ids:
             (self.folder / f"{run_id}.json").unlink(missing_ok=True)
             self._ids.discard(run_id)
+
+
+def failure_reasons(failed: list[tuple[int, str]], most: int = 3) -> str:
+    """Why runs failed, by reason, most frequent first: ``run 4: ValueError: ...; 2 more ...``."""
+    by_reason: dict[str, list[int]] = {}
+    for run_id, why in failed:
+        by_reason.setdefault(why, []).append(run_id)
+    ranked = sorted(by_reason.items(), key=lambda item: (-len(item[1]), min(item[1])))
+    parts = []
+    for why, ids in ranked[:most]:
+        ids = sorted(ids)
+        runs = f"run {ids[0]}" if len(ids) == 1 else f"{len(ids)} runs, first run {ids[0]}"
+        parts.append(f"{runs}: {why}")
+    if len(ranked) > most:
+        more = len(ranked) - most
+        parts.append(f"{more} other reason{'s' if more > 1 else ''}")
+    return "; ".join(parts)

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from marketsim.errors import ScenarioError
-from marketsim.failures import FAILURES
+from marketsim.failures import FAILURES, failure_reasons
 
 #: Reporters that count events of one month; the report adds their totals over each run,
 #: from the tick table, as ``<name>_total`` (their final value is only the last month's).
@@ -174,9 +174,7 @@ class SweepResults:
                 allowed=f"run '{self.sweep_command}': it sets them aside and runs their runs "
                 "again")
         if not failed.empty:
-            from marketsim.commands.sweep import _reasons
-
-            reasons = _reasons(list(zip(failed["run_id"], failed["error"], strict=True)))
+            reasons = failure_reasons(list(zip(failed["run_id"], failed["error"], strict=True)))
             return ScenarioError(
                 f"no finished runs: {len(failed)} run{'s' if len(failed) > 1 else ''} failed "
                 f"({reasons}); tracebacks and replay commands in {self.root / FAILURES}",

@@ -204,13 +204,14 @@ def test_manifests_record_dependency_versions_and_the_commit(swept, tmp_path):
 
 
 def test_failed_runs_are_summed_up_by_reason():
-    from marketsim.commands.sweep import _reasons
+    from marketsim.failures import failure_reasons
 
     failed = [(7, "TypeError: a"), (1, "ValueError: b"), (3, "TypeError: a"), (9, "KeyError: c"),
               (4, "OSError: d"), (2, "TypeError: a")]
-    assert _reasons(failed) == ("3 runs, first run 2: TypeError: a; run 1: ValueError: b; "
-                                "run 4: OSError: d; 1 other reason")
-    assert _reasons([(5, "X: y")]) == "run 5: X: y"
+    assert failure_reasons(failed) == (
+        "3 runs, first run 2: TypeError: a; run 1: ValueError: b; run 4: OSError: d; "
+        "1 other reason")
+    assert failure_reasons([(5, "X: y")]) == "run 5: X: y"
 
 
 def test_an_out_that_cannot_be_made_is_one_line_exit_2(tmp_path, capsys):

@@ -54,30 +54,16 @@ def sweep_command(
                  f"storage {100 * res.storage_overhead:.1f}% of run time")
     print(line + ")")
     if res.failed:
+        from marketsim.failures import failure_reasons
+
         n = len(res.failed)
-        print(f"marketsim sweep: {n} run{'s' if n > 1 else ''} failed ({_reasons(res.failed)}); "
+        why = failure_reasons(res.failed)
+        print(f"marketsim sweep: {n} run{'s' if n > 1 else ''} failed ({why}); "
               f"tracebacks and replay commands in {Path(out) / 'failures'}; run the same "
               "command again to retry them", file=sys.stderr)
         return 1
     print(f"next: marketsim report {out}")
     return 0
-
-
-def _reasons(failed: list[tuple[int, str]], most: int = 3) -> str:
-    """Why runs failed, by reason, most frequent first: ``run 4: ValueError: ...; 2 more ...``."""
-    by_reason: dict[str, list[int]] = {}
-    for run_id, why in failed:
-        by_reason.setdefault(why, []).append(run_id)
-    ranked = sorted(by_reason.items(), key=lambda item: (-len(item[1]), min(item[1])))
-    parts = []
-    for why, ids in ranked[:most]:
-        ids = sorted(ids)
-        runs = f"run {ids[0]}" if len(ids) == 1 else f"{len(ids)} runs, first run {ids[0]}"
-        parts.append(f"{runs}: {why}")
-    if len(ranked) > most:
-        more = len(ranked) - most
-        parts.append(f"{more} other reason{'s' if more > 1 else ''}")
-    return "; ".join(parts)
 
 
 def add_arguments(s: argparse.ArgumentParser) -> None:
