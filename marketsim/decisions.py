@@ -88,10 +88,13 @@ def non_negative(value: Any, agent: object, method: str, *, most: float = MOST) 
 
 
 def non_negative_or_inf(value: Any, agent: object, method: str) -> float:
-    """``value`` as a float from 0 to :data:`MOST`, or +∞ (no cap, a runway never ending)."""
+    """``value`` as a float ≥ 0, finite or +∞ (a price with no cap, a runway never ending).
+
+    No upper bound short of ∞: a runway in months is cash over a burn that may be tiny.
+    """
     x = _as_float(value)
-    if not (0.0 <= x <= MOST or x == _INF):
-        raise DecisionError(agent, method, value, f"a number >= 0 and <= {MOST:g}, or math.inf")
+    if not x >= 0.0:  # also rejects NaN
+        raise DecisionError(agent, method, value, "a number >= 0, or math.inf")
     return x
 
 

@@ -137,7 +137,7 @@ class AILab(LabFinance, Borrower, mesa.Agent):
 
     def _spend(self, rent_share: float, instalments: float) -> float:
         """``rent_share × rent × 10⁻⁹ + upkeep + instalments + labs.fixed_cost``, $bn this month."""
-        rent = check.non_negative(self.rent_bill(), self, "rent_bill")  # $
+        rent = check.non_negative(self.rent_bill(), self, "rent_bill", most=check.MOST_FINITE)
         return (rent * BN_PER_USD * rent_share + self._upkeep() + instalments
                 + self.model.scenario_config.labs.fixed_cost)
 
@@ -215,7 +215,8 @@ class AILab(LabFinance, Borrower, mesa.Agent):
         if total <= 1.0:
             per_gpu = m.cheapest_rent
         else:
-            rent = check.non_negative(self.rent_bill(), self, "rent_bill")  # $
+            rent = check.non_negative(self.rent_bill(), self, "rent_bill",
+                                      most=check.MOST_FINITE)  # $
             per_gpu = (rent + self.owned_gpus * m.owned_cost_per_gpu_month) / total
         return per_gpu / m.tokens_per_gpu_month
 
