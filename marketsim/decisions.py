@@ -46,14 +46,21 @@ def overridden(agent: object, base: type, method: str) -> bool:
     return getattr(type(agent), method) is not getattr(base, method)
 
 
+#: What a decision may return as a number: Python's and NumPy's integers and reals. A bool
+#: (``True`` would read as 1), a string (``"5"``), an array or a complex number is not one.
+_REALS = (int, float, np.integer, np.floating)
+
+
 def _as_float(value: Any) -> float:
-    """``float(value)``, or NaN (which no check accepts) when it is not a number."""
-    if type(value) is float:  # the common case, without a call to float()
+    """``float(value)``, or NaN (which no check accepts) when it is not a real number."""
+    if type(value) is float:  # the common case, without a call to isinstance()
         return value
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
+    if isinstance(value, _REALS) and type(value) is not bool:
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond any float: refused whatever its sign
+            return math.nan
+    return math.nan
 
 
 def number(value: Any, agent: object, method: str) -> float:
@@ -77,6 +84,17 @@ def non_negative(value: Any, agent: object, method: str, *, most: float = MOST) 
     x = _as_float(value)
     if not 0.0 <= x <= most:
         raise DecisionError(agent, method, value, f"a finite number >= 0 and <= {most:g}")
+    return x
+
+
+def non_negative_or_inf(value: Any, agent: object, method: str) -> float:
+    """``value`` as a float ≥ 0, finite or +∞ (a price with no cap, a runway never ending).
+
+    No upper bound short of ∞: a runway in months is cash over a burn that may be tiny.
+    """
+    x = _as_float(value)
+    if not x >= 0.0:  # also rejects NaN
+        raise DecisionError(agent, method, value, "a number >= 0, or math.inf")
     return x
 
 
@@ -182,4 +200,30 @@ def amounts(value: Any, agent: object, method: str, *, n: int, most: float = MOS
     if a.size and not (a.min() >= 0 and a.max() <= most):  # NaN fails both
         bad = a[~((a >= 0) & (a <= most))][:3].tolist()
         raise DecisionError(agent, method, Described(f"an array holding {bad}"), allowed)
+    return a
+
+
+def positions(value: Any, agent: object, method: str, *, n: int) -> np.ndarray:
+    """``value`` as positions of buyers within a population of ``n``: integers 0 to n − 1."""
+    allowed = f"an array of buyers' positions: integers from 0 to {n - 1}"
+    a = np.asarray(value)
+    if a.ndim != 1 or a.dtype.kind not in "iu":
+        raise DecisionError(agent, method,
+                            Described(f"an array of shape {a.shape}, dtype {a.dtype}"), allowed)
+    if a.size and (a.min() < 0 or a.max() >= n):
+        raise DecisionError(agent, method, Described(f"positions from {a.min()} to {a.max()}"),
+                            allowed)
+    return a
+
+
+def sizes(value: Any, agent: object, method: str, *, n: int) -> np.ndarray:
+    """``value`` as ``n`` buyer sizes from 0 to :data:`MOST`, not all 0.
+
+    Sizes all 0 would be buyers who never spend: no tokens per unit size could scale them to
+    ``buyers.initial_spend`` at tick 0.
+    """
+    a = amounts(value, agent, method, n=n)
+    if a.size and not a.sum() > 0:
+        raise DecisionError(agent, method, Described(f"an array of {a.size} zeros"),
+                            f"numbers from 0 to {MOST:g}, not all 0 (sizes of buyers who spend)")
     return a

@@ -43,15 +43,103 @@ class InfRequestLab(AILab):
 
 
 class NaNBudgetLab(AILab):
-    """A bad helper: the built-in decisions that use it pass the NaN on, and are named."""
+    """A bad helper: named where the built-in decisions read it, not where they pass it on."""
 
     def compute_budget(self):
+        return math.nan
+
+
+class FiveAsWordPriceLab(AILab):
+    def set_price(self):
+        return "5"
+
+
+class TruePriceLab(AILab):
+    def set_price(self):
+        return True
+
+
+class NaNLimitLab(AILab):
+    def limit_price(self):
+        return math.nan
+
+
+class NoneCostLab(AILab):
+    def cost_per_mtok(self):
+        return None
+
+
+class NaNRentBillLab(AILab):
+    def rent_bill(self):
+        return math.nan
+
+
+class NoneFundingLab(AILab):
+    def funding_need(self):
+        return None
+
+
+class NaNValuationLab(AILab):
+    def internal_valuation(self):
+        return math.nan
+
+
+class NoneGrowthLab(AILab):
+    def growth(self, months=12):
+        return None
+
+
+class NegativeRunwayLab(AILab):
+    def runway(self):
+        return -1.0
+
+
+class MaybeBuildLab(AILab):
+    def can_build(self):
+        return "yes"
+
+
+class FreeBuildLab(AILab):
+    """Owning beats renting at once, and a GPU of a new data centre costs nothing a month."""
+
+    def can_build(self):
+        return True
+
+    def build_cost_per_gpu_month(self):
+        return 0.0
+
+
+class NoneWantedLab(AILab):
+    def can_build(self):
+        return True
+
+    def gpus_wanted(self):
+        return None
+
+
+class NaNRoomLab(AILab):
+    def capital_room(self):
+        return math.nan
+
+
+class NaNGpuValueLab(AILab):
+    def owned_gpu_value(self):
         return math.nan
 
 
 class InfPlanLab(AILab):
     def plan_data_centre(self):
         return math.inf
+
+
+class NoneValueVC(VentureCapitalist):
+    def value_lab(self, lab):
+        return None
+
+
+class NaNValueVC(VentureCapitalist):
+    def value_lab(self, lab):
+        return math.nan
 
 
 class GloomyVC(VentureCapitalist):
@@ -150,6 +238,18 @@ class NaNDemandBuyers(EnterpriseBuyer):
         return np.full(price.shape, np.nan)
 
 
+class ZeroSizeBuyers(EnterpriseBuyer):
+    def draw_sizes(self, rng):
+        return np.zeros(self.n)
+
+
+class EveryoneBuyers(EnterpriseBuyer):
+    """Marks buyers as adopting by a mask where positions are asked for."""
+
+    def adopters(self, adopted_share, rng):
+        return np.ones(self.n, dtype=bool)
+
+
 class NegativeSizeBuyers(EnterpriseBuyer):
     def draw_sizes(self, rng):
         return -np.ones(self.n)
@@ -172,7 +272,23 @@ CASES = [
     ("labs", "NaNSplitLab", "split_compute"),
     ("labs", "InfRequestLab", "request_compute"),
     ("labs", "InfPlanLab", "plan_data_centre"),
-    ("labs", "NaNBudgetLab", "request_compute"),
+    ("labs", "NaNBudgetLab", "compute_budget"),
+    ("labs", "FiveAsWordPriceLab", "set_price"),
+    ("labs", "TruePriceLab", "set_price"),
+    ("labs", "NaNLimitLab", "limit_price"),
+    ("labs", "NoneCostLab", "cost_per_mtok"),
+    ("labs", "NaNRentBillLab", "rent_bill"),
+    ("labs", "NoneFundingLab", "funding_need"),
+    ("labs", "NaNValuationLab", "internal_valuation"),
+    ("labs", "NoneGrowthLab", "growth"),
+    ("labs", "NegativeRunwayLab", "runway"),
+    ("labs", "MaybeBuildLab", "can_build"),
+    ("labs", "FreeBuildLab", "build_cost_per_gpu_month"),
+    ("labs", "NoneWantedLab", "gpus_wanted"),
+    ("labs", "NaNRoomLab", "capital_room"),
+    ("labs", "NaNGpuValueLab", "owned_gpu_value"),
+    ("vcs", "NoneValueVC", "value_lab"),
+    ("vcs", "NaNValueVC", "value_lab"),
     ("vcs", "GloomyVC", "update_sentiment"),
     ("vcs", "NegativeValueVC", "make_offer"),
     ("vcs", "NoneScreenVC", "screen"),
@@ -190,6 +306,8 @@ CASES = [
     ("buyers", "FloatChoiceBuyers", "choose_suppliers"),
     ("buyers", "NaNDemandBuyers", "demand_per_size"),
     ("buyers", "NegativeSizeBuyers", "draw_sizes"),
+    ("buyers", "ZeroSizeBuyers", "draw_sizes"),
+    ("buyers", "EveryoneBuyers", "adopters"),
 ]
 
 
@@ -242,16 +360,20 @@ def test_an_error_inside_a_correct_init_is_left_as_it_is(scenario) -> None:
 AGENT = SimpleNamespace()
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, "x", None, [1.0]])
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, "x", None, [1.0], "5", True,
+                                   np.bool_(True), np.array([3.0]), np.array(3.0), 1 + 0j,
+                                   np.complex128(2.0), 10**400])
 def test_number_refuses_what_is_not_a_finite_number(value) -> None:
     with pytest.raises(DecisionError, match="allowed: a finite number"):
         decisions.number(value, AGENT, "m")
 
 
 @pytest.mark.parametrize(("check", "good", "bad"), [
-    (decisions.number, [-2, 0, np.float32(1.5), True], []),
-    (decisions.positive, [1e-9, 3, np.int64(2)], [0.0, -1.0, math.inf]),
-    (decisions.non_negative, [0.0, 2.5], [-1e-12, math.inf]),
+    (decisions.number, [-2, 0, np.float32(1.5), np.int8(-3), np.uint64(7)], [False, "0"]),
+    (decisions.positive, [1e-9, 3, np.int64(2)], [0.0, -1.0, math.inf, True, "5"]),
+    (decisions.non_negative, [0.0, 2.5], [-1e-12, math.inf, False]),
+    (decisions.non_negative_or_inf, [0, 2.5, 1e300, math.inf, np.float64(math.inf)],
+     [-1.0, -math.inf, math.nan, None, True]),
 ])
 def test_numeric_checks_keep_good_values_as_floats(check, good, bad) -> None:
     for value in good:
@@ -299,6 +421,25 @@ def test_good_offers_and_none_pass_unchanged() -> None:
     assert decisions.offer(None, AGENT, "make_offer", credits=False) is None
     with pytest.raises(DecisionError, match="None or a"):
         decisions.offer({"amount": 1.0}, AGENT, "make_offer", credits=False)
+
+
+def test_sizes_are_amounts_not_all_zero() -> None:
+    assert decisions.sizes([0.0, 0.0, 2.0], AGENT, "m", n=3).tolist() == [0.0, 0.0, 2.0]
+    for bad, words in [([0.0, 0.0], "an array of 2 zeros"), ([1.0, -1.0], r"\[-1.0\]"),
+                       ([1.0], r"shape \(1,\)")]:
+        with pytest.raises(DecisionError, match=words):
+            decisions.sizes(bad, AGENT, "m", n=2)
+
+
+def test_positions_are_integers_within_the_population() -> None:
+    good = np.array([0, 2, 4], dtype=np.intp)
+    assert decisions.positions(good, AGENT, "m", n=5) is good
+    assert decisions.positions(np.zeros(0, dtype=np.intp), AGENT, "m", n=5).size == 0
+    for bad, words in [([0, 5], "positions from 0 to 5"), ([-1, 2], "positions from -1 to 2"),
+                       (np.ones(5, dtype=bool), "dtype bool"), ([1.0], "dtype float64"),
+                       (None, r"shape \(\)"), ([[1, 2]], r"shape \(1, 2\)")]:
+        with pytest.raises(DecisionError, match=words):
+            decisions.positions(bad, AGENT, "m", n=5)
 
 
 def test_amounts_checks_shape_kind_and_values() -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from marketsim import decisions as check
 from marketsim.mechanisms.capital import Offer, revenue_multiple, screening_keys, top_k
 
 if TYPE_CHECKING:
@@ -66,7 +67,8 @@ class VentureCapitalist(mesa.Agent):
         """
         cfg = self.model.scenario_config.vcs
         m = self.model.market
-        multiple = revenue_multiple(lab.growth(), m.peer_multiple, cfg.base_multiple,
+        growth = check.number(lab.growth(), lab, "growth")
+        multiple = revenue_multiple(growth, m.peer_multiple, cfg.base_multiple,
                                     cfg.growth_weight, cfg.herding, cfg.max_multiple)
         rev_value = multiple * lab.run_rate * (0.75 + 0.25 * self.sentiment)
         lead = lab.capability - m.open_weight_floor + 0.3
@@ -89,9 +91,10 @@ class VentureCapitalist(mesa.Agent):
         """
         cfg = self.model.scenario_config.vcs
         m = self.model.market
-        if lab.growth() < 0.5 * m.market_growth and lab.capability < m.frontier - 0.3:
+        growth = check.number(lab.growth(), lab, "growth")
+        if growth < 0.5 * m.market_growth and lab.capability < m.frontier - 0.3:
             return None
-        pre = self.value_lab(lab)
+        pre = check.non_negative(self.value_lab(lab), self, "value_lab")  # $bn
         if pre <= 0 or self.dry_powder * cfg.max_check_share < 0.01:
             return None
         amount = pre * cfg.round_share / (1.0 - cfg.round_share)

@@ -341,7 +341,8 @@ def demand_month(labs: list[AILab], pops: list[EnterpriseBuyer], buyers: BuyerAr
             lab.price = check.positive(lab.set_price(), lab, "set_price")
     share = np.count_nonzero(buyers.adopted) / len(buyers) if len(buyers) else 0.0
     for pop in pops:
-        buyers.adopted[pop.sl][pop.adopters(share, rng)] = True
+        adopting = check.positions(pop.adopters(share, rng), pop, "adopters", n=pop.n)
+        buyers.adopted[pop.sl][adopting] = True
     np.add(buyers.contract_age, 1, out=buyers.contract_age)
     np.minimum(buyers.contract_age, bc.contract_months, out=buyers.contract_age)
     price, quality = lab_prices(labs), lab_quality(labs)

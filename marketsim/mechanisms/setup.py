@@ -204,7 +204,7 @@ def build_buyers(model: AIMarketModel, runs: list[tuple[type, int]],
         pop = construct(cls, model, sl=sl,
                         account=model.ledger.open(f"buyers_{len(groups)}", outside=True))
         groups.append(pop)
-        buyers.size[sl] = check.amounts(pop.draw_sizes(model.rng), pop, "draw_sizes", n=run)
+        buyers.size[sl] = check.sizes(pop.draw_sizes(model.rng), pop, "draw_sizes", n=run)
         start += run
     return buyers, groups
 
@@ -255,7 +255,8 @@ def _expected_spend(model: AIMarketModel, price: np.ndarray, quality: np.ndarray
     gap = quality - model.market.open_weight_floor
     spend = 0.0
     for pop in model.buyer_groups:
-        per_size = pop.demand_per_size(price, gap)
+        per_size = check.amounts(pop.demand_per_size(price, gap), pop, "demand_per_size",
+                                 n=price.size, most=check.MOST_FINITE)
         spend += share * float(model.buyers.size[pop.sl].sum()) * float(
             (probs * per_size) @ price) * BN_PER_USD
     return spend
