@@ -7,8 +7,10 @@ a negative rent, an offer to a lab that has exited). Each check raises
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -44,6 +46,36 @@ def overridden(agent: object, base: type, method: str) -> bool:
     override of ``adopt`` is given one uniform per buyer, a different random stream.
     """
     return getattr(type(agent), method) is not getattr(base, method)
+
+
+def guard_helpers(agent: object) -> None:
+    """Check each helper ``agent``'s class overrides, wherever marketsim reads it.
+
+    The built-in decisions read helpers such as ``AILab.growth`` or
+    ``VentureCapitalist.value_lab``, and a subclass may override a helper alone. The base
+    class lists its helpers with their checks in ``HELPER_CHECKS`` (name → check, such as
+    :func:`number`); for each one the agent's class overrides, the bound method is replaced
+    on this instance by one passing its return through the check, so a bad value is one
+    :class:`DecisionError` naming the class and the helper, whoever reads it. Built-in
+    classes override none: no wrapper, no cost, and their methods read as the equations.
+    """
+    cls = type(agent)
+    base = next((k for k in cls.__mro__ if "HELPER_CHECKS" in vars(k)), None)
+    if base is None:
+        return
+    for name, check in base.HELPER_CHECKS.items():
+        if overridden(agent, base, name):
+            setattr(agent, name, _checked(getattr(agent, name), agent, name, check))
+
+
+def _checked(method: Callable[..., Any], agent: object, name: str,
+             check: Callable[[Any, object, str], Any]) -> Callable[..., Any]:
+    """``method`` with its return passed through ``check(value, agent, name)``."""
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return check(method(*args, **kwargs), agent, name)
+
+    return call
 
 
 #: What a decision may return as a number: Python's and NumPy's integers and reals. A bool

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from marketsim import decisions as check
 from marketsim import metrics
 from marketsim.units import HOURS_PER_MONTH
 
@@ -180,9 +179,7 @@ def seed_story_stats(model: AIMarketModel, labs: list[Any], lead: int | None
         groups["owners" if held >= scale else "renters"].append(lab)
     for name, group in groups.items():
         out[f"{name}_price"] = _mean_price(group)
-        costs = [(lab, check.non_negative(lab.cost_per_mtok(), lab, "cost_per_mtok"))
-                 for lab in group]
-        margins = [lab.price / cost - 1.0 for lab, cost in costs if cost > 0]
+        margins = [lab.price / cost - 1.0 for lab in group if (cost := lab.cost_per_mtok()) > 0]
         out[f"{name}_margin"] = math.fsum(margins) / len(margins) if margins else math.nan
     return out
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from marketsim import decisions as check
 from marketsim.units import BN_PER_USD
 
 if TYPE_CHECKING:
@@ -37,8 +36,7 @@ class Borrower:
         """
         share = self.model.scenario_config.labs.capex_share
         used = self._instalments + self.model.credit.service_due(self)
-        budget = check.number(self.compute_budget(), self, "compute_budget")
-        return max(share * budget - used, 0.0)
+        return max(share * self.compute_budget() - used, 0.0)
 
     def build_cost_per_gpu_month(self) -> float:
         """What one more GPU of a new data centre costs the lab a month while it is built, $bn.
@@ -80,8 +78,7 @@ class Borrower:
         service = cfg.credit.project_rate / 12.0 + 1.0 / cfg.credit.project_term
         if 1.0 / lead <= service:
             return 0.0
-        room = check.number(self.capital_room(), self, "capital_room")
-        need = (capex / lead - room) / (1.0 / lead - service)
+        need = (capex / lead - self.capital_room()) / (1.0 / lead - service)
         return float(min(max(need, 0.0), self.model.credit.project_ltv(self) * capex))
 
     def borrow_bridge(self, shortfall: float) -> float:

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from marketsim import decisions as check
 from marketsim.mechanisms.capital import Offer
 from marketsim.mechanisms.compute import rental_price
 from marketsim.units import HOURS_PER_MONTH
@@ -89,10 +88,9 @@ class Hyperscaler(mesa.Agent):
         if not candidates:
             return None
         lab = max(candidates, key=lambda x: x.capability)
-        pre = max(check.number(lab.internal_valuation(), lab, "internal_valuation"), 0.1)
+        pre = max(lab.internal_valuation(), 0.1)
         top = max(cfg.strategic_max, cfg.strategic_size)
-        need = check.non_negative(lab.funding_need(), lab, "funding_need")  # $bn
-        amount = min(max(need, cfg.strategic_size), top)
+        amount = min(max(lab.funding_need(), cfg.strategic_size), top)
         return Offer(investor=self, lab=lab, amount=float(amount), pre_money=pre,
                      credit_share=cfg.credit_share, kind="strategic")
 
@@ -111,6 +109,6 @@ class Hyperscaler(mesa.Agent):
             return 0.0
         lead = target.capability - m.open_weight_floor
         value = (self.model.scenario_config.vcs.pre_revenue_value * max(lead, 0.0)
-                 + check.non_negative(target.owned_gpu_value(), target, "owned_gpu_value"))
+                 + target.owned_gpu_value())
         surplus = value - target.liabilities
         return float(0.25 * surplus) if surplus > 0 else 0.0

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import mesa
 import numpy as np
@@ -41,6 +42,18 @@ class AILab(LabFinance, Borrower, mesa.Agent):
     """
 
     model: AIMarketModel
+
+    #: Helpers the decisions read, with the check a subclass's override of one passes
+    #: (:func:`marketsim.decisions.guard_helpers`; docs/extending.md).
+    HELPER_CHECKS: ClassVar[dict[str, Any]] = {
+        "growth": check.number, "compute_budget": check.number,
+        "capital_room": check.number, "internal_valuation": check.number,
+        "can_build": check.boolean, "build_cost_per_gpu_month": check.positive,
+        "gpus_wanted": check.non_negative, "owned_gpu_value": check.non_negative,
+        "cost_per_mtok": check.non_negative, "funding_need": check.non_negative,
+        "rent_bill": partial(check.non_negative, most=check.MOST_FINITE),  # $, not $bn
+        "limit_price": check.non_negative_or_inf, "runway": check.non_negative_or_inf,
+    }
 
     def __init__(self, model: AIMarketModel, *, account: int, price: float) -> None:
         super().__init__(model)
@@ -137,8 +150,7 @@ class AILab(LabFinance, Borrower, mesa.Agent):
 
     def _spend(self, rent_share: float, instalments: float) -> float:
         """``rent_share × rent × 10⁻⁹ + upkeep + instalments + labs.fixed_cost``, $bn this month."""
-        rent = check.non_negative(self.rent_bill(), self, "rent_bill", most=check.MOST_FINITE)
-        return (rent * BN_PER_USD * rent_share + self._upkeep() + instalments
+        return (self.rent_bill() * BN_PER_USD * rent_share + self._upkeep() + instalments
                 + self.model.scenario_config.labs.fixed_cost)
 
     def owned_gpu_value(self) -> float:
@@ -215,9 +227,7 @@ class AILab(LabFinance, Borrower, mesa.Agent):
         if total <= 1.0:
             per_gpu = m.cheapest_rent
         else:
-            rent = check.non_negative(self.rent_bill(), self, "rent_bill",
-                                      most=check.MOST_FINITE)  # $
-            per_gpu = (rent + self.owned_gpus * m.owned_cost_per_gpu_month) / total
+            per_gpu = (self.rent_bill() + self.owned_gpus * m.owned_cost_per_gpu_month) / total
         return per_gpu / m.tokens_per_gpu_month
 
     def split_compute(self) -> float:
@@ -254,12 +264,10 @@ class AILab(LabFinance, Borrower, mesa.Agent):
         ``1 − 1/compute.rental_term``.)
         """
         cfg = self.model.scenario_config.labs
-        builds = check.boolean(self.can_build(), self, "can_build")
-        reserve = check.number(self.capital_room(), self, "capital_room") if builds else 0.0
-        budget = check.number(self.compute_budget(), self, "compute_budget")
+        reserve = self.capital_room() if self.can_build() else 0.0
         committed = (self._upkeep() + self._instalments + self.model.credit.service_due(self)
                      + cfg.fixed_cost)
-        rent_budget = max(budget - committed - reserve, 0.0)
+        rent_budget = max(self.compute_budget() - committed - reserve, 0.0)
         return float(rent_budget / (self.model.market.cheapest_rent * BN_PER_USD))
 
     def compute_budget(self) -> float:
@@ -282,9 +290,7 @@ class AILab(LabFinance, Borrower, mesa.Agent):
         if m.owned_cost_per_gpu_month >= m.cheapest_rent:
             return False
         share = self.model.scenario_config.labs.capex_share
-        budget = check.number(self.compute_budget(), self, "compute_budget")
-        per_gpu = check.positive(self.build_cost_per_gpu_month(), self, "build_cost_per_gpu_month")
-        affordable = share * budget / per_gpu  # GPUs
+        affordable = share * self.compute_budget() / self.build_cost_per_gpu_month()  # GPUs
         return affordable >= max(m.min_efficient_scale, 1.0)
 
     def gpus_wanted(self) -> float:
@@ -299,8 +305,7 @@ class AILab(LabFinance, Borrower, mesa.Agent):
         """
         cfg = self.model.scenario_config
         building = sum([p[0] for p in self.projects], 0.0)
-        growth = check.number(self.growth(), self, "growth")
-        needed = self.total_gpus * (1.0 + max(growth, 0.0)) ** (cfg.compute.lead_time / 12)
+        needed = self.total_gpus * (1.0 + max(self.growth(), 0.0)) ** (cfg.compute.lead_time / 12)
         return max(cfg.labs.build_share * needed - self.owned_gpus - building, 0.0)
 
     def plan_data_centre(self) -> float:
@@ -315,12 +320,9 @@ class AILab(LabFinance, Borrower, mesa.Agent):
         and 0 if ``size < max(market.min_efficient_scale, 1)``: only big budgets (or big
         budgets with credit) can build.
         """
-        if not check.boolean(self.can_build(), self, "can_build"):
+        if not self.can_build():
             return 0.0
-        wanted = check.non_negative(self.gpus_wanted(), self, "gpus_wanted")
-        room = check.number(self.capital_room(), self, "capital_room")
-        per_gpu = check.positive(self.build_cost_per_gpu_month(), self, "build_cost_per_gpu_month")
-        size = min(wanted, room / per_gpu)
+        size = min(self.gpus_wanted(), self.capital_room() / self.build_cost_per_gpu_month())
         if size < max(self.model.market.min_efficient_scale, 1.0):
             return 0.0
         return float(size)
@@ -342,13 +344,11 @@ class AILab(LabFinance, Borrower, mesa.Agent):
         if target.run_rate < 0.05 * self.run_rate and target.capability <= self.capability:
             return 0.0
         lead = target.capability - self.capability
-        value = (3.0 * target.run_rate
-                 + check.non_negative(target.owned_gpu_value(), target, "owned_gpu_value")
+        value = (3.0 * target.run_rate + target.owned_gpu_value()
                  + self.model.scenario_config.vcs.pre_revenue_value * max(lead, 0.0))
         debt = target.liabilities
         surplus = value - debt
         bid = 0.5 * surplus
-        if surplus <= 0 or self.cash < debt + bid:
+        if surplus <= 0 or self.cash < debt + bid or self.runway() < 12:
             return 0.0
-        runway = check.non_negative_or_inf(self.runway(), self, "runway")  # months
-        return float(bid) if runway >= 12 else 0.0
+        return float(bid)

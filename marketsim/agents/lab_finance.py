@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from marketsim import decisions as check
 from marketsim.mechanisms.capital import Offer, dilution_worth_it
 from marketsim.mechanisms.datacentres import planned_project
 from marketsim.units import BN_PER_USD
@@ -44,14 +43,14 @@ class LabFinance:
         just under a renter's compute cost when their cost and capacity allow.
         """
         cfg = self.model.scenario_config
-        cost = check.non_negative(self.cost_per_mtok(), self, "cost_per_mtok")
+        cost = self.cost_per_mtok()
         share_elasticity = cfg.buyers.price_weight * (1.0 - self.revenue_share)
         elasticity = max(share_elasticity + cfg.buyers.price_elasticity, 1.05)
         target = cost * elasticity / (elasticity - 1.0)
         capacity = self.inference_gpus * self.model.market.tokens_per_gpu_month  # M tokens
         if capacity > 0 and self.demand_tokens > capacity:
             target *= min(self.demand_tokens / capacity, 1.5)
-        target = min(target, check.non_negative_or_inf(self.limit_price(), self, "limit_price"))
+        target = min(target, self.limit_price())
         k = cfg.labs.price_adjust
         price = self.price ** (1.0 - k) * target**k
         return float(max(price, cost * (1.0 + cfg.labs.min_margin), 1e-6))
@@ -74,8 +73,7 @@ class LabFinance:
         m = self.model.market
         limit = m.cheapest_rent / m.tokens_per_gpu_month * (1.0 - cfg.undercut)
         most = self.total_gpus * (1.0 - cfg.min_train_share) * m.tokens_per_gpu_month
-        cost = check.non_negative(self.cost_per_mtok(), self, "cost_per_mtok")
-        if cost * (1.0 + cfg.min_margin) <= limit and self.demand_tokens <= most:
+        if self.cost_per_mtok() * (1.0 + cfg.min_margin) <= limit and self.demand_tokens <= most:
             return float(limit)
         return math.inf
 
@@ -88,12 +86,11 @@ class LabFinance:
         before revenue, capability as VCs value it; plus the owned GPUs at half capex.
         """
         cfg = self.model.scenario_config
-        growth = cfg.vcs.growth_weight * check.number(self.growth(), self, "growth")
+        growth = cfg.vcs.growth_weight * self.growth()
         rev_value = self.run_rate * cfg.labs.internal_multiple * (1.0 + growth)
         lead = self.capability - self.model.market.open_weight_floor
         cap_value = cfg.vcs.pre_revenue_value * max(lead, 0.0)
-        return max(rev_value, cap_value) + check.non_negative(self.owned_gpu_value(), self,
-                                                               "owned_gpu_value")
+        return max(rev_value, cap_value) + self.owned_gpu_value()
 
     def consider_offer(self, offer: Offer) -> bool:
         """Accept (True) or refuse an offer ($bn amount, pre-money)? Called in the capital market.
@@ -114,17 +111,15 @@ class LabFinance:
         pre-money refuses it.
         """
         m = self.model.market
-        runway = check.non_negative_or_inf(self.runway(), self, "runway")  # months
+        runway = self.runway()
         comfort = self.model.scenario_config.labs.runway_comfort
         urgency = max(comfort - runway, 0.0) / max(comfort, 1) if math.isfinite(runway) else 0.0
         rent = m.cheapest_rent
-        builds = check.boolean(self.can_build(), self, "can_build")
-        build_value = (rent - m.owned_cost_per_gpu_month) / rent if builds else 0.0
-        need = check.non_negative(self.funding_need(), self, "funding_need")  # $bn
-        useful = min(offer.amount, need) / offer.amount if offer.amount > 0 else 0.0
+        build_value = (rent - m.owned_cost_per_gpu_month) / rent if self.can_build() else 0.0
+        useful = min(offer.amount, self.funding_need()) / offer.amount if offer.amount > 0 else 0.0
         cash_value = 1.0 + (3.0 * urgency + build_value) * useful
-        value = check.number(self.internal_valuation(), self, "internal_valuation")  # $bn
-        return dilution_worth_it(value, offer.pre_money, offer.amount, cash_value)
+        return dilution_worth_it(self.internal_valuation(), offer.pre_money, offer.amount,
+                                 cash_value)
 
     def funding_need(self) -> float:
         """Money the lab could put to use now, $bn: data centres and a comfortable runway.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import mesa
 import numpy as np
@@ -24,6 +24,10 @@ class VentureCapitalist(mesa.Agent):
     """
 
     model: AIMarketModel
+
+    #: Helpers the decisions read, with the check a subclass's override of one passes
+    #: (:func:`marketsim.decisions.guard_helpers`; docs/extending.md).
+    HELPER_CHECKS: ClassVar[dict[str, Any]] = {"value_lab": check.non_negative}
 
     def __init__(self, model: AIMarketModel, *, account: int) -> None:
         super().__init__(model)
@@ -67,8 +71,7 @@ class VentureCapitalist(mesa.Agent):
         """
         cfg = self.model.scenario_config.vcs
         m = self.model.market
-        growth = check.number(lab.growth(), lab, "growth")
-        multiple = revenue_multiple(growth, m.peer_multiple, cfg.base_multiple,
+        multiple = revenue_multiple(lab.growth(), m.peer_multiple, cfg.base_multiple,
                                     cfg.growth_weight, cfg.herding, cfg.max_multiple)
         rev_value = multiple * lab.run_rate * (0.75 + 0.25 * self.sentiment)
         lead = lab.capability - m.open_weight_floor + 0.3
@@ -91,10 +94,9 @@ class VentureCapitalist(mesa.Agent):
         """
         cfg = self.model.scenario_config.vcs
         m = self.model.market
-        growth = check.number(lab.growth(), lab, "growth")
-        if growth < 0.5 * m.market_growth and lab.capability < m.frontier - 0.3:
+        if lab.growth() < 0.5 * m.market_growth and lab.capability < m.frontier - 0.3:
             return None
-        pre = check.non_negative(self.value_lab(lab), self, "value_lab")  # $bn
+        pre = self.value_lab(lab)
         if pre <= 0 or self.dry_powder * cfg.max_check_share < 0.01:
             return None
         amount = pre * cfg.round_share / (1.0 - cfg.round_share)

@@ -159,8 +159,7 @@ def bridge(lab: AILab, ledger: Ledger, book: CreditBook, t: int) -> bool:
     """
     shortfall = -lab.cash
     room = book.bridge_months * lab.revenue * book.appetite - book.of(lab).bridge
-    if shortfall <= 0 or room <= 0 or math.isfinite(
-            check.non_negative_or_inf(lab.runway(), lab, "runway")):
+    if shortfall <= 0 or room <= 0 or math.isfinite(lab.runway()):
         return shortfall <= 0
     ask = check.number(lab.borrow_bridge(shortfall), lab, "borrow_bridge")
     loan = min(max(ask, 0.0), room)

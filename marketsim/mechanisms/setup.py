@@ -95,9 +95,11 @@ def construct(cls: type, model: AIMarketModel, **kwargs: Any) -> Any:
     A subclass whose ``__init__`` cannot take the keyword arguments the model passes gets a
     TypeError naming the class and those arguments (errors inside ``__init__`` pass as is).
     The signature is looked at only when the call fails: building agents costs nothing extra.
+    Helpers the class overrides are checked wherever they are read
+    (:func:`marketsim.decisions.guard_helpers`).
     """
     try:
-        return cls(model, **kwargs)
+        agent = cls(model, **kwargs)
     except TypeError:
         try:
             inspect.signature(cls).bind(model, **kwargs)
@@ -109,6 +111,8 @@ def construct(cls: type, model: AIMarketModel, **kwargs: Any) -> Any:
                 "def __init__(self, model, **kwargs): super().__init__(model, **kwargs)"
             ) from None
         raise  # the signature fits: the error is from inside __init__
+    check.guard_helpers(agent)
+    return agent
 
 
 def set_costs(market: MarketView, cfg: MarketScenario) -> None:
