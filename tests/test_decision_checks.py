@@ -335,6 +335,15 @@ def test_a_bad_decision_is_named_when_it_is_returned(scenario, section, cls, met
         AIMarketModel(scenario(section, cls), rng=0).run()
 
 
+def test_an_overridden_helper_is_checked_when_the_user_calls_it_too(scenario) -> None:
+    model = AIMarketModel(scenario("labs", "NaNBudgetLab"), rng=0)
+    lab = model.labs[0]
+    with pytest.raises(DecisionError, match=r"NaNBudgetLab\.compute_budget returned nan"):
+        lab.compute_budget()  # as a user's own decision method would call it
+    assert math.isfinite(AIMarketModel(scenario("labs", "WordPriceLab"), rng=0).labs[0]
+                         .compute_budget())  # not overridden: the built-in's answer
+
+
 def test_a_built_in_decision_fed_a_bad_value_says_where_to_look(scenario) -> None:
     with pytest.raises(DecisionError) as info:
         AIMarketModel(scenario("hyperscalers", "TinyRentHyperscaler"), rng=0).run()
