@@ -84,13 +84,18 @@ def run_all(results: Path, *, seeds: int, samples: int, quick: bool, workers: in
 def discovery(atlas_dir: Path | None, knockouts_dir: Path | None,
               default: tuple[Any, Any], thresholds: Any) -> dict[str, Any]:
     """Knock-out table, PRIM boxes over the atlas, and the labels' robustness."""
+    import pandas as pd
+
     from analysis import knockout_table as kt
     from analysis import tables
     from analysis.prim import regime_boxes
+    from analysis.sections import tiers_line
 
+    finals = [default[0]] + ([pd.read_parquet(knockouts_dir / "runs")] if knockouts_dir else [])
     out: dict[str, Any] = {
         "knockouts": kt.knockout_numbers(knockouts_dir, thresholds) if knockouts_dir else None,
         "robust_default": kt.robustness_summary(kt.robustness_runs(*default, thresholds)),
+        "tiers": tiers_line(pd.concat(finals, ignore_index=True), thresholds),
         "boxes": None, "robust_atlas": None, "atlas_regimes": []}
     if atlas_dir is not None:
         runs, ticks = tables.load_sweep(atlas_dir)

@@ -136,3 +136,24 @@ def robustness_values(default: Mapping[str, Any], atlas: Mapping[str, Any] | Non
             "robust_default": robustness_line(default),
             "robust_atlas": robustness_line(atlas) if atlas is not None else
             "n/a (no atlas sweep)"}
+
+
+def tiers_line(runs: pd.DataFrame, thresholds: Any) -> str:
+    """How many runs labelled bifurcated have the tiers in their last month as well.
+
+    The label tests the medians of the monthly giant and renter counts over its window;
+    ``runs`` holds each run's last month (its ``giant_labs`` and ``renter_labs``), so this
+    says how often the last month alone would pass the same two tests.
+    """
+    t = thresholds
+    b = runs[runs["regime"].astype(str) == "bifurcated"]
+    if b.empty:
+        return "no run ends bifurcated"
+    giants = int((b["giant_labs"] >= t.min_giants).sum())
+    renters = int((b["renter_labs"] >= t.min_renters).sum())
+    both = int(((b["giant_labs"] >= t.min_giants) & (b["renter_labs"] >= t.min_renters)).sum())
+    return (f"{len(b)} of {len(runs)} runs end bifurcated: each has at least {t.min_giants} "
+            f"owning giants and {t.min_renters} small renters as medians over its last "
+            f"{t.window} months (the label's test); in the last month alone {both} of them "
+            f"have both ({giants} at least {t.min_giants} giants, {renters} at least "
+            f"{t.min_renters} renters)")

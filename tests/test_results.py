@@ -158,6 +158,7 @@ def test_findings_page_is_written_from_sweeps_and_resumed(tmp_path: Path):
                     "**Knock-out table**", "| `default` |",
                     "## 6. Where each regime lives: scenario discovery",
                     "**Scenario-discovery table**", "## 7. Robustness of the labels",
+                    "**Bifurcated runs' tiers**",
                     "## 9. Where the model is weak", "Not produced from sweep outputs",
                     "### The 2026 scene, lab by lab (direct runs)",
                     "| labs exiting from January 2027 | labs per run |"):
@@ -176,6 +177,20 @@ def test_findings_page_is_written_from_sweeps_and_resumed(tmp_path: Path):
             progress=False)
     assert sorted(p.name for p in results.rglob("*.parquet")) == parts  # resumed: no new run
     assert main(["--seeds", "1", "--out", str(tmp_path)]) == 2
+
+
+def test_tiers_line_counts_the_last_month_of_bifurcated_runs_only():
+    from types import SimpleNamespace
+
+    from analysis.sections import tiers_line
+
+    runs = pd.DataFrame({"regime": ["bifurcated", "bifurcated", "concentrated"],
+                         "giant_labs": [2, 1, 0], "renter_labs": [5, 4, 9]})
+    t = SimpleNamespace(min_giants=2, min_renters=3, window=24)
+    line = tiers_line(runs, t)
+    assert line.startswith("2 of 3 runs end bifurcated")
+    assert "in the last month alone 1 of them have both (1 at least 2 giants, 2 at least 3" in line
+    assert tiers_line(runs.iloc[2:], t) == "no run ends bifurcated"
 
 
 def test_scene_figures_are_the_direct_runs_counts():
