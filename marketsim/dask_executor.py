@@ -49,6 +49,28 @@ def warn_allocator(client: Any) -> None:
                    "docs/sweeps.md, 'Worker settings'", file=sys.stderr)
 
 
+def warn_no_workers(client: Any, address: str) -> None:
+    """Say so when the scheduler has no worker yet: the sweep waits for one to join."""
+    try:
+        workers = client.scheduler_info().get("workers", {})
+    except Exception:  # noqa: BLE001 - a check only: never stop a sweep for it
+        return
+    if not workers:
+        from tqdm.auto import tqdm
+
+        tqdm.write(f"note: the Dask scheduler {address} has no workers yet; the runs start when "
+                   f"one joins ('dask worker {address}'); Ctrl-C stops here, and the same "
+                   "command resumes", file=sys.stderr)
+
+
+def _check_port(address: str) -> None:
+    """Refuse at once an address whose port cannot exist (1-65535), rather than time out."""
+    host, _, port = address.rpartition(":")
+    if host and port.isdigit() and not 0 < int(port) < 65536:
+        raise ScenarioError("no such port", key="--scheduler", given=address,
+                            allowed="tcp://HOST:PORT with a port from 1 to 65535")
+
+
 #: Seconds to wait for a Dask scheduler to connect (the handshake gets 5 more).
 CONNECT_SECONDS = 15
 
@@ -60,6 +82,7 @@ def connect(address: str) -> Any:
     except ImportError:  # pragma: no cover - dask[distributed] is a dependency
         raise ScenarioError("dask.distributed is not installed", key="--scheduler",
                             given=address, allowed="pip install 'dask[distributed]'") from None
+    _check_port(address)
     allowed = "the address 'dask scheduler' printed, tcp://HOST:PORT"
     # Client's own timeout covers connecting, not the handshake: a port that accepts and
     # then says nothing (a web server, the scheduler's dashboard) would hang it for good.

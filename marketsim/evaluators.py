@@ -348,10 +348,11 @@ class DaskEvaluator(ExecutorEvaluator):
             self._client = self.executor = None
 
     def evaluate(self, tasks: Iterable[RunTask], on_done: OnDone) -> None:
-        """Run every task on the cluster (after the allocator check)."""
-        from marketsim.dask_executor import warn_allocator
+        """Run every task on the cluster (after the workers' and allocator's checks)."""
+        from marketsim.dask_executor import warn_allocator, warn_no_workers
 
         if self.warn:
+            warn_no_workers(self._client, self.address)
             warn_allocator(self._client)
         super().evaluate(tasks, on_done)
 

@@ -81,7 +81,9 @@ def test_python_m_bench_writes_table_and_json(tmp_path, monkeypatch):
     data = json.loads((tmp_path / "latest.json").read_text())
     assert data["meta"]["quick"] is True
     _check_rows(data["rows"])
+    assert all(r["ok"] is None for r in data["rows"])  # tiny sizes judge no goal
     md = (tmp_path / "latest.md").read_text()
+    assert "quick run (tiny sizes)" in md and "PASS" not in md and "FAIL" not in md
     assert "| Figure | Value | Unit | Goal | Result |" in md
     assert md.count("\n|") == len(data["rows"]) + 2
 

@@ -391,3 +391,26 @@ def test_an_address_that_is_not_a_scheduler_fails_fast_and_leaves_nothing(
     with pytest.raises(ScenarioError, match=words):
         run_sweep(write_experiment(tmp_path), out, scheduler=address, progress=False)
     assert not out.exists()
+
+
+def test_a_port_that_cannot_exist_is_refused_at_once(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(ScenarioError, match="no such port.*1 to 65535"):
+        run_sweep(write_experiment(tmp_path), out, scheduler="tcp://127.0.0.1:99999",
+                  progress=False)
+    assert not out.exists()
+
+
+def test_a_scheduler_without_workers_is_said_so(capsys):
+    from dask.distributed import Client, LocalCluster
+
+    from marketsim.dask_executor import warn_no_workers
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        warn_no_workers(client, cluster.scheduler_address)
+        assert "has no workers yet" in capsys.readouterr().err
+        cluster.scale(1)
+        client.wait_for_workers(1, timeout=30)
+        warn_no_workers(client, cluster.scheduler_address)
+        assert capsys.readouterr().err == ""

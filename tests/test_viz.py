@@ -15,7 +15,7 @@ import solara
 import solara.widgets
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
-from marketsim import AIMarketModel
+from marketsim import AIMarketModel, ScenarioError
 from marketsim.cli import main
 from marketsim.scenario import field_spec, load_scenario
 from marketsim.viz import SCENARIO_ENV, charts, data
@@ -727,6 +727,10 @@ def test_replay_rebuilds_a_stored_sweep_run(tmp_path):
     assert main(["viz", "--replay", str(out), "--run", "99"]) == 2
     assert main(["viz", "--replay", str(tmp_path), "--run", "0"]) == 2
     assert main(["viz", "--replay", str(out)]) == 2
+    for part in (out / "runs").iterdir():  # a sweep that has stored no run yet
+        part.unlink()
+    with pytest.raises(ScenarioError, match="no runs stored yet"):
+        load_run(out, 1)
 
 
 def test_port_check_reuses_an_address_left_in_time_wait():

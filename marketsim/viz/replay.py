@@ -39,11 +39,19 @@ def load_run(directory: str | Path, run_id: int) -> tuple[MarketScenario, int, s
                             "the experiment)", file=str(mpath), key="--replay",
                             given=str(root), allowed="a directory written by marketsim sweep"
                             ) from None
+    from marketsim.store import has_parts
+
+    if not has_parts(root / "runs"):
+        raise ScenarioError("no runs stored yet", file=str(root / "runs"), key="--replay",
+                            given=str(root), allowed="a directory where 'marketsim sweep' "
+                            "has finished runs (run it, or let it finish)")
     try:
         runs = pd.read_parquet(root / "runs")
     except (OSError, ValueError) as exc:
         raise ScenarioError(f"cannot read the runs ({exc})", file=str(root / "runs"),
-                            key="--replay", given=str(root)) from None
+                            key="--replay", given=str(root),
+                            allowed="the runs parts a sweep wrote ('marketsim sweep' on the "
+                            "same directory sets damaged parts aside)") from None
     row = runs[runs["run_id"] == run_id]
     if row.empty:
         ids = sorted(runs["run_id"].tolist())
