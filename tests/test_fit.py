@@ -240,14 +240,18 @@ def test_a_folder_of_another_fit_is_refused(fitted, tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("change", "named"), [
-    ("priors", "the priors"), ("buyers", "--buyers")])
-def test_a_changed_option_is_named_without_the_scenario(fitted, tmp_path, capsys, change,
-                                                         named):
+    ("priors", "the priors"), ("buyers", "--buyers"),
+    ("scenario", "the scenario (its keys other than the fitted ones)")])
+def test_what_changed_is_named_and_only_that(fitted, tmp_path, capsys, change, named):
+    from conftest import dotted_to_toml
+
     out = _copy(fitted, tmp_path)
     priors = tmp_path / "p.toml"
     priors.write_text("[hyperscalers.margin]\nlow = 0.1\nhigh = 1\n")
-    more = ["--priors", str(priors)] if change == "priors" else ["--buyers", "70"]
-    assert _fit(fitted[0], out, *more) == 2
+    scenario = tmp_path / "other.toml"
+    scenario.write_text(dotted_to_toml({**SMALL, "vcs.count": 3}))
+    more = {"priors": ["--priors", str(priors)], "buyers": ["--buyers", "70"]}.get(change, [])
+    assert _fit(scenario if change == "scenario" else fitted[0], out, *more) == 2
     err = capsys.readouterr().err
     assert f"(differs in {named});" in err, err  # only what changed, not the scenario
 
