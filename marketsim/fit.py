@@ -33,9 +33,12 @@ from marketsim.fit_spec import (
 from marketsim.fit_stats import BandDistance, centres, half_widths, summarise
 from marketsim.fit_store import (
     FitFolder,
+    check_out,
+    generations,
     open_folder,
     previous_run,
     read_manifest,
+    with_calls,
     write_posterior,
 )
 from marketsim.scenario import MarketScenario, validate_scenario
@@ -151,8 +154,11 @@ class FitSetup:
 
     def fit_scenario(self) -> MarketScenario:
         """The scenario the fit runs: fewer buyers if asked, horizon just past 2025."""
+        return self._scenario(self.buyers)
+
+    def _scenario(self, buyers: int | None) -> MarketScenario:
         update: dict[str, Any] = {"horizon": max(t.last for t in self.targets) + 1}
-        overrides = {"buyers.count": self.buyers} if self.buyers else {}
+        overrides = {"buyers.count": buyers} if buyers else {}
         raw = {**self.scenario.to_toml_dict(), **update}
         return validate_scenario(raw, file=self.scenario.source, overrides=overrides)
 
@@ -162,13 +168,28 @@ class FitSetup:
         So a folder stays the same fit when the scenario's defaults of the fitted keys move,
         e.g. to the fit's own posterior; any other change is another set-up.
         """
+        return self._hash([p.key for p in self.priors], self.buyers)
+
+    def _hash(self, fitted: Sequence[str], buyers: int | None) -> str:
         from marketsim.scenario import content_digest
 
-        raw = self.fit_scenario().to_toml_dict()
-        for p in self.priors:
-            section, _, key = p.key.rpartition(".")
-            raw.get(section, {}).pop(key, None)
+        raw = self._scenario(buyers).to_toml_dict()
+        for key in fitted:
+            section, _, name = key.rpartition(".")
+            raw.get(section, {}).pop(name, None)
         return content_digest(raw)
+
+    def same_scenario(self, old: dict[str, Any]) -> bool:
+        """Whether the scenario is the one of the fit whose manifest is ``old``.
+
+        Hashed with that fit's fitted keys and buyer count, so a change of ``--priors`` or
+        ``--buyers`` alone is reported as that, not as another scenario.
+        """
+        keys = [r["key"] for r in old.get("priors") or [] if isinstance(r, dict) and "key" in r]
+        try:
+            return self._hash(keys, old.get("fit_buyers")) == old.get("scenario_hash")
+        except ScenarioError:  # a buyer count this scenario refuses: not the same fit
+            return False
 
     def manifest(self) -> dict[str, Any]:
         """Set-up fields of the manifest (see :data:`marketsim.fit_store.SETUP_FIELDS`)."""
@@ -206,20 +227,20 @@ def _abc(setup: FitSetup, sampler: Any) -> Any:
                         population_size=setup.population, sampler=sampler)
 
 
-def generations(history: Any) -> list[dict[str, Any]]:
-    """One dict per finished generation: t, epsilon, runs, accepted, acceptance, seconds."""
-    pops = history.get_all_populations()
-    pops = pops[pops["t"] >= 0]
-    return [{"t": int(r.t), "epsilon": float(r.epsilon), "simulations": int(r.samples),
-             "accepted": int(r.particles), "acceptance_rate": float(r.particles / r.samples),
-             "seconds": float(r.wall_time or 0.0)} for r in pops.itertuples()]
-
-
 def _expected_cost(gens: list[dict[str, Any]], population: int) -> float:
     """Runs the next generation is expected to take (the first one adds its prior sample)."""
     if not gens:
         return population / 0.5 + population
     return population / max(gens[-1]["acceptance_rate"] * ACCEPTANCE_DECAY, 1e-6)
+
+
+def _check_budget(simulations: int, population: int) -> None:
+    """Refuse a budget below the expected cost of a fit's first generation."""
+    least = math.ceil(_expected_cost([], population))
+    if simulations < least:
+        raise ScenarioError(
+            f"too small for a first generation of {population} draws, expected to take "
+            f"{least} runs", key="--simulations", given=simulations, allowed=f"int >= {least}")
 
 
 @dataclass
@@ -246,8 +267,9 @@ def fit(setup: FitSetup, out: Any, *, simulations: int, workers: int | None = No
     Args:
         setup: scenario, priors, targets, seed, buyers and population size.
         out: the folder (made if missing); a fit already there of the same set-up is
-            continued, one of another set-up is refused.
-        simulations: total model runs the fit may use, counting any done before.
+            continued; one of another set-up, or a folder of other files, is refused.
+        simulations: total model runs, counting any done before; a new fit's budget must
+            cover its first generation's expected cost, or nothing is made.
         workers: local processes (None: every core); ignored with ``client``.
         client: a Dask client: runs go to its cluster.
         max_generations: stop after this many new generations (None: only the budget).
@@ -291,6 +313,7 @@ class _FitRun:
         self.run_id: int | None = None
         self.discarded = 0
         self.gens: list[dict[str, Any]] = []
+        self.kept = 0  # generations finished before this call
 
     @classmethod
     def open(cls, setup: FitSetup, out: Any, simulations: int, workers: int | None,
@@ -298,17 +321,24 @@ class _FitRun:
         """Continue the fit in ``out`` if there is one of this set-up, else start one."""
         from marketsim.manifest import build_manifest
 
-        folder = open_folder(out)
-        old = read_manifest(folder) or {}
-        if folder.db.is_file() and old.get("population_size"):
+        root = check_out(out)
+        old = read_manifest(FitFolder(root)) or {}
+        resumed = FitFolder(root).db.is_file()
+        if resumed and old.get("population_size"):
             setup.population = int(old["population_size"])  # a resumed fit keeps its size
+        if not (resumed and old.get("generations")):
+            _check_budget(simulations, setup.population)  # before the folder is made
+        folder = open_folder(root)
         where = (f"dask {client.scheduler.address}" if client is not None
                  else f"{workers or 'all'} local processes")
         manifest = build_manifest(argv=setup.argv, **setup.manifest(),
                                   simulations_budget=simulations, sampler=where)
         run = cls(setup, folder, manifest,
                   lambda: make_sampler(workers, client, simulations), say)
-        run.run_id, why = previous_run(folder, manifest)
+        compare = {**manifest, "scenario_hash": old.get("scenario_hash")
+                   if setup.same_scenario(old) else manifest["scenario_hash"]}
+        run.run_id, why = previous_run(folder, compare)
+        run.manifest = with_calls(manifest, old if run.run_id is not None else None)
         say(f"marketsim calibrate --fit: {why}")
         run.abc = _abc(setup, run.sampler())
         if run.run_id is None:
@@ -319,6 +349,7 @@ class _FitRun:
             run.history = run.abc.load(folder.db_url, run.run_id)
             run.discarded = int(old.get("simulations_discarded", 0))
         run.gens = generations(run.history)
+        run.kept = len(run.gens)
         return run
 
     def used(self) -> int:
@@ -358,6 +389,7 @@ class _FitRun:
         keys = self.setup.log_keys()
         draws = draws.assign(**{k: 10.0 ** draws[k] for k in keys})
         table = write_posterior(self.folder, draws, weights, [p.key for p in self.setup.priors])
+        self.manifest["calls"][-1]["generations_added"] = len(self.gens) - self.kept
         write_json_atomic(self.folder.manifest, {
             **self.manifest, "run_id": self.run_id, "generations": self.gens,
             "epsilons": [g["epsilon"] for g in self.gens], "simulations_used": self.used(),

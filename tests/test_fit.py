@@ -203,6 +203,31 @@ def test_interrupted_fit_continues_without_losing_generations(fitted, tmp_path):
     assert second["simulations_used"] > first["simulations_used"]
     assert second["epsilons"][1] <= second["epsilons"][0]
     assert second["run_id"] == first["run_id"]
+    # Where the fit came from stays; each call adds an entry, even one that runs nothing.
+    assert _fit(fitted[0], out, "--simulations", "1") == 0
+    third = json.loads((out / "fit.json").read_text())
+    for man in (second, third):
+        assert (man["created"], man["command"]) == (first["created"], first["command"])
+    assert [c["generations_added"] for c in third["calls"]] == [1, 1, 0]
+    assert [c["simulations_budget"] for c in third["calls"]] == [120, 400, 1]
+    assert third["calls"][2]["command"][-2:] == ["--simulations", "1"]
+    assert third["simulations_budget"] == 1 and len(third["generations"]) == 2
+
+
+def test_a_manifest_without_calls_keeps_its_provenance_as_the_first_call():
+    from pathlib import Path
+
+    from marketsim.fit_store import with_calls
+
+    shipped = json.loads((Path(__file__).parent.parent / "docs/fit/fit.json").read_text())
+    assert "calls" not in shipped
+    new = {**shipped, "created": "2030-01-01T00:00:00+00:00", "command": ["again"],
+           "simulations_budget": 13000}
+    man = with_calls(new, shipped)
+    assert man["created"] == shipped["created"] and man["command"] == shipped["command"]
+    assert man["updated"] == new["created"] and man["simulations_budget"] == 13000
+    assert [c["command"] for c in man["calls"]] == [shipped["command"], ["again"]]
+    assert man["calls"][0]["generations_added"] == len(shipped["generations"])
 
 
 def test_a_folder_of_another_fit_is_refused(fitted, tmp_path, capsys):
@@ -214,8 +239,45 @@ def test_a_folder_of_another_fit_is_refused(fitted, tmp_path, capsys):
     assert (out / "fit.json").read_bytes() == before
 
 
-@pytest.mark.parametrize("case", ["zero_sims", "out_file", "unknown_key", "outside", "reporter",
-                                  "no_out", "out_without_fit", "workers", "markdown"])
+@pytest.mark.parametrize(("change", "named"), [
+    ("priors", "the priors"), ("buyers", "--buyers"),
+    ("scenario", "the scenario (its keys other than the fitted ones)")])
+def test_what_changed_is_named_and_only_that(fitted, tmp_path, capsys, change, named):
+    from conftest import dotted_to_toml
+
+    out = _copy(fitted, tmp_path)
+    priors = tmp_path / "p.toml"
+    priors.write_text("[hyperscalers.margin]\nlow = 0.1\nhigh = 1\n")
+    scenario = tmp_path / "other.toml"
+    scenario.write_text(dotted_to_toml({**SMALL, "vcs.count": 3}))
+    more = {"priors": ["--priors", str(priors)], "buyers": ["--buyers", "70"]}.get(change, [])
+    assert _fit(scenario if change == "scenario" else fitted[0], out, *more) == 2
+    err = capsys.readouterr().err
+    assert f"(differs in {named});" in err, err  # only what changed, not the scenario
+
+
+def test_a_folder_of_other_results_is_refused_and_left_alone(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    (out / "runs").mkdir(parents=True)
+    (out / "manifest.json").write_text("{}")
+    assert main(["calibrate", "--fit", "--out", str(out), "--simulations", "120"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--out" in err and "manifest.json, runs/" in err
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "runs"]
+
+
+def test_a_new_empty_or_fit_folder_is_accepted(fitted, tmp_path):
+    from marketsim.fit_store import check_out
+
+    (tmp_path / "empty").mkdir()
+    for ok in (tmp_path / "new", tmp_path / "empty", fitted[1]):
+        assert check_out(ok) == ok
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("case", ["zero_sims", "tiny_budget", "out_file", "unknown_key",
+                                  "outside", "reporter", "no_out", "out_without_fit",
+                                  "workers", "markdown"])
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, case):
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
@@ -228,6 +290,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys, case):
     out = str(tmp_path / "out")
     argv = {
         "zero_sims": ["--fit", "--out", out, "--simulations", "0"],
+        "tiny_budget": ["--fit", "--out", out, "--simulations", "5"],
         "out_file": ["--fit", "--out", str(a_file)],
         "unknown_key": ["--fit", "--out", out, "--priors", str(priors)],
         "outside": ["--fit", "--out", out, "--priors", str(priors)],
@@ -240,7 +303,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys, case):
     assert main(["calibrate", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("marketsim calibrate: "), err
-    assert not (tmp_path / "out" / "fit.db").exists()
+    assert not (tmp_path / "out").exists()  # nothing made before the input is checked
 
 
 # --- what the posterior says -----------------------------------------------------------------
