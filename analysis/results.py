@@ -5,8 +5,10 @@ The four variants (``analysis/experiments/*.toml``), the knock-outs
 atlas (``experiments/regimes.toml``, fewer Sobol' samples) are run with
 :func:`marketsim.run_sweep` into ``RESULTS/findings[-quick]/`` (git-ignored). A sweep that
 is already there is resumed: finished runs are kept, so re-running after an interruption, or
-to rewrite the page only, costs nothing but section 2's direct runs of the default scenario
-(:mod:`analysis.scene`: one per seed, 48 months, not cached; seconds to tens of seconds).
+to rewrite the page only, costs nothing but the direct runs, made again each time: section
+2's 2026 scene (:mod:`analysis.scene`: one per seed, 48 months), the posterior's particles
+(:mod:`analysis.scene_posterior`) and section 7's runs of the default with every threshold
+moved (:func:`every_threshold`); about five minutes at the page's sizes.
 ``--quick`` runs a tiny market (300 buyers, 24 months, 2 seeds, N = 4; its direct runs: 300
 buyers, 48 months) to check the pipeline in well under a minute.
 """
@@ -14,6 +16,7 @@ buyers, 48 months) to check the pipeline in well under a minute.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -109,6 +112,27 @@ def discovery(atlas_dir: Path | None, knockouts_dir: Path | None,
     return out
 
 
+#: Base seed of the default's direct runs with every threshold moved (others use their own).
+EVERY_THRESHOLD_SEED = 2028
+
+
+def every_threshold(seeds: int, buyers: int, months: int, workers: int | None
+                    ) -> dict[str, str]:
+    """The default run directly over ``seeds`` seeds, every threshold moved: the page's line.
+
+    A sweep keeps no labs table, so the thresholds applied lab by lab can move only in runs
+    made here (:func:`analysis.knockouts.measure`); tens of seconds at 10,000 buyers.
+    """
+    from analysis import knockouts, regimes
+    from analysis.sections import every_threshold_line
+
+    runs = knockouts.measure(["default"], seeds, EVERY_THRESHOLD_SEED,
+                             {"buyers.count": buyers, "horizon": months},
+                             workers or os.cpu_count() or 1)
+    summary = regimes.summarise(runs.to_dict("records"))
+    return {"every_threshold": every_threshold_line(summary, EVERY_THRESHOLD_SEED)}
+
+
 def generate(out: Path, results: Path, *, seeds: int = 64, samples: int = 64,
              quick: bool = False, workers: int | None = None, no_atlas: bool = False,
              progress: bool = True, command: str = "python -m analysis.results",
@@ -117,7 +141,8 @@ def generate(out: Path, results: Path, *, seeds: int = 64, samples: int = 64,
 
     The direct runs of section 2's 2026 scene (:mod:`analysis.scene`, ``seeds`` seeds of the
     scenario's buyers, or ``--quick``'s; :mod:`analysis.scene_posterior`, one run per
-    particle of the posterior) are made again each time: a few minutes, and never stale.
+    particle of the posterior) and of section 7 (:func:`every_threshold`) are made again
+    each time: a few minutes, and never stale.
     """
     from analysis import figures as figs
     from analysis import scene, scene_posterior, tables, text
@@ -156,6 +181,7 @@ def generate(out: Path, results: Path, *, seeds: int = 64, samples: int = 64,
         scene_posterior.measure(buyers, workers, horizon=months,
                                 limit=QUICK_DRAWS if quick else None),
         buyers=buyers, months=months)
+    every = every_threshold(seeds, buyers, months, workers)
     meta = {"command": command, "version": __version__, "seeds": seeds,
             "months": int(first["tick"].max()) + 1,
             "buyers": f"{buyers:,}",
@@ -165,7 +191,7 @@ def generate(out: Path, results: Path, *, seeds: int = 64, samples: int = 64,
                                dirs["default"].parent),
             "mes": f"{sc.compute.min_efficient_scale:,.0f}", "regime": rg}
     page = text.render(meta=meta, summ=summ, story=story, facts=facts, atlas=atlas,
-                       figures=FIGURES, null_story=null_story, discovery=disc,
+                       figures=FIGURES, null_story=null_story, discovery=disc | every,
                        scene=scene_values)
     path = out / "results.md"
     tmp = path.with_name(".results.md.tmp")

@@ -157,3 +157,18 @@ def tiers_line(runs: pd.DataFrame, thresholds: Any) -> str:
             f"{t.window} months (the label's test); in the last month alone {both} of them "
             f"have both ({giants} at least {t.min_giants} giants, {renters} at least "
             f"{t.min_renters} renters)")
+
+
+def every_threshold_line(s: Mapping[str, Any], base_seed: int) -> str:
+    """The default's direct runs with every threshold moved: flips, runs, keys, persistence.
+
+    ``s`` is :func:`analysis.regimes.summarise` over the runs, each relabelled under ±20 %
+    moves of all eleven thresholds, the lab-level ones too (the runs keep their labs table).
+    """
+    keys = ", ".join(f"`{k}` {n}" for k, n in s["flipped_keys"].items()) or "none"
+    persistence = interval_text(*s["persistence"], "{:.0%}")
+    return (f"{s['runs']} direct runs of the default (seeds from base {base_seed}, each with "
+            f"its labs table): {s['flips']} of {s['moves']} end labels flipped when one "
+            f"threshold moves by ±{MOVE:.0%}; {s['runs_flipped']} of {s['runs']} runs flip "
+            f"under at least one move (runs per key: {keys}); share of the last "
+            f"{LAST_MONTHS} months carrying the end label: mean {persistence}")

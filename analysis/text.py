@@ -226,6 +226,7 @@ def render(*, meta: Mapping[str, Any], summ: pd.DataFrame, story: Mapping[str, A
         **sections.prim_values(discovery["boxes"], discovery["atlas_regimes"]),
         **sections.robustness_values(discovery["robust_default"], discovery["robust_atlas"]),
         "tiers_line": discovery["tiers"],
+        "every_threshold_line": discovery["every_threshold"],
         **scene,
         "variant_table": variant_table(summ),
         "nu_hhi_year": f"{summ.loc['null, unequal start', 'hhi_year']:,.0f}",

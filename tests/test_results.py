@@ -158,7 +158,7 @@ def test_findings_page_is_written_from_sweeps_and_resumed(tmp_path: Path):
                     "**Knock-out table**", "| `default` |",
                     "## 6. Where each regime lives: scenario discovery",
                     "**Scenario-discovery table**", "## 7. Robustness of the labels",
-                    "**Bifurcated runs' tiers**",
+                    "**Bifurcated runs' tiers**", "**Default, every threshold**",
                     "## 9. Where the model is weak", "Not produced from sweep outputs",
                     "### The 2026 scene, lab by lab (direct runs)",
                     "| labs exiting from January 2027 | labs per run |"):
