@@ -7,7 +7,8 @@ a negative rent, an offer to a lab that has exited). Each check raises
 
 from __future__ import annotations
 
-import functools
+import copy
+import inspect
 import math
 import sys
 from collections.abc import Callable
@@ -65,17 +66,31 @@ def guard_helpers(agent: object) -> None:
         return
     for name, check in base.HELPER_CHECKS.items():
         if overridden(agent, base, name):
-            setattr(agent, name, _checked(getattr(agent, name), agent, name, check))
+            setattr(agent, name, CheckedHelper(agent, name, check))
 
 
-def _checked(method: Callable[..., Any], agent: object, name: str,
-             check: Callable[[Any, object, str], Any]) -> Callable[..., Any]:
-    """``method`` with its return passed through ``check(value, agent, name)``."""
-    @functools.wraps(method)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        return check(method(*args, **kwargs), agent, name)
+class CheckedHelper:
+    """One agent's helper with its return passed through ``check(value, agent, name)``.
 
-    return call
+    Holds the class's own attribute (a method, or a static or class method) and binds it to
+    the agent at each call; a copy of the agent (``copy.deepcopy`` of a model) gets a
+    helper of its own, bound to the copy.
+    """
+
+    __slots__ = ("agent", "name", "check", "raw")
+
+    def __init__(self, agent: object, name: str, check: Callable[[Any, object, str], Any]
+                 ) -> None:
+        self.agent, self.name, self.check = agent, name, check
+        self.raw = inspect.getattr_static(type(agent), name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the helper as the class defines it, on this agent; return the checked value."""
+        method = self.raw.__get__(self.agent, type(self.agent))
+        return self.check(method(*args, **kwargs), self.agent, self.name)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CheckedHelper:
+        return CheckedHelper(copy.deepcopy(self.agent, memo), self.name, self.check)
 
 
 #: What a decision may return as a number: Python's and NumPy's integers and reals. A bool

@@ -344,6 +344,36 @@ def test_an_overridden_helper_is_checked_when_the_user_calls_it_too(scenario) ->
                          .compute_budget())  # not overridden: the built-in's answer
 
 
+def test_a_checked_helper_of_a_copied_model_is_the_copy_s(tmp_path, monkeypatch) -> None:
+    """A model copied with ``copy.deepcopy`` (a branch to explore) runs on its own labs."""
+    import copy
+
+    (tmp_path / "growing_labs.py").write_text(
+        "from marketsim import AILab\n"
+        "class SameGrowthLab(AILab):\n"
+        "    def growth(self, months=12):\n"
+        "        return super().growth(months)\n"
+        "class StaticGrowthLab(AILab):\n"
+        "    @staticmethod\n"
+        "    def growth(months=12):\n"
+        "        return 0.5\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    small = {"buyers.count": 300, "labs.count": 4}
+    base = AIMarketModel("small", rng=5, **small).run(8)
+    mine = AIMarketModel("small", rng=5, **small,
+                         **{"labs.class": "growing_labs:SameGrowthLab"}).run(4)
+    branch = copy.deepcopy(mine)
+    lab = branch.labs[0]
+    assert lab.growth.agent is lab  # the copy's helper reads the copy
+    branch.run(4)
+    mine.run(4)
+    for m in (branch, mine):  # the same run as the built-in class, bit for bit
+        assert m.stats["hhi_revenue"] == base.stats["hhi_revenue"]
+    static = AIMarketModel("small", rng=5, **small,
+                           **{"labs.class": "growing_labs:StaticGrowthLab"})
+    assert static.labs[0].growth() == 0.5 and static.labs[0].growth(6) == 0.5
+
+
 def test_a_built_in_decision_fed_a_bad_value_says_where_to_look(scenario) -> None:
     with pytest.raises(DecisionError) as info:
         AIMarketModel(scenario("hyperscalers", "TinyRentHyperscaler"), rng=0).run()
