@@ -57,15 +57,21 @@ def guard_helpers(agent: object) -> None:
     class lists its helpers with their checks in ``HELPER_CHECKS`` (name → check, such as
     :func:`number`); for each one the agent's class overrides, the bound method is replaced
     on this instance by one passing its return through the check, so a bad value is one
-    :class:`DecisionError` naming the class and the helper, whoever reads it. Built-in
-    classes override none: no wrapper, no cost, and their methods read as the equations.
+    :class:`DecisionError` naming the class and the helper, whoever reads it. A subclass may
+    list helpers of its own in its ``HELPER_CHECKS``: the tables add up along the classes.
+    Built-in classes override none: no wrapper, no cost, and their methods read as the
+    equations.
     """
     cls = type(agent)
-    base = next((k for k in cls.__mro__ if "HELPER_CHECKS" in vars(k)), None)
-    if base is None:
+    tables = [k for k in cls.__mro__ if "HELPER_CHECKS" in vars(k)]
+    if not tables:
         return
-    for name, check in base.HELPER_CHECKS.items():
-        if overridden(agent, base, name):
+    root = tables[-1]  # the built-in class; a subclass's own table adds to it
+    checks: dict[str, Callable[[Any, object, str], Any]] = {}
+    for k in reversed(tables):
+        checks.update(vars(k)["HELPER_CHECKS"])
+    for name, check in checks.items():
+        if getattr(cls, name, None) is not getattr(root, name, None):
             setattr(agent, name, CheckedHelper(agent, name, check))
 
 

@@ -374,6 +374,25 @@ def test_a_checked_helper_of_a_copied_model_is_the_copy_s(tmp_path, monkeypatch)
     assert static.labs[0].growth() == 0.5 and static.labs[0].growth(6) == 0.5
 
 
+def test_a_subclass_s_own_helper_table_adds_to_the_built_in_one(tmp_path, monkeypatch) -> None:
+    (tmp_path / "table_labs.py").write_text(
+        "import math\n"
+        "from marketsim import AILab, decisions\n"
+        "class OwnTableLab(AILab):\n"
+        "    HELPER_CHECKS = {'my_share': decisions.number}\n"
+        "    def my_share(self):\n"
+        "        return math.nan\n"
+        "    def growth(self, months=12):\n"
+        "        return math.nan\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    lab = AIMarketModel("small", rng=0, **{"buyers.count": 300,
+                                           "labs.class": "table_labs:OwnTableLab"}).labs[0]
+    with pytest.raises(DecisionError, match=r"OwnTableLab\.growth returned nan"):
+        lab.growth()  # the built-in table still applies
+    with pytest.raises(DecisionError, match=r"OwnTableLab\.my_share returned nan"):
+        lab.my_share()  # and the subclass's own
+
+
 def test_a_built_in_decision_fed_a_bad_value_says_where_to_look(scenario) -> None:
     with pytest.raises(DecisionError) as info:
         AIMarketModel(scenario("hyperscalers", "TinyRentHyperscaler"), rng=0).run()
