@@ -21,6 +21,9 @@ from marketsim.report_data import SweepResults
 
 #: Outputs whose Sobol' indices are computed for sobol designs.
 SOBOL_OUTPUTS: tuple[str, ...] = ("hhi_revenue", "bimodality")
+#: Of those, the outputs the regime label reads (bimodality is a reference line only): the
+#: drivers of the regime map are ranked by their total indices.
+LABEL_OUTPUTS: tuple[str, ...] = ("hhi_revenue",)
 #: Below this base sample size N the report warns that Sobol' indices are mostly noise.
 SOBOL_FEW_SAMPLES = 32
 #: Number of bins of a continuous driver (quintiles of its sampled values).
@@ -240,7 +243,8 @@ def _sobol_rows(res: SweepResults, out: str, y: np.ndarray, second_order: bool,
 def driver_ranking(res: SweepResults, sobol: pd.DataFrame | None = None) -> pd.DataFrame:
     """The drivers ranked by influence on the outcome, most influential first.
 
-    A sobol design with indices: each parameter's largest total index ST over the outputs.
+    A sobol design with indices: each parameter's largest total index ST over the outputs
+    the regime label reads (:data:`LABEL_OUTPUTS`; over every output if none is there).
     Otherwise the importance of each parameter in predicting the final regime with
     scikit-learn's extra-trees (mean decrease in impurity; 0 when only one regime occurs).
 
@@ -248,9 +252,12 @@ def driver_ranking(res: SweepResults, sobol: pd.DataFrame | None = None) -> pd.D
         Columns ``parameter``, ``score``, ``method``.
     """
     if sobol is not None and len(sobol):
-        st = sobol.groupby("parameter")["ST"].max().reindex(res.names).fillna(0.0)
+        read = sobol[sobol["output"].isin(LABEL_OUTPUTS)]
+        used = read if len(read) else sobol
+        st = used.groupby("parameter")["ST"].max().reindex(res.names).fillna(0.0)
+        outputs = ", ".join(dict.fromkeys(used["output"]))
         table = pd.DataFrame({"parameter": st.index, "score": st.to_numpy(),
-                              "method": "largest total Sobol' index ST"})
+                              "method": f"largest total Sobol' index ST of {outputs}"})
     else:
         table = pd.DataFrame({"parameter": res.names, "score": _tree_importance(res),
                               "method": "extra-trees importance for the regime"})
