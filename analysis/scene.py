@@ -53,7 +53,8 @@ ROWS: tuple[tuple[str, str, str, Callable[[float], str]], ...] = (
      _count),
     ("first_refusal_tick", "the leader's first refusal (seeds with one)",
      "months after January 2025", _count),
-    ("refusal_amount", "the round it refused then (seeds with one)", "$ bn", num),
+    ("refusal_amount", "the round it refused in the month of its highest 2026 refusal "
+     "(seeds with one)", "$ bn", num),
     ("refusal_run_rate", "the leader's run rate in the month of its highest 2026 refusal "
      "(seeds with one)", "$ bn a year", num),
     ("refusal_owned_gpus", "GPUs it owned that month", "GPUs", _gpus),
