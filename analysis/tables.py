@@ -214,8 +214,8 @@ def atlas_numbers(root: str | Path) -> dict[str, Any]:
 def driver_extremes(by_driver: pd.DataFrame) -> pd.DataFrame:
     """Per driver: its lowest and highest bin and the regime shares in each.
 
-    Also ``moves``: the largest change of any regime's share between the two bins (the
-    drivers sorted by it, largest first).
+    Also the runs in each (``low_runs``, ``high_runs``) and ``moves``: the largest change of
+    any regime's share between the two bins (the drivers sorted by it, largest first).
     """
     regimes = [c for c in by_driver.columns if c not in ("parameter", "bin", "runs",
                                                          "dominant")]
@@ -224,6 +224,7 @@ def driver_extremes(by_driver: pd.DataFrame) -> pd.DataFrame:
         lo, hi = t.iloc[0], t.iloc[-1]
         diff = (hi[regimes].astype(float) - lo[regimes].astype(float)).abs()
         rows.append({"parameter": key, "low_bin": lo["bin"], "high_bin": hi["bin"],
+                     "low_runs": int(lo["runs"]), "high_runs": int(hi["runs"]),
                      **{f"low_{r}": float(lo[r]) for r in regimes},
                      **{f"high_{r}": float(hi[r]) for r in regimes},
                      "moves": float(diff.max()), "regime_moved": str(diff.idxmax())})

@@ -104,6 +104,14 @@ def sobol_ranking(sob: pd.DataFrame) -> str:
             if parts else "")
 
 
+def _share_of(share: float, runs: int) -> str:
+    """``"9% [5%, 15%]"``: a share of ``runs`` runs with its Wilson interval."""
+    from marketsim.report_stats import share_interval
+
+    lo, hi = share_interval(round(share * runs), runs)
+    return f"{pct(share)} [{pct(lo)}, {pct(hi)}]"
+
+
 def atlas_values(atlas: Mapping[str, Any] | None, figures: Mapping[str, str]) -> dict[str, str]:
     """The atlas placeholders (all ``n/a`` when no sweep was run)."""
     if atlas is None:
@@ -114,9 +122,11 @@ def atlas_values(atlas: Mapping[str, Any] | None, figures: Mapping[str, str]) ->
     ext = driver_extremes(atlas["by_driver"])
     top = ext.iloc[0]
     reg = top["regime_moved"]
-    moved = (f"`{top['parameter']}` moves the {reg} share most: {pct(top[f'low_{reg}'])} of "
-             f"runs in its lowest fifth (around {top['low_bin']}), {pct(top[f'high_{reg}'])} "
-             f"in its highest (around {top['high_bin']})")
+    low = _share_of(top[f"low_{reg}"], top["low_runs"])
+    high = _share_of(top[f"high_{reg}"], top["high_runs"])
+    moved = (f"`{top['parameter']}` moves the {reg} share most: {low} of runs in its lowest "
+             f"fifth (around {top['low_bin']}), {high} in its highest (around "
+             f"{top['high_bin']}; 95 % Wilson intervals)")
     tot = atlas["totals"]
     rank = atlas["ranking"]
     res = atlas["res"]
