@@ -40,13 +40,14 @@ class Described(str):
 
 
 def overridden(agent: object, base: type, method: str) -> bool:
-    """Does ``agent``'s class override ``base.method``?
+    """Does ``agent``'s class override ``base.method`` (or define a ``method`` base lacks)?
 
     The one place the model looks at which decisions a class overrides: the built-in Bass
     adoption draws its adopters as geometric gaps (about n × hazard draws) where an
-    override of ``adopt`` is given one uniform per buyer, a different random stream.
+    override of ``adopt`` is given one uniform per buyer, a different random stream; and
+    :func:`guard_helpers` wraps the helpers a class overrides.
     """
-    return getattr(type(agent), method) is not getattr(base, method)
+    return getattr(type(agent), method, None) is not getattr(base, method, None)
 
 
 def guard_helpers(agent: object) -> None:
@@ -71,7 +72,7 @@ def guard_helpers(agent: object) -> None:
     for k in reversed(tables):
         checks.update(vars(k)["HELPER_CHECKS"])
     for name, check in checks.items():
-        if getattr(cls, name, None) is not getattr(root, name, None):
+        if overridden(agent, root, name):
             setattr(agent, name, CheckedHelper(agent, name, check))
 
 
