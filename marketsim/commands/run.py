@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+    from marketsim.scenario import MarketScenario
+
 SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("active_labs", "active labs", "{:.0f}"),
     ("hhi_revenue", "HHI of revenue (0-10,000)", "{:,.0f}"),
@@ -146,7 +148,7 @@ def run_command(
         check_plot_path(plot)
     sc = load_scenario(scenario, overrides=overrides)
     if ticks is not None and ticks > sc.horizon:
-        check_ticks(scenario, overrides, ticks)
+        check_ticks(sc, ticks)
     from marketsim.model import AIMarketModel  # Mesa and NumPy: after the input is checked
 
     tmp = staging_dir(out) if out is not None else None
@@ -169,21 +171,22 @@ def run_command(
     return 0
 
 
-def check_ticks(scenario: str | None, overrides: dict[str, Any], ticks: int) -> None:
+def check_ticks(sc: MarketScenario, ticks: int) -> None:
     """Refuse a ``--ticks`` past the horizon the scenario's schema allows.
 
-    Run for ``ticks`` months, the scenario must pass the checks it would pass with
-    ``horizon = ticks``: the horizon's bound and the growth rates that compound over it.
+    Run for ``ticks`` months, the scenario (as loaded, overrides applied) must pass the
+    checks it would pass with ``horizon = ticks``: the horizon's bound and the growth rates
+    that compound over it.
 
     Raises:
         ScenarioError: the scenario with that horizon is refused (its reason, keyed
             ``--ticks``).
     """
     from marketsim.errors import ScenarioError
-    from marketsim.scenario import load_scenario
+    from marketsim.scenario import validate_scenario
 
     try:
-        load_scenario(scenario, overrides={**overrides, "horizon": ticks})
+        validate_scenario(sc.to_toml_dict(), file=sc.source, overrides={"horizon": ticks})
     except ScenarioError as exc:
         raise ScenarioError(f"{ticks} months, checked as the horizon: {exc}",
                             key="--ticks") from None
