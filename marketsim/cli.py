@@ -97,8 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"marketsim {args.command}: {str(exc) or 'interrupted'}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `marketsim run | head -1`: the reader has gone
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        silence_stdout()  # no error at exit
         return 1
+
+
+def silence_stdout() -> None:
+    """Send the rest of standard output to /dev/null: its reader (``| head``) has gone."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _dispatch(args: argparse.Namespace) -> int:

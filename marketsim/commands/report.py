@@ -6,8 +6,6 @@ Several folders are compared side by side.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from pathlib import Path
 
 
@@ -42,10 +40,12 @@ def _echo(text: str) -> None:
     Once the reader of a pipe has gone (``marketsim report DIR | head``), the rest goes to
     /dev/null: the report's files are still written, and no traceback is shown.
     """
+    from marketsim.cli import silence_stdout
+
     try:
         print(text)
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        silence_stdout()
 
 
 def add_arguments(rep: argparse.ArgumentParser) -> None:
