@@ -72,16 +72,17 @@ def read_parquet(source: Path | list[Path], where: Path | None = None, **kwargs:
 def _plan(design: dict[str, Any]) -> dict[int, int] | None:
     """run_id -> seed of every run of the sweep's plan, from its manifest (None: unknown).
 
-    The sweep's own rule (:func:`marketsim.sweep.plan`): ``run_id = point x replications +
-    replication``, seeds from the base seed.
+    The sweep's own plan (:func:`marketsim.sweep.plan_table`) of the manifest's points,
+    replications and base seed.
     """
-    from marketsim.sweep import run_seed
+    from marketsim.sweep import plan_table
 
     try:
         n, r, seed = int(design["n_points"]), int(design["replications"]), int(design["seed"])
     except (KeyError, TypeError, ValueError):
         return None
-    return {p * r + k: run_seed(seed, p, k) for p in range(n) for k in range(r)}
+    runs = plan_table(n, r, seed)
+    return dict(zip(runs["run_id"].tolist(), runs["seed"].tolist(), strict=True))
 
 
 class SweepResults:

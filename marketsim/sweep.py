@@ -58,12 +58,20 @@ def run_seed(base_seed: int, point: int, replication: int) -> int:
 def plan(experiment: Experiment) -> pd.DataFrame:
     """Every run of the experiment: ``run_id``, ``point``, ``replication``, ``seed``.
 
-    ``run_id = point × replications + replication``.
+    ``run_id = point × replications + replication`` (:func:`plan_table`).
     """
-    n, r = experiment.n_points, experiment.replications
+    return plan_table(experiment.n_points, experiment.replications, experiment.seed)
+
+
+def plan_table(n: int, r: int, base_seed: int) -> pd.DataFrame:
+    """The runs of ``n`` design points × ``r`` replications from ``base_seed``.
+
+    Also what a results directory's manifest (points, replications, seed) says its sweep
+    planned: ``marketsim report`` checks part files against it.
+    """
     point = np.repeat(np.arange(n, dtype=np.int64), r)
     rep = np.tile(np.arange(r, dtype=np.int64), n)
-    seeds = [run_seed(experiment.seed, int(p), int(k)) for p, k in zip(point, rep, strict=True)]
+    seeds = [run_seed(base_seed, int(p), int(k)) for p, k in zip(point, rep, strict=True)]
     return pd.DataFrame({"run_id": np.arange(n * r, dtype=np.int64), "point": point,
                          "replication": rep, "seed": np.array(seeds, dtype=np.int64)})
 
