@@ -10,7 +10,6 @@ over the last 24 months and how many end labels flip when a window threshold mov
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -120,11 +119,6 @@ def knockout_numbers(root: str | Path, thresholds: Any = None) -> dict[str, Any]
     return {"table": table, "robustness": robustness_summary(rob), "base": base,
             "shift": shift.sort_values(ascending=False, kind="stable"),
             "seeds": int(table["runs"].min()) if len(table) else 0}
-
-
-def modal(row: Mapping[str, Any]) -> str:
-    """The regime most runs of a table row end in (ties: the first in label order)."""
-    return max(metrics.REGIMES, key=lambda r: float(row[r]))
 
 
 def finite(x: float) -> bool:
