@@ -195,23 +195,12 @@ def heal(root: Path, expected: dict[int, int] | None = None) -> list[str]:
     Returns:
         One line per file, or pair of files, set aside.
     """
-    notes = [set_aside(root, [p], "not a part file of this sweep")
-             for p in _strays(root / RUNS) + _strays(root / TICKS)]
-    runs, ticks = parts(root / RUNS), parts(root / TICKS)
-    for name, path in sorted(ticks.items()):
-        if name in runs:
-            continue
-        if OUR_PART.fullmatch(name):
+    _, left = usable(root, expected)
+    runs = parts(root / RUNS)
+    for name, path in parts(root / TICKS).items():
+        if name not in runs and OUR_PART.fullmatch(name):
             path.unlink()
-        else:
-            notes.append(set_aside(root, [path], "a ticks part without its runs part"))
-    checker = _Checker(expected)
-    for name in sorted(runs, key=lambda n: (OUR_PART.fullmatch(n) is None, n)):
-        why = checker.problem(runs[name], ticks.get(name))
-        if why is not None:
-            pair = [p for p in (runs[name], ticks.get(name)) if p is not None]
-            notes.append(set_aside(root, pair, why))
-    return notes
+    return [set_aside(root, files, why) for files, why in left]
 
 
 def usable(root: Path, expected: dict[int, int] | None = None, *, with_ticks: bool = True
