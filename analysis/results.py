@@ -175,8 +175,12 @@ def generate(out: Path, results: Path, *, seeds: int = 64, samples: int = 64,
         figs.plot_knockouts(disc["knockouts"]["table"], REGIMES, out / FIGURES["knockouts"])
     first = loaded["default"][1]
     buyers = QUICK["fixed.buyers.count"] if quick else sc.buyers.count
-    scene_values = scene.values(scene.measure(seeds, buyers, workers), buyers=buyers)
     months = QUICK["horizon"] if quick else sc.horizon
+    if progress:
+        print(f"direct runs (not stored; a few minutes): the 2026 scene, {seeds} runs of "
+              f"{buyers:,} buyers; the posterior's particles, one run each; every threshold, "
+              f"{seeds} runs of {months} months", file=sys.stderr, flush=True)
+    scene_values = scene.values(scene.measure(seeds, buyers, workers), buyers=buyers)
     scene_values |= scene_posterior.values(
         scene_posterior.measure(buyers, workers, horizon=months,
                                 limit=QUICK_DRAWS if quick else None),

@@ -156,7 +156,35 @@ def story_numbers(fin: pd.DataFrame, ticks: pd.DataFrame) -> dict[str, Any]:
         "bankrupt_mean": float(fin["exits_bankrupt"].mean()),
         "entries_mean": float(fin["entries"].mean()),
         "owned_compute_end_median": float(fin["owned_compute_share_end"].median()),
+        **second_tier_numbers(fin, ticks),
     }
+
+
+def second_tier_numbers(fin: pd.DataFrame, ticks: pd.DataFrame) -> dict[str, float]:
+    """Is there a second tier? Labs above the open-weight floor, and the top two's 2025 share.
+
+    ``floor_one_share``: share of the months from tick 12 (pooled over runs) in which at most
+    one lab's own capability is above the open-weight floor; ``above_2025`` and
+    ``above_2025_two``: the median of that count at tick 12 and the runs with two or more;
+    ``above_end_<regime>``: its median at the last tick over the runs ending in that regime;
+    ``second_share_2025`` and ``top_two_2025``: medians over runs of the second lab's and the
+    top two's revenue share, means of ticks 6-12 (the calibration's 2025 share figures).
+    """
+    later = ticks[ticks["tick"] >= 12]
+    at_12 = ticks[ticks["tick"] == 12]["labs_above_floor"]
+    in_2025 = ticks[ticks["tick"].between(6, 12)].groupby("run_id")
+    top_two = in_2025["cr2_revenue"].mean()
+    second = top_two - in_2025["cr1_revenue"].mean()
+    end = ticks.groupby("run_id")["labs_above_floor"].last()
+    by_regime = fin.set_index("run_id")["regime"]
+    out = {"floor_one_share": float((later["labs_above_floor"] <= 1).mean()),
+           "above_2025": float(at_12.median()), "above_2025_two": int((at_12 >= 2).sum()),
+           "second_share_2025": float(second.median()),
+           "top_two_2025": float(top_two.median())}
+    for regime in ("competitive", "concentrated", "bifurcated", "consolidated"):
+        runs = by_regime.index[by_regime == regime]
+        out[f"above_end_{regime}"] = float(end.reindex(runs).median()) if len(runs) else math.nan
+    return out
 
 
 def fact_numbers(ticks: Mapping[str, pd.DataFrame], finals: Mapping[str, pd.DataFrame],

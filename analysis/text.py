@@ -188,6 +188,12 @@ def _story_values(s: Mapping[str, Any]) -> dict[str, str]:
         "acquired_mean": f"{s['acquired_mean']:.1f}", "bankrupt_mean": f"{s['bankrupt_mean']:.1f}",
         "entries_mean": f"{s['entries_mean']:.1f}",
         "exits_per_run": f"{s['acquired_mean'] + s['bankrupt_mean']:.1f}",
+        "floor_one_share": pct(s["floor_one_share"]),
+        "above_2025": num(s["above_2025"], 2), "above_2025_two": str(s["above_2025_two"]),
+        **{f"above_end_{r}": num(s[f"above_end_{r}"], 2)
+           for r in ("concentrated", "bifurcated", "consolidated")},
+        "second_share_2025": pct(s["second_share_2025"]),
+        "top_two_2025": pct(s["top_two_2025"]),
     }
 
 

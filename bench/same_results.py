@@ -15,7 +15,8 @@ process), plus a serial sweep of ``experiments/quick.toml``, and compares:
 - the sweep's runs rows.
 
 Exit 0 when every table is equal to the last bit, 1 otherwise (naming the first difference of
-each table that differs). Refactors that must not change one float run this against the
+each table that differs). Columns only this checkout has (new reporters) are named and left
+out of the comparison; a column this checkout lost is a difference. Refactors that must not change one float run this against the
 revision before them.
 """
 
@@ -97,11 +98,17 @@ def differences(old: dict, new: dict, skip_accounts: tuple[str, ...]) -> list[st
                 diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
                 lines.append(f"{key}: balances differ: {diff[:5]}")
             continue
+        b = b.drop(columns=added_columns(a, b))
         try:
             pd.testing.assert_frame_equal(a, b, check_exact=True)
         except AssertionError as exc:
             lines.append(f"{key}: {str(exc).splitlines()[0]} {str(exc).splitlines()[-1][:200]}")
     return lines
+
+
+def added_columns(old: pd.DataFrame, new: pd.DataFrame) -> list[str]:
+    """Columns only the new table has (new reporters): left out of the comparison, named."""
+    return [c for c in new.columns if c not in old.columns]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     new = collect(ROOT, args.seeds, args.ticks)
     lines = differences(old, new, skip)
     tables = len(set(old) | set(new))
+    added = sorted({c for k in set(old) & set(new) if isinstance(new[k], pd.DataFrame)
+                    for c in added_columns(old[k], new[k])})
+    if added:
+        print(f"columns only this checkout has, not compared: {', '.join(added)}")
     if lines:
         print(f"{len(lines)} of {tables} tables differ from {args.against}:")
         print("\n".join(lines))

@@ -47,11 +47,11 @@ def concentration_ratio(values: Values, k: int) -> float:
     return _top_share(sorted(_positive_shares(_floats(values)), reverse=True), k)
 
 
-def revenue_structure(values: Values) -> tuple[float, float, float]:
-    """HHI, CR1 and CR4 of the same values at once (the shares computed once)."""
+def revenue_structure(values: Values) -> tuple[float, float, float, float]:
+    """HHI, CR1, CR2 and CR4 of the same values at once (the shares computed once)."""
     shares = _positive_shares(_floats(values))
     ranked = sorted(shares, reverse=True)
-    return _hhi(shares), _top_share(ranked, 1), _top_share(ranked, 4)
+    return _hhi(shares), _top_share(ranked, 1), _top_share(ranked, 2), _top_share(ranked, 4)
 
 
 def _hhi(shares: list[float]) -> float:

@@ -28,7 +28,8 @@ CONTRACT_REPORTERS: tuple[str, ...] = (
     "leader_refused_valuation",
 )
 EXTRA_REPORTERS: tuple[str, ...] = (
-    "tick", "date", "regime", "frontier_capability", "open_weight_floor",
+    "tick", "date", "regime", "cr2_revenue", "frontier_capability", "open_weight_floor",
+    "labs_above_floor",
     "price_per_capability", "strategic_deployed", "leader_owned_share", "small_rented_share",
     "total_gpus",
     "cash_active_labs", "peak_active_labs", "giant_labs", "renter_labs", "survivors_share",
@@ -98,7 +99,7 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
     else:
         top_val, top_mult, leader_rr, leader_owned = 0.0, math.nan, 0.0, 0.0
         lead = None
-    hhi_rev, cr1, cr4 = metrics.revenue_structure(revenue)
+    hhi_rev, cr1, cr2, cr4 = metrics.revenue_structure(revenue)
     frontier = model.market.frontier
     n_buyers = len(model.buyers)
     demanded = c["demand_tokens"]
@@ -112,6 +113,7 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
         "hhi_revenue": hhi_rev,
         "cr1_revenue": cr1,
         "cr4_revenue": cr4,
+        "cr2_revenue": cr2,
         "hhi_compute": metrics.hhi(gpus),
         "bimodality": metrics.bimodality_coefficient(log_size),
         "middle_share": metrics.middle_share(est_gpus),
@@ -132,6 +134,8 @@ def tick_stats(model: AIMarketModel, t: int) -> dict[str, Any]:
                      if n_buyers else 0.0),
         "frontier_capability": frontier,
         "open_weight_floor": model.market.open_weight_floor,
+        "labs_above_floor": sum(1 for lab in labs
+                                if lab.capability > model.market.open_weight_floor),
         "price_per_capability": ppm / 10.0 ** (frontier - model.frontier_history[0]),
         "strategic_deployed": float(c["strategic_deployed"]),
         "leader_owned_share": leader_owned,

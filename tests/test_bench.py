@@ -233,3 +233,14 @@ def test_buyer_adopters_fast_path_and_overridden_adopt():
     pop.__class__ = EveryoneAdopts
     np.testing.assert_array_equal(pop.adopters(share, m.rng),
                                   np.flatnonzero(~m.buyers.adopted))
+
+
+def test_same_results_leaves_out_new_columns_but_not_lost_ones_or_changed_floats():
+    import pandas as pd
+
+    from bench.same_results import differences
+
+    old = {"t": pd.DataFrame({"a": [1.0, 2.0]})}
+    assert differences(old, {"t": pd.DataFrame({"a": [1.0, 2.0], "new": [0, 1]})}, ()) == []
+    assert differences(old, {"t": pd.DataFrame({"b": [1.0, 2.0]})}, ())  # "a" lost
+    assert differences(old, {"t": pd.DataFrame({"a": [1.0, 2.0 + 1e-15]})}, ())

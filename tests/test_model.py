@@ -147,11 +147,16 @@ class Watcher:
             assert s["regime"] in REGIMES
             for key in ("hhi_revenue", "hhi_compute"):
                 assert 0.0 <= s[key] <= 10_000 + 1e-6
-            for key in ("cr1_revenue", "cr4_revenue", "middle_share", "owned_compute_share",
+            for key in ("cr1_revenue", "cr2_revenue", "cr4_revenue", "middle_share",
+                        "owned_compute_share",
                         "unmet_share", "adoption", "bimodality"):
                 assert -1e-12 <= s[key] <= 1 + 1e-9, key
-            assert s["cr1_revenue"] <= s["cr4_revenue"] + 1e-12
+            assert s["cr1_revenue"] <= s["cr2_revenue"] + 1e-12
+            assert s["cr2_revenue"] <= s["cr4_revenue"] + 1e-12
             assert s["active_labs"] == len(active_idx)
+            floor = s["open_weight_floor"]
+            assert s["labs_above_floor"] == sum(lab.capability > floor
+                                                for lab in m.active_labs())
             for key in ("vc_deployed", "amount_refused", "enterprise_spend", "top_valuation",
                         "leader_run_rate"):
                 assert s[key] >= 0 and math.isfinite(s[key]), key

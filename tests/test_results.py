@@ -146,6 +146,23 @@ def test_yearly_fall():
     assert np.isnan(tables.yearly_fall(s, 0, 12))  # past the end
 
 
+def test_second_tier_numbers_read_2025_shares_and_the_months_from_2026():
+    rows = []
+    for run, (cr1, cr2, above) in enumerate([(0.4, 0.5, 1), (0.3, 0.6, 3)]):
+        for tick in range(24):
+            rows.append({"run_id": run, "tick": tick, "cr1_revenue": cr1 if tick >= 6 else 0.9,
+                         "cr2_revenue": cr2 if tick >= 6 else 0.95,
+                         "labs_above_floor": above if tick >= 12 else 1})
+    fin = pd.DataFrame({"run_id": [0, 1], "regime": ["concentrated", "bifurcated"]})
+    out = tables.second_tier_numbers(fin, pd.DataFrame(rows))
+    assert out["floor_one_share"] == pytest.approx(0.5)  # run 0's months from tick 12 only
+    assert out["above_2025"] == 2.0 and out["above_2025_two"] == 1  # tick 12: 1 and 3 labs
+    assert out["above_end_bifurcated"] == 3.0 and out["above_end_concentrated"] == 1.0
+    assert np.isnan(out["above_end_consolidated"])
+    assert out["top_two_2025"] == pytest.approx(0.55)  # median of 0.5 and 0.6 (ticks 6-12)
+    assert out["second_share_2025"] == pytest.approx(0.2)  # median of 0.1 and 0.3
+
+
 def test_findings_page_is_written_from_sweeps_and_resumed(tmp_path: Path):
     from analysis.results import FIGURES, generate, main, run_all
 
