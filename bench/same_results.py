@@ -16,8 +16,8 @@ process), plus a serial sweep of ``experiments/quick.toml``, and compares:
 
 Exit 0 when every table is equal to the last bit, 1 otherwise (naming the first difference of
 each table that differs). Columns only this checkout has (new reporters) are named and left
-out of the comparison; a column this checkout lost is a difference. Refactors that must not change one float run this against the
-revision before them.
+out of the comparison; a column this checkout lost is a difference. Refactors that must not
+change one float run this against the revision before them.
 """
 
 from __future__ import annotations

@@ -17,6 +17,10 @@ from collections.abc import Sequence
 
 from marketsim.errors import DecisionError, ScenarioError, SweepError
 
+#: Exit code when the reader of standard output went away (``| head``): 128 + SIGPIPE, what
+#: a shell reports for a process a broken pipe stopped; not 1, which says runs failed.
+EXIT_BROKEN_PIPE = 141
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, like every bad input
@@ -98,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # e.g. `marketsim run | head -1`: the reader has gone
         silence_stdout()  # no error at exit
-        return 1
+        return EXIT_BROKEN_PIPE
 
 
 def silence_stdout() -> None:

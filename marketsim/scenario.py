@@ -106,6 +106,15 @@ class CapabilityConfig(_Section):
     open_weight_gap: float = _f(
         0.3, "log10", "open-weight capability below the lagged frontier", ge=0, le=10
     )
+    follow_lag: int = _f(
+        0, "months", "a lab training on at least the minimum efficient scale of GPUs reaches "
+        "at least the frontier of this many months ago minus follow_gap; 0: no follower floor "
+        "(fitted defaults assume 0)", ge=0, le=120,
+    )
+    follow_gap: float = _f(
+        0.0, "log10", "follower floor below the lagged frontier (with follow_lag > 0)",
+        ge=0, le=10,
+    )
 
 
 class RegimeConfig(_Section):
@@ -173,6 +182,10 @@ MAX_GROWTH_DIGITS = 120
 #: 10^8 a lab's budget asks for more GPUs than the decision checks allow (the defaults reach
 #: 10^1.4 over any horizon).
 MAX_USAGE_DIGITS = 8
+#: The same for tokens per GPU: a lab then needs a vanishing share of its GPUs to serve, and
+#: past about 10^15 that share can round to nothing (1 − share == 1 in floats), so labs with
+#: demand serve no token (measured: 3x a year from tick 384, 10^15.3; 10x from 10^23).
+MAX_THROUGHPUT_DIGITS = 12
 
 
 class MarketScenario(_Section):
@@ -229,7 +242,7 @@ class MarketScenario(_Section):
         for key, digits, most in (
             ("compute.scale_growth", years * math.log10(c.scale_growth), MAX_GROWTH_DIGITS),
             ("compute.throughput_growth", years * math.log10(c.throughput_growth),
-             MAX_GROWTH_DIGITS),
+             MAX_THROUGHPUT_DIGITS),
             ("capability.algorithmic_progress",
              years * math.log10(self.capability.algorithmic_progress), MAX_GROWTH_DIGITS),
             ("buyers.usage_growth", usage / math.log(10.0), MAX_USAGE_DIGITS),
@@ -368,6 +381,7 @@ def load_scenario(
     p = resolve_scenario_path(path)
     if not p.is_file():
         shipped = ", ".join(sorted(x.stem for x in SCENARIO_DIR.glob("*.toml")))
-        raise ScenarioError("scenario file not found", file=str(p),
+        what = "is a folder, not a scenario file" if p.is_dir() else "scenario file not found"
+        raise ScenarioError(what, file=str(p),
                             allowed=f"a path to a .toml file, or a shipped name: {shipped}")
     return validate_scenario(read_toml(p), file=str(p), overrides=overrides)

@@ -383,6 +383,22 @@ def test_capability_functions_by_hand():
     np.testing.assert_allclose(cap.capability(np.array([1e6, 10.0, 0.5, 0.0])), [6, 1, 0, 0])
 
 
+def test_follower_floor_goes_to_labs_training_at_scale_only():
+    from marketsim.model import AIMarketModel
+
+    m = AIMarketModel("default", rng=3, **{"buyers.count": 300, "capability.follow_lag": 2,
+                                           "capability.follow_gap": 0.1})
+    for _ in range(6):
+        m.step()
+    floor = m.frontier_history[-3] - 0.1  # the best capability two months before this one
+    scale = m.market.min_efficient_scale
+    trains = [lab for lab in m.active_labs() if lab.total_gpus * lab.train_share >= scale]
+    assert trains and len(trains) < len(m.active_labs())
+    for lab in m.active_labs():
+        assert lab.follower_floor == (floor if lab in trains else 0.0)
+        assert lab.capability >= max(lab.follower_floor, m.market.open_weight_floor)
+
+
 def test_open_weight_floor_lags_the_frontier():
     hist = [1.0, 2.0, 3.0, 4.0, 5.0]
     assert cap.open_weight_floor(hist, 2, 0.3) == pytest.approx(2.7)

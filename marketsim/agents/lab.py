@@ -60,6 +60,7 @@ class AILab(LabFinance, Borrower, mesa.Agent):
         self.account = account
         self.cap_table: dict[int, float] = {}
         self.effective_compute = 1.0
+        self.follower_floor = 0.0  # log10; set monthly when capability.follow_lag > 0
         self.owned_gpus = 0.0
         self.projects: list[list[float]] = []
         self.rented_gpus = np.zeros(model.n_hyperscalers)
@@ -103,8 +104,13 @@ class AILab(LabFinance, Borrower, mesa.Agent):
 
     @property
     def capability(self) -> float:
-        """``max(log10(max(effective_compute, 1)), open_weight_floor)`` [log10 H100-months]."""
-        return max(self._own_capability, self.model.market.open_weight_floor)
+        """``max(own, open_weight_floor, follower_floor)`` [log10 H100-months].
+
+        ``own = log10(max(effective_compute, 1))``; ``follower_floor`` is 0 unless
+        ``capability.follow_lag`` > 0 (:func:`marketsim.mechanisms.capability.move_frontier`).
+        """
+        return max(self._own_capability, self.model.market.open_weight_floor,
+                   self.follower_floor)
 
     @property
     def rented_gpus(self) -> np.ndarray:

@@ -3,6 +3,8 @@
 Effective compute (H100-months, algorithm-adjusted) accumulates from training GPUs with
 algorithmic progress and decays as models age; capability is its log10 (scaling-law style).
 Open-weight models trail the frontier by a lag and give every lab a floor: commoditisation.
+Optionally (``capability.follow_lag`` > 0) labs that train at scale follow the frontier more
+closely than open weights do: a follower floor.
 """
 
 from __future__ import annotations
@@ -60,7 +62,10 @@ def move_frontier(labs: list[AILab], history: list[float], market: MarketView, c
     """Frontier = best active lab's own capability; open weights trail the best ever made.
 
     Appends the best capability ever to ``history`` and sets ``market.frontier`` and
-    ``market.open_weight_floor``.
+    ``market.open_weight_floor``. With ``capability.follow_lag`` > 0, a lab training on at
+    least the minimum efficient scale of GPUs (a frontier-sized cluster of its own) gets a
+    follower floor, the best capability of ``follow_lag`` months ago minus ``follow_gap``:
+    its staff know how the frontier was reached. Other labs get 0.
     """
     own = [math.log10(max(lab.effective_compute, 1.0)) for lab in labs]
     best_ever = history[-1] if history else 0.0
@@ -68,3 +73,8 @@ def move_frontier(labs: list[AILab], history: list[float], market: MarketView, c
     history.append(max(frontier, best_ever))
     market.frontier = frontier
     market.open_weight_floor = open_weight_floor(history, cc.open_weight_lag, cc.open_weight_gap)
+    if cc.follow_lag > 0:
+        follow = open_weight_floor(history, cc.follow_lag, cc.follow_gap)
+        scale = max(market.min_efficient_scale, 1.0)  # GPUs
+        for lab in labs:
+            lab.follower_floor = follow if lab.total_gpus * lab.train_share >= scale else 0.0
