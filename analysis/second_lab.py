@@ -1,8 +1,9 @@
 """``python -m analysis.second_lab``: the leader's, the top two's and the second lab's 2025 share.
 
 The table of docs/calibration.md's "A 2025 figure the model misses": each particle of a
-posterior (``docs/fit``, the default's, and ``docs/fit_top_two``, the fit with the top two's
-share as a ninth target) run once, 13 months at 10,000 buyers, seed
+posterior (``docs/fit``, the default's; ``docs/fit_top_two``, the fit with the top two's
+share as a ninth target; ``docs/fit_follow``, the same nine figures fitted on
+``scenarios/fast_followers.toml``) run once on its scenario, 13 months at 10,000 buyers, seed
 ``marketsim.sweep.run_seed(777, 0, i)`` for particle ``i``; the shares are means of ticks
 6-12 (the calibration's 2025 share figures), weighted by the particles' weights. About 30 s
 on 2 cores.
@@ -22,29 +23,35 @@ from marketsim.fit_predict import weighted_quantile
 from marketsim.report import to_markdown
 
 REPO = Path(__file__).resolve().parent.parent
-POSTERIORS = {"docs/fit": REPO / "docs/fit/posterior.parquet",
-              "docs/fit_top_two": REPO / "docs/fit_top_two/posterior.parquet"}
+#: Each shipped posterior: the scenario it was fitted on, and its draws.
+POSTERIORS: dict[str, tuple[str, Path]] = {
+    "docs/fit": ("default", REPO / "docs/fit/posterior.parquet"),
+    "docs/fit_top_two": ("default", REPO / "docs/fit_top_two/posterior.parquet"),
+    "docs/fit_follow": ("fast_followers", REPO / "docs/fit_follow/posterior.parquet"),
+}
 
 
-def shares_2025(overrides: dict[str, float], seed: int, buyers: int) -> tuple[float, float]:
+def shares_2025(scenario: str, overrides: dict[str, float], seed: int, buyers: int,
+                ) -> tuple[float, float]:
     """Leader's and top two's revenue share of one run, means of ticks 6-12."""
     from marketsim.model import AIMarketModel
 
-    m = AIMarketModel("default", rng=seed, horizon=13, **{"buyers.count": buyers, **overrides})
+    m = AIMarketModel(scenario, rng=seed, horizon=13, **{"buyers.count": buyers, **overrides})
     df = m.run().datacollector.get_model_vars_dataframe().iloc[6:13]
     return float(df["cr1_revenue"].mean()), float(df["cr2_revenue"].mean())
 
 
-def _particle(args: tuple[dict[str, float], int, int]) -> tuple[float, float]:
+def _particle(args: tuple[str, dict[str, float], int, int]) -> tuple[float, float]:
     return shares_2025(*args)
 
 
-def measure(post: pd.DataFrame, buyers: int = 10_000, workers: int = 2) -> dict[str, float]:
+def measure(post: pd.DataFrame, scenario: str = "default", buyers: int = 10_000,
+            workers: int = 2) -> dict[str, float]:
     """Weighted means of the three shares, and the second lab's 90 % interval."""
     from marketsim.sweep import run_seed
 
     keys = [c for c in post.columns if c != "weight"]
-    jobs = [({k: float(row[k]) for k in keys}, run_seed(777, 0, i), buyers)
+    jobs = [(scenario, {k: float(row[k]) for k in keys}, run_seed(777, 0, i), buyers)
             for i, (_, row) in enumerate(post.iterrows())]
     if workers > 1:
         with ProcessPoolExecutor(workers) as ex:
@@ -63,7 +70,8 @@ def measure(post: pd.DataFrame, buyers: int = 10_000, workers: int = 2) -> dict[
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the table for the shipped posteriors."""
     del argv
-    rows = {name: measure(pd.read_parquet(path)) for name, path in POSTERIORS.items()}
+    rows = {name: measure(pd.read_parquet(path), scenario)
+            for name, (scenario, path) in POSTERIORS.items()}
     print(to_markdown(pd.DataFrame(rows).T.round(3)))
     return 0
 

@@ -403,13 +403,13 @@ def test_findings_variants_start_where_the_default_starts(name: str):
 def test_second_lab_shares_are_weighted_over_particles_and_ordered():
     from analysis import second_lab
 
-    post = pd.read_parquet(second_lab.POSTERIORS["docs/fit"]).head(3)
+    post = pd.read_parquet(second_lab.POSTERIORS["docs/fit"][1]).head(3)
     post["weight"] = [1.0, 0.0, 0.0]  # all the weight on the first particle
     got = second_lab.measure(post, buyers=300, workers=1)
     keys = [c for c in post.columns if c != "weight"]
     from marketsim.sweep import run_seed
 
-    leader, top_two = second_lab.shares_2025({k: float(post.iloc[0][k]) for k in keys},
+    leader, top_two = second_lab.shares_2025("default", {k: float(post.iloc[0][k]) for k in keys},
                                              run_seed(777, 0, 0), 300)
     assert got["leader"] == pytest.approx(leader) and got["top_two"] == pytest.approx(top_two)
     assert got["second"] == pytest.approx(top_two - leader)
