@@ -39,6 +39,8 @@ FORCES: dict[str, tuple[str, float, str]] = {
     "project_finance": ("credit.project_ltv", 0.0,
                         "no loans for data centres: labs build from their own cash"),
     "bridge_loans": ("labs.credit_months", 0.0, "no bridge loans against revenue"),
+    "revenue_screening": ("vcs.revenue_screening", 0.0,
+                          "VCs screen every lab alike: capital does not follow revenue"),
 }
 
 #: Groups of forces switched off together, with what the group stands for.
@@ -53,10 +55,10 @@ GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "capability_premium": (("quality_weight", "quality_elasticity"),
                            "buyers' premium for capability (returns to training compute)"),
     "null": (("margin", "utilisation_premium", "min_efficient_scale", "fixed_cost",
-              "switching_cost", "quality_weight", "quality_elasticity"),
+              "switching_cost", "quality_weight", "quality_elasticity", "revenue_screening"),
              "the null regime: every increasing-returns force (the supply-side returns, "
-             "switching costs, and the returns to training compute: buyers' premium for "
-             "capability)"),
+             "switching costs, capital following revenue, and the returns to training "
+             "compute: buyers' premium for capability)"),
     "credit": (("project_finance", "bridge_loans"),
                "credit to labs (project finance and bridge loans)"),
     "equal_start": (("size_exponent", "owned_share_top"),

@@ -1,4 +1,4 @@
-"""Custom agent classes, at least one per kind, each overriding documented decision methods.
+"""Four custom agent classes, one per kind, each overriding documented decision methods.
 
 Name them in a scenario (see ``examples/scenarios/*.toml``)::
 
@@ -71,32 +71,6 @@ class HerdingVC(VentureCapitalist):
         if lab.run_rate > 0:
             return float(multiple * lab.run_rate)
         return super().value_lab(lab)
-
-
-class EvenHandedVC(VentureCapitalist):
-    """A VC that looks at every active lab alike instead of chasing revenue.
-
-    The default VC screens labs with weights growing with their revenue (VCs chase what is
-    visible); this one draws ``vcs.looks_per_month`` labs uniformly, without replacement, from
-    the model's random stream. Valuing, offering and syndicating stay the default VC's. It
-    switches off one channel by which capital follows revenue (``experiments/null_usage.toml``
-    measures it in the null market).
-    """
-
-    def screen(self, labs: list[AILab]) -> list[AILab]:
-        """``min(vcs.looks_per_month, len(labs))`` labs drawn with equal weights.
-
-        Args:
-            labs: the active labs, in the model's order.
-
-        Returns:
-            The labs to look at this month, in the model's order.
-        """
-        k = min(self.model.scenario_config.vcs.looks_per_month, len(labs))
-        if k == 0:
-            return []
-        picked = self.model.rng.choice(len(labs), size=k, replace=False)
-        return [labs[i] for i in sorted(picked)]
 
 
 class AggressiveHyperscaler(Hyperscaler):

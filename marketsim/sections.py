@@ -189,6 +189,10 @@ class VCsConfig(_AgentSection):
         0.4, "share", "largest share of a VC's dry powder in one offer", gt=0, le=1
     )
     looks_per_month: int = _f(1, "labs", "labs each VC looks at per month", ge=0, le=100)
+    revenue_screening: float = _f(
+        1.0, "share", "how far VCs screen labs in proportion to revenue (1: chase revenue; 0: "
+        "every lab alike): capital following revenue", ge=0, le=1,
+    )
     entry_rate: float = _f(
         0.15, "entrants/month", "new labs funded per month at reference dry powder", ge=0, le=50
     )

@@ -176,3 +176,16 @@ def test_story_figures_read_refusals_prices_and_exits_from_the_tables():
     assert (f["exits_2027"], f["renter_exits_2027"], f["renter_exit_share"]) == (2.0, 1.0, 0.5)
     ticks.loc[14, "leader_building_gpus"] = 0.0  # not building: not the story
     assert story.figures(ticks, labs)["refused_hundreds_2026"] == 0.0
+
+
+@pytest.mark.parametrize("chase, richest_much_more_often", [(1.0, True), (0.0, False)])
+def test_revenue_screening_decides_whether_vcs_chase_revenue(chase, richest_much_more_often):
+    m = AIMarketModel("small", rng=1, **{"buyers.count": 300, "vcs.revenue_screening": chase})
+    m.run(ticks=3)
+    labs = m.active_labs()
+    richest = max(labs, key=lambda lab: lab.revenue)
+    seen = sum(richest in m.vcs[0].screen(labs) for _ in range(2000))
+    fair = 2000 * min(m.scenario_config.vcs.looks_per_month, len(labs)) / len(labs)
+    assert (seen > 2 * fair) == richest_much_more_often
+    if not richest_much_more_often:
+        assert abs(seen - fair) < 0.2 * fair  # every lab alike

@@ -46,14 +46,17 @@ class VentureCapitalist(mesa.Agent):
         """Labs to look at this month (called in the capital market).
 
         Default: ``min(vcs.looks_per_month, len(labs))`` labs drawn without replacement with
-        weights ``revenue + 0.05 × max(mean revenue, 10⁻⁶)`` [$bn] (Gumbel-top-k keys,
-        :func:`~marketsim.mechanisms.capital.screening_keys`): VCs chase what is visible.
+        weights ``s × revenue + (1 − s) × mean revenue + 0.05 × max(mean revenue, 10⁻⁶)``
+        [$bn], ``s = vcs.revenue_screening`` (Gumbel-top-k keys,
+        :func:`~marketsim.mechanisms.capital.screening_keys`): with ``s`` 1, VCs chase what
+        is visible; with 0, capital does not follow revenue.
         """
-        k = min(self.model.scenario_config.vcs.looks_per_month, len(labs))
+        cfg = self.model.scenario_config.vcs
+        k = min(cfg.looks_per_month, len(labs))
         if k == 0:
             return []
         rev = np.array([lab.revenue for lab in labs])
-        keys = screening_keys(rev, self.model.rng.gumbel(size=len(labs)))
+        keys = screening_keys(rev, self.model.rng.gumbel(size=len(labs)), cfg.revenue_screening)
         return [labs[i] for i in top_k(keys, k).tolist()]
 
     def value_lab(self, lab: AILab) -> float:

@@ -91,21 +91,24 @@ def revenue_multiple(
     return float(min(max(own, 1.0), cap))
 
 
-def screening_keys(revenue: np.ndarray, gumbel: np.ndarray) -> np.ndarray:
+def screening_keys(revenue: np.ndarray, gumbel: np.ndarray, chase: float = 1.0) -> np.ndarray:
     """Keys of weighted sampling without replacement (the Gumbel-top-k trick).
 
-    Weight of each lab: its revenue plus 5% of the mean revenue (every lab has some chance:
-    VCs chase what is visible). The ``k`` largest keys of a row are a draw of ``k`` labs
+    Weight of each lab: ``chase × revenue + (1 − chase) × mean revenue`` plus 5% of the mean
+    revenue (every lab has some chance). With ``chase`` 1 VCs chase what is visible; with 0
+    they look at every lab alike. The ``k`` largest keys of a row are a draw of ``k`` labs
     without replacement with probabilities proportional to the weights.
 
     Args:
         revenue: each lab's revenue last month, $bn, shape (L,).
         gumbel: standard Gumbel draws, shape (L,) or (n, L) for n draws at once.
+        chase: ``vcs.revenue_screening``, 0-1.
 
     Returns:
         Keys with the shape of ``gumbel``.
     """
-    w = revenue + 0.05 * max(revenue.sum() / revenue.size, 1e-6)
+    mean = revenue.sum() / revenue.size
+    w = chase * revenue + ((1.0 - chase) * mean + 0.05 * max(mean, 1e-6))
     return np.log(w) + gumbel
 
 
