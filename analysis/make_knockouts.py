@@ -41,6 +41,8 @@ FORCES: dict[str, tuple[str, float, str]] = {
     "bridge_loans": ("labs.credit_months", 0.0, "no bridge loans against revenue"),
     "revenue_screening": ("vcs.revenue_screening", 0.0,
                           "VCs screen every lab alike: capital does not follow revenue"),
+    "follower_floor": ("capability.follow_lag", 0,
+                       "labs training at scale trail the frontier like any other lab"),
 }
 
 #: Groups of forces switched off together, with what the group stands for.
@@ -51,7 +53,8 @@ GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "supply_and_switching": (("margin", "utilisation_premium", "min_efficient_scale",
                               "fixed_cost", "switching_cost"),
                              "the supply-side increasing returns and switching costs (the "
-                             "null with buyers' premium for capability left on)"),
+                             "null with buyers' premium for capability and capital following "
+                             "revenue left on)"),
     "capability_premium": (("quality_weight", "quality_elasticity"),
                            "buyers' premium for capability (returns to training compute)"),
     "null": (("margin", "utilisation_premium", "min_efficient_scale", "fixed_cost",
@@ -59,6 +62,14 @@ GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
              "the null regime: every increasing-returns force (the supply-side returns, "
              "switching costs, capital following revenue, and the returns to training "
              "compute: buyers' premium for capability)"),
+    "scale_and_floor": (("min_efficient_scale", "follower_floor"),
+                        "the minimum efficient scale and the follower floor (whose threshold "
+                        "is that scale)"),
+    "null_and_floor": (("margin", "utilisation_premium", "min_efficient_scale", "fixed_cost",
+                        "switching_cost", "quality_weight", "quality_elasticity",
+                        "revenue_screening", "follower_floor"),
+                       "every increasing-returns force and the follower floor (the null "
+                       "with no lab following the frontier)"),
     "credit": (("project_finance", "bridge_loans"),
                "credit to labs (project finance and bridge loans)"),
     "equal_start": (("size_exponent", "owned_share_top"),

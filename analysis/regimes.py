@@ -113,12 +113,22 @@ def persistence(labels: Sequence[str] | pd.Series, months: int = LAST_MONTHS) ->
 
 
 def moved_values(key: str, thresholds: Any = None, move: float = MOVE) -> list[float]:
-    """``key``'s value moved down and up by ``move`` (relative), kept inside its bounds."""
+    """``key``'s value moved down and up by ``move`` (relative), kept inside its bounds.
+
+    A share threshold above one half (a share in 0-1 that means "nearly all", such as
+    ``consolidated_share`` 0.9) moves by ``move`` of what it leaves out, ``1 − value``: 0.9
+    moves to 0.88 and 0.92. Moved by 20 % of itself it would reach the bound 1 (the largest
+    labs holding every dollar, no fringe at all): another definition, not a small move.
+    """
     t = thresholds_of(thresholds)
     lo, hi = _bounds(key)
+    value = getattr(t, key)
     out = []
     for factor in (1.0 - move, 1.0 + move):
-        v = min(max(getattr(t, key) * factor, lo), hi)
+        if (lo, hi) == (0.0, 1.0) and value > 0.5:
+            v = 1.0 - (1.0 - value) * (2.0 - factor)  # the part left out moves by ∓move
+        else:
+            v = min(max(value * factor, lo), hi)
         out.append(float(max(round(v), 1)) if key == "window" else v)
     return out
 

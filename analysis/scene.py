@@ -136,12 +136,19 @@ def values(runs: pd.DataFrame, *, buyers: int) -> dict[str, str]:
     return v | {"scene_short": short(v)}
 
 
+def _round_refused(v: dict[str, Any]) -> str:
+    """The round refused at the highest valuation, $bn, or that no seed refused in 2026."""
+    if v["scene_amount_n"] == "0":
+        return "no seed with a 2026 refusal"
+    return (f"the round refused at the highest valuation: ${v['scene_refusal_amount']} bn, "
+            f"mean over the {v['scene_amount_n']} seeds with a 2026 refusal")
+
+
 def short(v: dict[str, Any]) -> str:
     """The "In short" bullet's sentence from :func:`values`."""
     return (f"In {v['scene_n']} direct runs the leader refused an offer valuing it at "
             f"${v['scene_threshold']} bn or more while owning and building data centres in "
-            f"{v['scene_hundreds']} of {v['scene_n']} seeds (the round refused at the highest "
-            f"valuation: ${v['scene_refusal_amount']} bn, mean over the "
-            f"{v['scene_amount_n']} seeds with a 2026 refusal); from 2027 owners' price was below "
+            f"{v['scene_hundreds']} of {v['scene_n']} seeds ({_round_refused(v)}); from 2027 "
+            f"owners' price was below "
             f"renters' in {v['scene_below']} of months (mean over seeds); "
             f"{v['scene_renter_exits']} of {v['scene_exits']} exits from 2027 were renters.")

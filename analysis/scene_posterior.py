@@ -136,6 +136,11 @@ def _mean(x: tuple[float, float, float], fmt: Callable[[float], str]) -> str:
     return f"{fmt(m)} [{fmt(lo)}, {fmt(hi)}]" if np.isfinite(lo) else fmt(m)
 
 
+def _dollars(text: str) -> str:
+    """``"$43.1 [14.2, 72] bn"`` from ``"43.1 [14.2, 72]"``; n/a stays n/a."""
+    return text if text == "n/a" else f"${text} bn"
+
+
 def driver_table(table: pd.DataFrame) -> str:
     """Markdown: key, posterior median, share with the scene below and above it."""
     lines = ["| fitted key | posterior median | scene, particles at or below it | "
@@ -179,8 +184,8 @@ def values(runs: pd.DataFrame, *, buyers: int, months: int) -> dict[str, str]:
                                    regime_top.above_high),
         "post_hundreds": str(int(runs["refused_hundreds_2026"].sum())),
         "post_hundreds_share": _share(*weighted_share(runs["refused_hundreds_2026"], w)),
-        "post_refusal_amount": _mean(weighted_mean(runs.loc[refused, "refusal_amount"],
-                                                   w[refused]), num),
+        "post_refusal_amount": _dollars(_mean(weighted_mean(runs.loc[refused, "refusal_amount"],
+                                                            w[refused]), num)),
         "post_refusal_n": str(int(refused.sum())),
         "post_below": _mean(weighted_mean(runs["owners_below_share"], w), pct),
         "post_renter_exit_share": _mean(weighted_mean(runs["renter_exit_share"], w), pct),

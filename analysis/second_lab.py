@@ -1,9 +1,10 @@
 """``python -m analysis.second_lab``: the leader's, the top two's and the second lab's 2025 share.
 
-The table of docs/calibration.md's "A 2025 figure the model misses": each particle of a
-posterior (``docs/fit``, the default's; ``docs/fit_top_two``, the fit with the top two's
-share as a ninth target; ``docs/fit_follow``, the same nine figures fitted on
-``scenarios/fast_followers.toml``) run once on its scenario, 13 months at 10,000 buyers, seed
+The table of docs/calibration.md's "The second lab and the follower floor": each particle
+of a shipped posterior (``docs/fit``, the default's: nine 2025 figures, the follower floor
+on; ``docs/fit_no_floor``, eight figures without the top two's share and without the floor;
+``docs/fit_top_two``, nine figures without the floor) run once on the default scenario with
+the rules it was fitted under, 13 months at 10,000 buyers, seed
 ``marketsim.sweep.run_seed(777, 0, i)`` for particle ``i``; the shares are means of ticks
 6-12 (the calibration's 2025 share figures), weighted by the particles' weights. About 30 s
 on 2 cores.
@@ -23,11 +24,12 @@ from marketsim.fit_predict import weighted_quantile
 from marketsim.report import to_markdown
 
 REPO = Path(__file__).resolve().parent.parent
-#: Each shipped posterior: the scenario it was fitted on, and its draws.
-POSTERIORS: dict[str, tuple[str, Path]] = {
-    "docs/fit": ("default", REPO / "docs/fit/posterior.parquet"),
-    "docs/fit_top_two": ("default", REPO / "docs/fit_top_two/posterior.parquet"),
-    "docs/fit_follow": ("fast_followers", REPO / "docs/fit_follow/posterior.parquet"),
+NO_FLOOR = {"capability.follow_lag": 0}
+#: Each shipped posterior: the default's keys it was fitted under, and its draws.
+POSTERIORS: dict[str, tuple[dict[str, float], Path]] = {
+    "docs/fit": ({}, REPO / "docs/fit/posterior.parquet"),
+    "docs/fit_no_floor": (NO_FLOOR, REPO / "docs/fit_no_floor/posterior.parquet"),
+    "docs/fit_top_two": (NO_FLOOR, REPO / "docs/fit_top_two/posterior.parquet"),
 }
 
 
@@ -45,13 +47,17 @@ def _particle(args: tuple[str, dict[str, float], int, int]) -> tuple[float, floa
     return shares_2025(*args)
 
 
-def measure(post: pd.DataFrame, scenario: str = "default", buyers: int = 10_000,
+def measure(post: pd.DataFrame, fixed: dict[str, float] | None = None, buyers: int = 10_000,
             workers: int = 2) -> dict[str, float]:
-    """Weighted means of the three shares, and the second lab's 90 % interval."""
+    """Weighted means of the three shares, and the second lab's 90 % interval.
+
+    ``fixed``: default-scenario keys every particle runs with (the rules of its fit).
+    """
     from marketsim.sweep import run_seed
 
     keys = [c for c in post.columns if c != "weight"]
-    jobs = [(scenario, {k: float(row[k]) for k in keys}, run_seed(777, 0, i), buyers)
+    jobs = [("default", {**(fixed or {}), **{k: float(row[k]) for k in keys}},
+             run_seed(777, 0, i), buyers)
             for i, (_, row) in enumerate(post.iterrows())]
     if workers > 1:
         with ProcessPoolExecutor(workers) as ex:
@@ -70,8 +76,8 @@ def measure(post: pd.DataFrame, scenario: str = "default", buyers: int = 10_000,
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the table for the shipped posteriors."""
     del argv
-    rows = {name: measure(pd.read_parquet(path), scenario)
-            for name, (scenario, path) in POSTERIORS.items()}
+    rows = {name: measure(pd.read_parquet(path), fixed)
+            for name, (fixed, path) in POSTERIORS.items()}
     print(to_markdown(pd.DataFrame(rows).T.round(3)))
     return 0
 

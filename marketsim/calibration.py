@@ -68,7 +68,7 @@ TARGETS: tuple[Target, ...] = (
     Target("leader's share of enterprise LLM API spend, 2025", "32-40%", 0.25, 0.50,
            "cr1_revenue, mean of ticks 6-12", "Menlo Ventures enterprise surveys, 2025",
            _mean("cr1_revenue", 6, 12)),
-    Target("top two labs' share of enterprise LLM API spend, 2025 (not fitted)", "57-67%",
+    Target("top two labs' share of enterprise LLM API spend, 2025", "57-67%",
            0.45, 0.80, "cr2_revenue, mean of ticks 6-12",
            "Menlo Ventures: Anthropic 32% + OpenAI 25% (mid 2025), 40% + 27% (Dec 2025)",
            _mean("cr2_revenue", 6, 12)),
@@ -115,6 +115,8 @@ INPUTS: tuple[tuple[str, str, str], ...] = (
      "vendor and practitioner measurements; DeepSeek open-infra-index"),
     ("capability.algorithmic_progress", "3x per year", "Ho et al. (2024)"),
     ("capability.open_weight_lag", "9 months (3-12)", "Epoch AI open-models reports"),
+    ("capability.follow_lag", "3 months (labs training at the minimum efficient scale)",
+     "the low end of the 3-12 month open-weight gap (Epoch AI: 3-4 months by late 2025)"),
     ("buyers.bass_p, buyers.bass_q", "0.03, 0.38 per year", "Sultan, Farley & Lehmann (1990)"),
     ("labs.capex_share", "0.6 of the compute budget",
      "the seed story's leader: ~$50bn of its own data centres beside ~$30bn of cloud (Nov "

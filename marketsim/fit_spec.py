@@ -105,6 +105,8 @@ DEFAULT_TARGETS: tuple[FitTarget, ...] = (
               "leading lab's revenue run rate, Jan 2026 ($bn/yr)"),
     FitTarget("leader_share", "cr1_revenue", 6, 12, "mean", 0.25, 0.50,
               "leader's share of enterprise LLM API spend, 2025"),
+    FitTarget("top_two_share", "cr2_revenue", 6, 12, "mean", 0.45, 0.80,
+              "top two labs' share of enterprise LLM API spend, 2025"),
     FitTarget("multiple", "top_multiple", 0, 12, "mean", 15.0, 60.0,
               "valuation / annualised revenue at rounds, 2025"),
     FitTarget("price", "price_per_mtok", 0, 12, "mean", 1.5, 12.0,

@@ -106,10 +106,11 @@ class CapabilityConfig(_Section):
     open_weight_gap: float = _f(
         0.3, "log10", "open-weight capability below the lagged frontier", ge=0, le=10
     )
+    # set from public facts: the low end of the 3-12 month open-weight gap (docs/calibration.md)
     follow_lag: int = _f(
-        0, "months", "a lab training on at least the minimum efficient scale of GPUs reaches "
-        "at least the frontier of this many months ago minus follow_gap; 0: no follower floor "
-        "(fitted defaults assume 0)", ge=0, le=120,
+        3, "months", "a lab training on at least the minimum efficient scale of GPUs reaches "
+        "at least the frontier of this many months ago minus follow_gap; 0: no follower floor",
+        ge=0, le=120,
     )
     follow_gap: float = _f(
         0.0, "log10", "follower floor below the lagged frontier (with follow_lag > 0)",

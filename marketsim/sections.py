@@ -92,7 +92,7 @@ class LabsConfig(_AgentSection):
     )
     # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     size_exponent: float = _f(
-        1.24, "-", "Zipf exponent of initial compute by rank (0: equal sizes)",
+        1.25, "-", "Zipf exponent of initial compute by rank (0: equal sizes)",
         ge=0, le=4,
     )
     owned_share_top: float = _f(
@@ -103,7 +103,7 @@ class LabsConfig(_AgentSection):
     )
     # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     initial_price: float = _f(
-        6.2, "$/M tokens", "list price at tick 0", gt=0, le=1000
+        6.7, "$/M tokens", "list price at tick 0", gt=0, le=1000
     )
     cash_months: float = _f(
         15.0, "months", "initial cash as months of initial compute spend (median)", ge=0, le=240
@@ -149,7 +149,7 @@ class LabsConfig(_AgentSection):
     )
     # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     internal_multiple: float = _f(
-        17.0, "x run rate", "a lab's own valuation of itself per $ of annual revenue",
+        19.5, "x run rate", "a lab's own valuation of itself per $ of annual revenue",
         gt=0, le=1000,
     )
     undercut: float = _f(
@@ -165,14 +165,14 @@ class VCsConfig(_AgentSection):
     count: int = _f(8, "VCs", "venture investors", ge=1, le=500)
     # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     capital_abundance: float = _f(
-        0.55, "x", "scales limited partners' inflow and dry powder", ge=0,
+        0.52, "x", "scales limited partners' inflow and dry powder", ge=0,
         le=20,
     )
     initial_dry_powder: float = _f(60.0, "$bn", "VC money ready at tick 0 (all VCs)", ge=0, le=1e5)
     lp_inflow: float = _f(6.0, "$bn/month", "limited partners' new money (all VCs)", ge=0, le=1e4)
     # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     base_multiple: float = _f(
-        11.6, "x run rate", "valuation multiple of a lab with no growth", gt=0,
+        13.5, "x run rate", "valuation multiple of a lab with no growth", gt=0,
         le=1000,
     )
     growth_weight: float = _f(
@@ -228,7 +228,7 @@ class HyperscalersConfig(_AgentSection):
     )
     # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     margin: float = _f(
-        0.8, "share", "markup of rent over owned cost: the owned-vs-rented cost gap",
+        0.77, "share", "markup of rent over owned cost: the owned-vs-rented cost gap",
         ge=0, le=10,
     )
     utilisation_premium: float = _f(
@@ -280,7 +280,7 @@ class BuyersConfig(_AgentSection):
     )
     # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     quality_weight: float = _f(
-        1.29, "utils per log10", "logit weight on capability in supplier choice",
+        2.46, "utils per log10", "logit weight on capability in supplier choice",
         ge=0, le=100,
     )
     quality_elasticity: float = _f(
@@ -289,13 +289,13 @@ class BuyersConfig(_AgentSection):
     )
     # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     initial_spend: float = _f(
-        0.42, "$bn/month", "all buyers' spend at tick 0 at the initial price (if none has "
+        0.35, "$bn/month", "all buyers' spend at tick 0 at the initial price (if none has "
         "adopted: the expected adopters', at least one buyer's worth)", gt=0,
         le=1e4,
     )
     # fitted: the posterior median of the 2025 fit (docs/calibration.md)
     usage_growth: float = _f(
-        2.6, "x per year", "growth of tokens per adopted buyer at tick 0",
+        3.1, "x per year", "growth of tokens per adopted buyer at tick 0",
         ge=0.1, le=100,
     )
     usage_growth_halflife: float = _f(

@@ -66,7 +66,8 @@ def lab_with(model: AIMarketModel, i: int = 0, *, cash: float = 0.0, revenue: fl
              rented: float = 0.0, owned: float = 0.0, capability: float = 0.0,
              projects: list[list[float]] | None = None) -> AILab:
     """Lab ``i`` with the given state: GPUs rented from the first hyperscaler only, revenue
-    flat for two months ($bn a month), capability (log10) above a floor of 0."""
+    flat for two months ($bn a month), capability (log10) above a floor of 0 (no open-weight
+    or follower floor)."""
     lab = model.labs[i]
     set_balance(model, lab.account, cash)
     lab.revenue_history = [revenue, revenue]
@@ -75,6 +76,7 @@ def lab_with(model: AIMarketModel, i: int = 0, *, cash: float = 0.0, revenue: fl
     lab.owned_gpus = owned
     lab.projects = projects or []
     lab.effective_compute = 10.0**capability
+    lab.follower_floor = 0.0
     lab.debt = 0.0
     lab.inference_gpus = lab.demand_tokens = 0.0
     return lab

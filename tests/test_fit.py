@@ -219,7 +219,7 @@ def test_a_manifest_without_calls_keeps_its_provenance_as_the_first_call():
 
     from marketsim.fit_store import with_calls
 
-    shipped = json.loads((Path(__file__).parent.parent / "docs/fit/fit.json").read_text())
+    shipped = json.loads((Path(__file__).parent.parent / "docs/fit_no_floor/fit.json").read_text())
     assert "calls" not in shipped
     new = {**shipped, "created": "2030-01-01T00:00:00+00:00", "command": ["again"],
            "simulations_budget": 13000}

@@ -153,7 +153,9 @@ def test_threshold_moves_cover_every_key_within_bounds(run):
     moves = regimes.threshold_moves(ticks, m.scenario_config.regime, labs)
     keys = set(regimes.LAB_KEYS) | set(regimes.WINDOW_KEYS)
     assert set(moves["key"]) == keys and len(moves) == 2 * len(keys)
-    assert (moves["value"] <= 1.0)[moves["key"] == "consolidated_share"].all()
+    share = moves.loc[moves["key"] == "consolidated_share", "value"].tolist()
+    assert share == pytest.approx([1 - 1.2 * (1 - T.consolidated_share),
+                                   1 - 0.8 * (1 - T.consolidated_share)])  # 0.88, 0.92
     with pytest.raises(ValueError, match="labs table"):
         regimes.threshold_moves(ticks, m.scenario_config.regime, keys=["tier_gap"])
 

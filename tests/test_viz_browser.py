@@ -76,7 +76,11 @@ def _first_look(page) -> None:  # noqa: ANN001
     for name in ("Reset", "\u25b6 Play", "Step"):
         assert page.get_by_role("button", name=name, exact=True).is_visible()
     assert page.locator(".v-slider").count() == 6
-    for text in ("VC money (x normal)", "0.8 \u00d7 cost", "8 labs", "2,000 buyers",
+    from marketsim.scenario import load_scenario
+    from marketsim.viz.controls import value_text
+
+    margin = value_text("hyperscalers.margin", load_scenario("default").hyperscalers.margin)
+    for text in ("VC money (x normal)", margin, "8 labs", "2,000 buyers",
                  "markup of rent over owned cost"):
         assert text in body, text
     assert page.locator("img.marketsim-chart").count() == 5
