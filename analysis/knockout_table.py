@@ -30,6 +30,8 @@ KO_MEASURES: dict[str, tuple[str, tuple[float, float]]] = {
 }
 #: A run's end label is settled when it holds over at least this share of the last 24 months.
 SETTLED = 0.75
+#: A shakeout that halved the market: active labs at the end at most this share of their peak.
+HALVED = 0.5
 
 
 def run_robustness(ticks: pd.DataFrame, thresholds: Any = None) -> dict[str, Any]:
@@ -61,6 +63,17 @@ def robustness_runs(runs: pd.DataFrame, ticks: pd.DataFrame, thresholds: Any = N
     return runs.merge(pd.DataFrame(rows), on="run_id", how="inner")
 
 
+def plain_share_flips(ticks: pd.DataFrame, thresholds: Any = None) -> tuple[int, int]:
+    """``consolidated_share`` moved by ±20 % of itself (0.72, and 1.0 capped): (flips, moves).
+
+    The page's robustness lines move a share above one half by 20 % of its complement
+    (:func:`regimes.moved_values`); this is the plain move, reported beside them.
+    """
+    flips = [regimes.plain_flips(t.reset_index(drop=True), thresholds)
+             for _, t in ticks.groupby("run_id", sort=True)]
+    return int(sum(flips)), 2 * len(flips)
+
+
 def robustness_summary(rob: pd.DataFrame) -> dict[str, Any]:
     """Over runs of :func:`robustness_runs`: flips per key (N of M), total, persistence."""
     per_key = {}
@@ -81,7 +94,9 @@ def knockout_table(rob: pd.DataFrame) -> pd.DataFrame:
 
     Columns: ``runs``; ``<regime>``, ``<regime>_lo``, ``<regime>_hi`` (share of runs ending
     in it, from the runs table's label) for every regime; ``<measure>``, ``_lo``, ``_hi``
-    for :data:`KO_MEASURES`; ``persistence`` with ``_lo``/``_hi``; ``flips``, ``moves``.
+    for :data:`KO_MEASURES`; ``halved`` with ``_lo``/``_hi`` (share of runs whose active labs
+    at the end are at most :data:`HALVED` of their peak); ``persistence`` with ``_lo``/``_hi``;
+    ``flips``, ``moves``.
     """
     rows = {}
     for name, g in rob.sort_values("run_id").groupby("scenario", sort=False):
@@ -93,6 +108,9 @@ def knockout_table(rob: pd.DataFrame) -> pd.DataFrame:
             row[f"{reg}_lo"], row[f"{reg}_hi"] = share_interval(k, n)
         for col, (_, bounds) in KO_MEASURES.items():
             row[col], row[f"{col}_lo"], row[f"{col}_hi"] = mean_interval(g[col], bounds=bounds)
+        k = int((g["active_labs"] <= HALVED * g["peak_active_labs"]).sum())
+        row["halved"] = k / n
+        row["halved_lo"], row["halved_hi"] = share_interval(k, n)
         s = robustness_summary(g)
         row["persistence"], row["persistence_lo"], row["persistence_hi"] = s["persistence"]
         row["flips"], row["moves"] = s["flips"], s["moves"]

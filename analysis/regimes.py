@@ -112,20 +112,22 @@ def persistence(labels: Sequence[str] | pd.Series, months: int = LAST_MONTHS) ->
     return sum(1 for x in last if x == last[-1]) / len(last) if last else math.nan
 
 
-def moved_values(key: str, thresholds: Any = None, move: float = MOVE) -> list[float]:
+def moved_values(key: str, thresholds: Any = None, move: float = MOVE,
+                 plain: bool = False) -> list[float]:
     """``key``'s value moved down and up by ``move`` (relative), kept inside its bounds.
 
     A share threshold above one half (a share in 0-1 that means "nearly all", such as
     ``consolidated_share`` 0.9) moves by ``move`` of what it leaves out, ``1 − value``: 0.9
     moves to 0.88 and 0.92. Moved by 20 % of itself it would reach the bound 1 (the largest
-    labs holding every dollar, no fringe at all): another definition, not a small move.
+    labs holding every dollar, no fringe at all): another definition, not a small move. With
+    ``plain`` every key moves by ``move`` of itself (0.72 and, capped, 1.0), for comparison.
     """
     t = thresholds_of(thresholds)
     lo, hi = _bounds(key)
     value = getattr(t, key)
     out = []
     for factor in (1.0 - move, 1.0 + move):
-        if (lo, hi) == (0.0, 1.0) and value > 0.5:
+        if (lo, hi) == (0.0, 1.0) and value > 0.5 and not plain:
             v = 1.0 - (1.0 - value) * (2.0 - factor)  # the part left out moves by ∓move
         else:
             v = min(max(value * factor, lo), hi)
@@ -166,6 +168,15 @@ def threshold_moves(ticks: pd.DataFrame, thresholds: Any = None,
             rows.append({"key": key, "value": value, "base": getattr(t, key), "label": label,
                          "base_label": base_label, "flipped": label != base_label})
     return pd.DataFrame(rows)
+
+
+def plain_flips(ticks: pd.DataFrame, thresholds: Any = None, key: str = "consolidated_share",
+                move: float = MOVE) -> int:
+    """End labels of one run flipped by ``key``'s plain moves (``moved_values(plain=True)``)."""
+    t = thresholds_of(thresholds)
+    base = relabel(ticks, t).iloc[-1]
+    return sum(relabel(ticks, thresholds_of(t, **{key: v})).iloc[-1] != base
+               for v in moved_values(key, t, move, plain=True))
 
 
 def run_summary(ticks: pd.DataFrame, thresholds: Any = None,

@@ -98,6 +98,7 @@ def discovery(atlas_dir: Path | None, knockouts_dir: Path | None,
     out: dict[str, Any] = {
         "knockouts": kt.knockout_numbers(knockouts_dir, thresholds) if knockouts_dir else None,
         "robust_default": kt.robustness_summary(kt.robustness_runs(*default, thresholds)),
+        "robust_plain": kt.plain_share_flips(default[1], thresholds),
         "tiers": tiers_line(pd.concat(finals, ignore_index=True), thresholds),
         "boxes": None, "robust_atlas": None, "atlas_regimes": []}
     if atlas_dir is not None:

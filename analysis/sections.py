@@ -39,11 +39,13 @@ def _measure_cell(row: Mapping[str, Any], col: str) -> str:
 def knockout_markdown(table: pd.DataFrame) -> str:
     """The knock-out table: one row per scenario, the first (the default) on top."""
     head = ["scenario", "runs", *metrics.REGIMES, *(v[0] for v in KO_MEASURES.values()),
-            f"persistence (last {LAST_MONTHS} months)", "flips / moves"]
+            "active labs halved from peak", f"persistence (last {LAST_MONTHS} months)",
+            "flips / moves"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, r in table.iterrows():
         cells = [f"`{name}`", str(int(r["runs"])), *(share_cell(r, g) for g in metrics.REGIMES)]
         cells += [_measure_cell(r, c) for c in KO_MEASURES]
+        cells.append(share_cell(r, "halved"))
         cells.append(interval_text(r["persistence"], r["persistence_lo"], r["persistence_hi"],
                                    "{:.0%}"))
         cells.append(f"{int(r['flips'])} / {int(r['moves'])}")

@@ -242,6 +242,7 @@ def render(*, meta: Mapping[str, Any], summ: pd.DataFrame, story: Mapping[str, A
         **sections.prim_values(discovery["boxes"], discovery["atlas_regimes"]),
         **sections.robustness_values(discovery["robust_default"], discovery["robust_atlas"]),
         "tiers_line": discovery["tiers"],
+        "robust_plain": "{} of {}".format(*discovery["robust_plain"]),
         "every_threshold_line": discovery["every_threshold"],
         **scene,
         "variant_table": variant_table(summ),

@@ -169,6 +169,18 @@ def test_a_label_at_a_thresholds_edge_flips_when_it_moves():
     assert moves["flipped"].sum() == 1
 
 
+def test_a_plain_move_of_a_share_near_one_asks_for_no_fringe_at_all():
+    # a shakeout from 12 to 6 labs, the four largest holding 95 %: consolidated
+    ticks = pd.DataFrame({"tick": range(30), "active_labs": [12] * 6 + [6] * 24,
+                          "hhi_revenue": 3000.0, "giant_labs": 0, "renter_labs": 0,
+                          "survivors_share": 0.95})
+    assert regimes.relabel(ticks, T).iloc[-1] == "consolidated"
+    assert regimes.moved_values("consolidated_share", T, plain=True) == pytest.approx([0.72, 1.0])
+    assert regimes.plain_flips(ticks, T) == 1  # at 1.0 the 5 % fringe undoes it; 0.72 holds
+    moves = regimes.threshold_moves(ticks, T, keys=["consolidated_share"])
+    assert not moves["flipped"].any()  # 0.88 and 0.92 both hold
+
+
 def test_persistence_is_the_share_of_the_last_months_with_the_end_label():
     labels = ["competitive"] * 30 + ["concentrated"] * 6
     assert regimes.persistence(labels) == pytest.approx(6 / 24)

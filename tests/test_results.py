@@ -310,6 +310,9 @@ def test_knockout_table_is_the_runs_tables_figures(knockout_sweep):
             assert 0 <= row[f"{reg}_lo"] <= row[reg] <= row[f"{reg}_hi"] <= 1
         assert row["hhi_revenue"] == pytest.approx(r["hhi_revenue"].mean())
         assert row["giant_labs"] == pytest.approx(r["giant_labs"].mean())
+        halved = (r["active_labs"] <= 0.5 * r["peak_active_labs"]).mean()
+        assert row["halved"] == pytest.approx(halved)
+        assert row["halved_lo"] <= row["halved"] <= row["halved_hi"]
         assert 0 <= row["persistence_lo"] <= row["persistence"] <= row["persistence_hi"] <= 1
         assert 0 <= row["flips"] <= row["moves"] == 3 * 2 * len(WINDOW_KEYS)
     assert (rob["relabel"] == rob["regime"]).all()  # relabelling reproduces the model's label
@@ -318,6 +321,8 @@ def test_knockout_table_is_the_runs_tables_figures(knockout_sweep):
     assert s["settled"] == int((rob["persistence"] >= 0.75).sum())
     assert s["flips"] == sum(table["flips"]) and s["moves"] == sum(table["moves"])
     assert kt.regime_shift(table)["default"] == 0
+    flips, moves = kt.plain_share_flips(ticks)
+    assert moves == 2 * 6 and 0 <= flips <= moves
 
 
 def test_prim_box_finds_where_a_regime_lives():
