@@ -7,6 +7,7 @@ Each value is a number or a Markdown table measured from the sweeps (see
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -76,7 +77,8 @@ def clear_moves(row: Mapping[str, Any], base: Mapping[str, Any]) -> str:
 def knockout_values(ko: Mapping[str, Any] | None) -> dict[str, str]:
     """The knock-out placeholders (``n/a`` without the knock-out sweep)."""
     keys = ("knockout_table", "ko_seeds", "ko_scenarios", "ko_base", "ko_base_shares",
-            "top_knockout", "top_knockout_shift", "top_knockout_shares", "ko_modal_changed",
+            "top_knockout", "top_knockout_ties", "top_knockout_shift", "top_knockout_shares",
+            "ko_modal_changed",
             "ko_lowest_hhi", "ko_robustness", "ko_agree")
     if ko is None:
         return dict.fromkeys(keys, "n/a (no knock-out sweep)")
@@ -84,6 +86,8 @@ def knockout_values(ko: Mapping[str, Any] | None) -> dict[str, str]:
     b = table.loc[base]
     shift = ko["shift"]
     top = str(shift.index[0]) if len(shift) else base
+    ties = [f"`{n}`" for n, v in shift.items()
+            if n != top and math.isclose(float(v), float(shift.iloc[0]), abs_tol=1e-9)]
     changed = [f"`{n}` ({moves})" for n, r in table.iterrows()
                if n != base and (moves := clear_moves(r, b))]
     low = table["hhi_revenue"].astype(float).idxmin()
@@ -92,6 +96,7 @@ def knockout_values(ko: Mapping[str, Any] | None) -> dict[str, str]:
         "knockout_table": knockout_markdown(table), "ko_seeds": str(ko["seeds"]),
         "ko_scenarios": str(len(table)), "ko_base": f"`{base}`",
         "ko_base_shares": shares_line(b), "top_knockout": f"`{top}`",
+        "top_knockout_ties": f" (tied with {', '.join(ties)})" if ties else "",
         "top_knockout_shift": pct(float(shift.iloc[0])) if len(shift) else "n/a",
         "top_knockout_shares": shares_line(table.loc[top]),
         "ko_modal_changed": ", ".join(changed) or "none",
