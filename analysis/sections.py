@@ -81,7 +81,7 @@ def knockout_values(ko: Mapping[str, Any] | None) -> dict[str, str]:
             "ko_modal_changed",
             "ko_lowest_hhi", "ko_robustness", "ko_agree")
     if ko is None:
-        return dict.fromkeys(keys, "n/a (no knock-out sweep)")
+        return dict.fromkeys(keys, "n/a (no knock-out sweep)") | {"top_knockout_ties": ""}
     table, base = ko["table"], ko["base"]
     b = table.loc[base]
     shift = ko["shift"]
