@@ -69,9 +69,10 @@ def plain_share_flips(ticks: pd.DataFrame, thresholds: Any = None) -> tuple[int,
     The page's robustness lines move a share above one half by 20 % of its complement
     (:func:`regimes.moved_values`); this is the plain move, reported beside them.
     """
-    flips = [regimes.plain_flips(t.reset_index(drop=True), thresholds)
+    moves = [regimes.threshold_moves(t.reset_index(drop=True), thresholds,
+                                     keys=["consolidated_share"], plain=True)
              for _, t in ticks.groupby("run_id", sort=True)]
-    return int(sum(flips)), 2 * len(flips)
+    return int(sum(m["flipped"].sum() for m in moves)), int(sum(len(m) for m in moves))
 
 
 def robustness_summary(rob: pd.DataFrame) -> dict[str, Any]:

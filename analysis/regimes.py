@@ -146,13 +146,14 @@ def _bounds(key: str) -> tuple[float, float]:
 
 def threshold_moves(ticks: pd.DataFrame, thresholds: Any = None,
                     labs: pd.DataFrame | None = None, move: float = MOVE,
-                    keys: Sequence[str] | None = None) -> pd.DataFrame:
+                    keys: Sequence[str] | None = None, plain: bool = False) -> pd.DataFrame:
     """End label of one run with each threshold moved by ±``move``, one at a time.
 
     Returns one row per (key, moved value): ``key``, ``value``, ``base`` (the threshold's
     value), ``label``, ``base_label`` and ``flipped``. ``keys`` defaults to every key of
     :data:`LAB_KEYS` and :data:`WINDOW_KEYS` if ``labs`` is given, else to
-    :data:`WINDOW_KEYS` (asking for a lab key without ``labs`` is an error).
+    :data:`WINDOW_KEYS` (asking for a lab key without ``labs`` is an error). ``plain``: the
+    moves of :func:`moved_values` with ``plain`` (every key by ``move`` of itself).
     """
     t = thresholds_of(thresholds)
     if keys is None:
@@ -163,20 +164,11 @@ def threshold_moves(ticks: pd.DataFrame, thresholds: Any = None,
     base_label = relabel(ticks, t, labs).iloc[-1]
     rows = []
     for key in keys:
-        for value in moved_values(key, t, move):
+        for value in moved_values(key, t, move, plain=plain):
             label = relabel(ticks, thresholds_of(t, **{key: value}), labs).iloc[-1]
             rows.append({"key": key, "value": value, "base": getattr(t, key), "label": label,
                          "base_label": base_label, "flipped": label != base_label})
     return pd.DataFrame(rows)
-
-
-def plain_flips(ticks: pd.DataFrame, thresholds: Any = None, key: str = "consolidated_share",
-                move: float = MOVE) -> int:
-    """End labels of one run flipped by ``key``'s plain moves (``moved_values(plain=True)``)."""
-    t = thresholds_of(thresholds)
-    base = relabel(ticks, t).iloc[-1]
-    return sum(relabel(ticks, thresholds_of(t, **{key: v})).iloc[-1] != base
-               for v in moved_values(key, t, move, plain=True))
 
 
 def run_summary(ticks: pd.DataFrame, thresholds: Any = None,

@@ -176,7 +176,8 @@ def test_a_plain_move_of_a_share_near_one_asks_for_no_fringe_at_all():
                           "survivors_share": 0.95})
     assert regimes.relabel(ticks, T).iloc[-1] == "consolidated"
     assert regimes.moved_values("consolidated_share", T, plain=True) == pytest.approx([0.72, 1.0])
-    assert regimes.plain_flips(ticks, T) == 1  # at 1.0 the 5 % fringe undoes it; 0.72 holds
+    plain = regimes.threshold_moves(ticks, T, keys=["consolidated_share"], plain=True)
+    assert plain["flipped"].sum() == 1  # at 1.0 the 5 % fringe undoes it; 0.72 holds
     moves = regimes.threshold_moves(ticks, T, keys=["consolidated_share"])
     assert not moves["flipped"].any()  # 0.88 and 0.92 both hold
 
